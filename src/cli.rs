@@ -1,0 +1,201 @@
+//! The command-line surface of SPEC.md §3 (clap derive); no behaviour here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success: every target reached its desired state (plan: computed)
+  1  aborted before the fan-out: a feed guard tripped, publishing failed,
+     the organization could not be listed
+  2  usage or configuration error; no AWS call was made
+  3  the fan-out finished but at least one target failed
+  4  plan --detailed-exitcode only: changes are pending and nothing failed
+
+AWS credentials, region and endpoint come from the standard AWS chain
+(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...), exactly as the AWS CLI reads them.";
+
+/// Keep one FireHOL IP threat list active in GuardDuty across an AWS Organization.
+///
+/// guardsync runs in the GuardDuty delegated administrator account. It builds
+/// the list once from FireHOL feeds, publishes it once to a central S3 bucket,
+/// then fans out over every account and region of the organization to put the
+/// list where GuardDuty uses it, reconcile suppression rules and wire finding
+/// alerts. Results go to stdout; logs and progress go to stderr.
+#[derive(Debug, Parser)]
+#[command(name = "guardsync", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// More log detail on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands of SPEC.md §3.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and check the configuration; makes no network call.
+    ///
+    /// Prints every problem at once, one per line, as FILE:LINE: KEY.PATH: message,
+    /// and exits 2 when there is any.
+    Validate(ConfigArg),
+
+    /// Build or merge IP lists without AWS.
+    #[command(subcommand)]
+    List(ListCommand),
+
+    /// Show what `apply` would change; makes no mutating AWS call.
+    ///
+    /// Builds the list, discovers the organization, observes every target and
+    /// prints the changes it would make, one block per account and region.
+    Plan(PlanArgs),
+
+    /// Build, publish, fan out and reconcile; never prompts.
+    Apply(ApplyArgs),
+
+    /// Render the bucket policy and the IAM policies as JSON.
+    ///
+    /// Writes the bucket policy, the administrator role policy, the member role
+    /// policy and the member role trust policy, derived from the configuration.
+    Policies(PoliciesArgs),
+}
+
+/// `guardsync list ...`
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// Fetch the feeds and build the list exactly as a run would, without AWS.
+    ///
+    /// Prints a summary (entries, addresses, removed reserved/allowlisted,
+    /// sha256) and, with --out, writes the list file.
+    Build(ListBuildArgs),
+
+    /// Aggregate IPv4 lists into the optimal set of CIDRs on stdout.
+    ///
+    /// Inputs are FireHOL netset/ipset files or plain lists of addresses and
+    /// CIDRs ('-' is stdin). The output is byte-identical to
+    /// `iprange FILE... --except FILE...`.
+    Merge(ListMergeArgs),
+}
+
+/// The configuration file argument.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The guardsync YAML configuration.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+/// Options that narrow a run over the organization.
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    /// Only this account (repeatable).
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+
+    /// Only this region (repeatable).
+    #[arg(long = "region", value_name = "NAME")]
+    pub regions: Vec<String>,
+
+    /// How many targets run at once; overrides `concurrency` in the configuration.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: Option<u32>,
+}
+
+/// Output formats of plan and apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Human-readable, terraform-like.
+    #[default]
+    Text,
+    /// The JSON report of SPEC.md §6.
+    Json,
+}
+
+/// `guardsync list build`
+#[derive(Debug, Args)]
+pub struct ListBuildArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// Write the list here ('-' for stdout).
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `guardsync list merge`
+#[derive(Debug, Args)]
+pub struct ListMergeArgs {
+    /// Subtract the entries of this list from the result (repeatable).
+    #[arg(long = "except", value_name = "FILE")]
+    pub except: Vec<PathBuf>,
+
+    /// Input lists ('-' is stdin).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `guardsync plan`
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+
+    /// Exit 4 when changes are pending (and nothing failed), like terraform.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `guardsync apply`
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+
+    /// Run only the targets that failed or were not run in the last recorded apply.
+    #[arg(long)]
+    pub retry_failed: bool,
+}
+
+/// `guardsync policies`
+#[derive(Debug, Args)]
+pub struct PoliciesArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// Write one JSON file per policy into this directory instead of stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,191 @@
+//! The YAML configuration of SPEC.md §4: raw serde shapes, then validated types.
+//!
+//! Pure apart from reading the file. [`load`] returns either a [`Config`] or
+//! every problem found, each one line `FILE:LINE: KEY.PATH: message`.
+
+mod raw;
+pub mod regions;
+mod types;
+mod validate;
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub use types::*;
+
+/// The feed used when `feeds` is absent.
+pub const DEFAULT_FEED_URL: &str = "https://iplists.firehol.org/files/firehol_level1.netset";
+
+/// A configuration file larger than this is refused before parsing.
+const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// One problem in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file as the user named it.
+    pub file: String,
+    /// 1-based line; 0 when the problem has no place in the file.
+    pub line: u64,
+    /// Dotted key path such as `suppression_rules[0].rank`; empty for the whole document.
+    pub path: String,
+    /// What is wrong, lowercase.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if self.line > 0 {
+            write!(f, ":{}", self.line)?;
+        }
+        if !self.path.is_empty() {
+            write!(f, ": {}", self.path)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every problem found in a configuration file, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Read and validate the configuration file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let label = path.display().to_string();
+    let one = |message: String| {
+        ConfigErrors(vec![ConfigError {
+            file: label.clone(),
+            line: 0,
+            path: String::new(),
+            message,
+        }])
+    };
+    let bytes = std::fs::read(path).map_err(|e| one(format!("failed to read the configuration: {e}")))?;
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(one(format!(
+            "the configuration is {} bytes; at most {MAX_CONFIG_BYTES} are accepted",
+            bytes.len()
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| one(format!("the configuration is not UTF-8: {e}")))?;
+    parse(&text, path, &label)
+}
+
+/// Parse and validate configuration text; `label` names it in errors.
+pub fn parse(text: &str, source: &Path, label: &str) -> Result<Config, ConfigErrors> {
+    if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(ConfigErrors(vec![ConfigError {
+            file: label.to_owned(),
+            line: 0,
+            path: String::new(),
+            message: "the configuration is empty; see config/example.yaml for a complete one".into(),
+        }]));
+    }
+    // serde_path_to_error records where the YAML layer stopped, for the key path.
+    let mut failed_at = None;
+    let raw = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
+        let mut track = serde_path_to_error::Track::new();
+        let result = raw::RawConfig::deserialize(serde_path_to_error::Deserializer::new(de, &mut track));
+        if result.is_err() {
+            failed_at = Some(track.path());
+        }
+        result
+    })
+    .map_err(|e| ConfigErrors(vec![syntax_error(&e, failed_at.as_ref(), label)]))?;
+    let mut errors = match validate::validate(raw, source, label) {
+        Ok(config) => return Ok(config),
+        Err(e) => e,
+    };
+    errors.0.sort_by_key(|e| e.line);
+    Err(errors)
+}
+
+/// Parser options: duplicate keys are errors; aliases are bounded so that an
+/// alias bomb ("billion laughs") fails fast instead of eating memory.
+fn options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.with_snippet = false;
+    options
+}
+
+/// A parse or shape error from the YAML layer, as one line.
+fn syntax_error(e: &serde_saphyr::Error, at: Option<&serde_path_to_error::Path>, label: &str) -> ConfigError {
+    let line = e.location().map_or(0, |l| l.line());
+    let mut message = e.to_string();
+    // The location is already in the FILE:LINE prefix.
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let path = at.map(key_path).unwrap_or_default();
+    let message = friendly(&message);
+    ConfigError {
+        file: label.to_owned(),
+        line,
+        path,
+        message,
+    }
+}
+
+/// The YAML layer's wording, made to read like the rest of guardsync's messages.
+fn friendly(message: &str) -> String {
+    let m = message
+        .trim_end_matches(", set DuplicateKeyPolicy in Options if acceptable")
+        .to_owned();
+    if let Some(field) = m.strip_prefix("missing field ") {
+        return format!("missing required key {field}");
+    }
+    if m.starts_with("duplicate mapping key: ") {
+        return m.replacen("duplicate mapping key: ", "duplicate key ", 1);
+    }
+    if let Some(rest) = m.strip_prefix("unknown field ") {
+        return format!("unknown key {rest}");
+    }
+    match m.as_str() {
+        "invalid i64" => "must be an integer".to_owned(),
+        "invalid f64" => "must be a number".to_owned(),
+        "invalid bool" | "invalid boolean" => "must be true or false".to_owned(),
+        _ => m,
+    }
+}
+
+/// `a.b[0].c` from serde_path_to_error's segments (`?` segments are dropped).
+fn key_path(p: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in p.iter() {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            // `value` is the inner field of serde_saphyr::Spanned, not a config key.
+            Segment::Map { key } if key == "value" => {}
+            Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Enum { variant } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(variant);
+            }
+            Segment::Unknown => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,263 @@
+//! Validated configuration types: once built, every value is known to be good.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use ipnet::Ipv4Net;
+
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccountId(pub(crate) String);
+
+impl AccountId {
+    /// Parse a 12-digit account id.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(s.to_owned()))
+        } else {
+            Err(format!("must be a 12-digit AWS account id, got {s:?}"))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An AWS Region where GuardDuty is offered.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Region(pub(crate) String);
+
+impl Region {
+    /// Parse a GuardDuty Region name.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if super::regions::is_guardduty_region(s) {
+            Ok(Region(s.to_owned()))
+        } else {
+            Err(format!("{s:?} is not an AWS Region where GuardDuty is offered"))
+        }
+    }
+
+    /// The Region code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An organizational unit id (`ou-xxxx-yyyyyyyy`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OuId(pub(crate) String);
+
+impl OuId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A GuardDuty filter name: 3-64 characters of `[A-Za-z0-9._-]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FilterName(pub(crate) String);
+
+impl FilterName {
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub source: PathBuf,
+    /// The GuardDuty delegated administrator account, where guardsync runs.
+    pub admin_account: AccountId,
+    /// How to reach and scope the organization's accounts.
+    pub organization: Organization,
+    /// Which Regions are in scope.
+    pub regions: RegionScope,
+    /// How many targets run at once.
+    pub concurrency: u32,
+    /// Attempts per AWS call, for throttling and 5xx answers.
+    pub retry_max_attempts: u32,
+    /// Where the list comes from.
+    pub feeds: Vec<Feed>,
+    /// How the list is cleaned, named and guarded.
+    pub threat_list: ThreatList,
+    /// Where the list is published.
+    pub bucket: Bucket,
+    /// GuardDuty filters with action ARCHIVE, by name.
+    pub suppression_rules: Vec<SuppressionRule>,
+    /// Finding alerts in the administrator account, when configured.
+    pub alerts: Option<Alerts>,
+    /// Waves of the rollout; `None` is one wave with every target.
+    pub rollout: Option<Rollout>,
+}
+
+/// `organization`.
+#[derive(Debug, Clone)]
+pub struct Organization {
+    /// Role name, or `path/name`, assumed in other accounts.
+    pub member_role: String,
+    /// Optional external id for AssumeRole.
+    pub external_id: Option<String>,
+    /// Fixed session name, so a SOC can recognise the tool in CloudTrail.
+    pub session_name: String,
+    /// Empty: every ACTIVE account.
+    pub include_accounts: Vec<AccountId>,
+    /// Accounts reported as `excluded`.
+    pub exclude_accounts: Vec<AccountId>,
+    /// Accounts below these OUs, recursively.
+    pub include_ous: Vec<OuId>,
+    /// Where roles are assumed.
+    pub probe: Probe,
+}
+
+/// `organization.probe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// Assume a role only where the administrator's view is not enough.
+    Needed,
+    /// Assume a role in every account and check each region from inside.
+    All,
+}
+
+/// `regions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegionScope {
+    /// Every GuardDuty Region enabled in the administrator account.
+    Enabled,
+    /// These Regions, in this order.
+    List(Vec<Region>),
+}
+
+/// One entry of `feeds`.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    /// Short name used in reports and the manifest.
+    pub name: String,
+    /// `https://`, `http://` or `file://`.
+    pub url: url::Url,
+}
+
+/// `threat_list`.
+#[derive(Debug, Clone)]
+pub struct ThreatList {
+    /// ThreatIntelSet name, the same everywhere it is managed.
+    pub name: String,
+    /// Drop special-purpose address space.
+    pub strip_reserved: bool,
+    /// Never listed, whatever the feeds say.
+    pub allowlist: Vec<Ipv4Net>,
+    /// Refuse to publish a smaller list.
+    pub min_entries: u32,
+    /// Refuse a list that lost more than this share of entries; `None` = off.
+    pub max_shrink_percent: Option<u8>,
+    /// Refuse feeds whose header date is older; `None` = off.
+    pub max_age_hours: Option<u32>,
+}
+
+/// `bucket`.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    /// Bucket name.
+    pub name: String,
+    /// Bucket Region.
+    pub region: Region,
+    /// Key prefix, empty or ending with `/`.
+    pub prefix: String,
+    /// Put the org-read, TLS-only bucket policy.
+    pub manage_policy: bool,
+}
+
+/// One suppression rule (a GuardDuty filter with action ARCHIVE).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuppressionRule {
+    /// Filter name.
+    pub name: FilterName,
+    /// Filter description.
+    pub description: Option<String>,
+    /// Evaluation order, 1-100.
+    pub rank: u8,
+    /// Finding attribute -> conditions (all must hold).
+    pub criteria: BTreeMap<String, Condition>,
+}
+
+/// The operators on one finding attribute (GuardDuty `Condition`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Condition {
+    /// `Equals`.
+    pub equals: Option<Vec<String>>,
+    /// `NotEquals`.
+    pub not_equals: Option<Vec<String>>,
+    /// `GreaterThan`.
+    pub greater_than: Option<i64>,
+    /// `GreaterThanOrEqual`.
+    pub greater_than_or_equal: Option<i64>,
+    /// `LessThan`.
+    pub less_than: Option<i64>,
+    /// `LessThanOrEqual`.
+    pub less_than_or_equal: Option<i64>,
+    /// `Matches` (at most 5 values).
+    pub matches: Option<Vec<String>>,
+    /// `NotMatches` (at most 5 values).
+    pub not_matches: Option<Vec<String>>,
+}
+
+/// `alerts`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alerts {
+    /// Findings at or above this severity are sent.
+    pub min_severity: f64,
+    /// SNS topic name.
+    pub topic_name: String,
+    /// E-mail subscriptions.
+    pub emails: Vec<String>,
+}
+
+/// `rollout`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollout {
+    /// Ordered waves.
+    pub waves: Vec<Wave>,
+    /// Failures allowed per wave before the rollout stops.
+    pub failure_tolerance: Tolerance,
+}
+
+/// One wave of the rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wave {
+    /// Targets matching these Regions and/or accounts (an empty list matches all).
+    Select {
+        /// Regions of the wave; empty = any.
+        regions: Vec<Region>,
+        /// Accounts of the wave; empty = any.
+        accounts: Vec<AccountId>,
+    },
+    /// Every target not in an earlier wave.
+    Rest,
+}
+
+/// `rollout.failure_tolerance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tolerance {
+    /// At most this many failed targets per wave.
+    Count(u32),
+    /// At most this percentage of a wave's targets.
+    Percent(u8),
+}

@@ -1,0 +1,745 @@
+//! Raw YAML shapes -> validated [`Config`], collecting every problem (pure).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use ipnet::Ipv4Net;
+use serde_saphyr::Location;
+
+use super::raw::{self, RawConfig, RawRegions, RawTolerance, RawWave, S};
+use super::types::*;
+use super::{ConfigError, ConfigErrors};
+
+/// GuardDuty quotas and API limits the configuration must respect.
+/// <https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_limits.html>
+const MAX_FILTERS: usize = 100;
+const MAX_LIST_ENTRIES: i64 = 250_000;
+const MAX_MATCH_VALUES: usize = 5;
+
+/// Collects errors with their location.
+struct Ctx<'a> {
+    file: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, at: Location, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: self.file.to_owned(),
+            line: at.line(),
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Validate a parsed document; `file` labels every error.
+pub(crate) fn validate(raw: RawConfig, source: &Path, file: &str) -> Result<Config, ConfigErrors> {
+    let mut cx = Ctx {
+        file,
+        errors: Vec::new(),
+    };
+    let admin_account = account(&mut cx, &raw.admin.value.account_id, "admin.account_id");
+    let organization = organization(&mut cx, raw.organization.as_ref(), admin_account.as_ref());
+    let regions = regions(&mut cx, &raw.regions);
+    let concurrency = int_in(&mut cx, raw.concurrency.as_ref(), "concurrency", 32, 1, 10_000);
+    let retry_max_attempts = int_in(
+        &mut cx,
+        raw.retry.as_ref().and_then(|r| r.value.max_attempts.as_ref()),
+        "retry.max_attempts",
+        8,
+        1,
+        20,
+    );
+    let feeds = feeds(&mut cx, raw.feeds.as_ref());
+    let threat_list = threat_list(&mut cx, raw.threat_list.as_ref());
+    let bucket = bucket(&mut cx, &raw.bucket.value);
+    let suppression_rules = rules(&mut cx, raw.suppression_rules.as_ref());
+    let alerts = raw.alerts.as_ref().and_then(|a| alerts(&mut cx, &a.value));
+    let rollout = raw
+        .rollout
+        .as_ref()
+        .and_then(|r| rollout(&mut cx, &r.value, regions.as_ref()));
+
+    if !cx.errors.is_empty() {
+        return Err(ConfigErrors(cx.errors));
+    }
+    // Every Option below is Some when no error was recorded.
+    match (
+        admin_account,
+        regions,
+        threat_list,
+        bucket,
+    ) {
+        (Some(admin_account), Some(regions), Some(threat_list), Some(bucket)) => {
+            Ok(Config {
+                source: source.to_path_buf(),
+                admin_account,
+                organization,
+                regions,
+                concurrency,
+                retry_max_attempts,
+                feeds,
+                threat_list,
+                bucket,
+                suppression_rules,
+                alerts,
+                rollout,
+            })
+        }
+        _ => Err(ConfigErrors(vec![ConfigError {
+            file: file.to_owned(),
+            line: 0,
+            path: String::new(),
+            message: "internal error: validation failed without a message".into(),
+        }])),
+    }
+}
+
+fn account(cx: &mut Ctx<'_>, v: &S<String>, path: &str) -> Option<AccountId> {
+    AccountId::parse(&v.value)
+        .map_err(|m| cx.err(v.referenced, path, m))
+        .ok()
+}
+
+fn accounts(cx: &mut Ctx<'_>, list: Option<&Vec<S<String>>>, path: &str) -> Vec<AccountId> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, v) in list.into_iter().flatten().enumerate() {
+        let p = format!("{path}[{i}]");
+        if let Some(id) = account(cx, v, &p) {
+            if seen.insert(id.clone()) {
+                out.push(id);
+            } else {
+                cx.err(v.referenced, p, format!("account {id} is listed twice"));
+            }
+        }
+    }
+    out
+}
+
+/// A value in `lo..=hi`, or `default` when the key is absent.
+fn int_in(cx: &mut Ctx<'_>, v: Option<&S<i64>>, path: &str, default: u32, lo: i64, hi: i64) -> u32 {
+    match v {
+        None => default,
+        Some(v) if (lo..=hi).contains(&v.value) => u32::try_from(v.value).unwrap_or(default),
+        Some(v) => {
+            cx.err(
+                v.referenced,
+                path,
+                format!("must be an integer from {lo} to {hi}, got {}", v.value),
+            );
+            default
+        }
+    }
+}
+
+/// IAM names: `[\w+=,.@-]` (the AWS IAM API reference, RoleName and RoleSessionName).
+fn is_iam_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+fn organization(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawOrganization>>, admin: Option<&AccountId>) -> Organization {
+    let r = raw.map(|r| &r.value);
+    let member_role = match r.and_then(|r| r.member_role.as_ref()) {
+        None => "GuardSyncMemberRole".to_owned(),
+        Some(v) => {
+            let (path, name) = v.value.rsplit_once('/').unwrap_or(("", &v.value));
+            let path_ok = path.split('/').all(|seg| {
+                path.is_empty() || (!seg.is_empty() && seg.chars().all(|c| c.is_ascii_graphic()))
+            });
+            let name_ok = !name.is_empty() && name.len() <= 64 && name.chars().all(is_iam_name_char);
+            if !(path_ok && name_ok) {
+                cx.err(
+                    v.referenced,
+                    "organization.member_role",
+                    format!(
+                        "must be an IAM role name (1-64 of [A-Za-z0-9_+=,.@-]) or path/name, got {:?}",
+                        v.value
+                    ),
+                );
+            }
+            v.value.trim_start_matches('/').to_owned()
+        }
+    };
+    let external_id = r.and_then(|r| r.external_id.as_ref()).map(|v| {
+        let ok = (2..=1224).contains(&v.value.len())
+            && v.value.chars().all(|c| is_iam_name_char(c) || c == ':' || c == '/');
+        if !ok {
+            cx.err(
+                v.referenced,
+                "organization.external_id",
+                "must be 2-1224 characters of [A-Za-z0-9_+=,.@:/-]",
+            );
+        }
+        v.value.clone()
+    });
+    let session_name = match r.and_then(|r| r.session_name.as_ref()) {
+        None => "guardsync".to_owned(),
+        Some(v) => {
+            if !((2..=64).contains(&v.value.len()) && v.value.chars().all(is_iam_name_char)) {
+                cx.err(
+                    v.referenced,
+                    "organization.session_name",
+                    format!("must match [\\w+=,.@-]{{2,64}}, got {:?}", v.value),
+                );
+            }
+            v.value.clone()
+        }
+    };
+    let include_accounts = accounts(cx, r.and_then(|r| r.include_accounts.as_ref()), "organization.include_accounts");
+    let exclude_accounts = accounts(cx, r.and_then(|r| r.exclude_accounts.as_ref()), "organization.exclude_accounts");
+    for (i, v) in r.and_then(|r| r.exclude_accounts.as_ref()).into_iter().flatten().enumerate() {
+        let path = format!("organization.exclude_accounts[{i}]");
+        if admin.is_some_and(|a| a.as_str() == v.value) {
+            cx.err(
+                v.referenced,
+                path,
+                "the administrator account cannot be excluded: its list and rules cover every member",
+            );
+        } else if include_accounts.iter().any(|a| a.as_str() == v.value) {
+            cx.err(v.referenced, path, format!("account {} is both included and excluded", v.value));
+        }
+    }
+    let mut include_ous = Vec::new();
+    for (i, v) in r.and_then(|r| r.include_ous.as_ref()).into_iter().flatten().enumerate() {
+        if is_ou_id(&v.value) {
+            include_ous.push(OuId(v.value.clone()));
+        } else {
+            cx.err(
+                v.referenced,
+                format!("organization.include_ous[{i}]"),
+                format!("must be an OU id like ou-ab12-cd34ef56 (ou-[0-9a-z]{{4,32}}-[a-z0-9]{{8,32}}), got {:?}", v.value),
+            );
+        }
+    }
+    let probe = match r.and_then(|r| r.probe.as_ref()) {
+        None => Probe::Needed,
+        Some(v) => match v.value.as_str() {
+            "needed" => Probe::Needed,
+            "all" => Probe::All,
+            other => {
+                cx.err(v.referenced, "organization.probe", format!("must be `needed` or `all`, got {other:?}"));
+                Probe::Needed
+            }
+        },
+    };
+    Organization {
+        member_role,
+        external_id,
+        session_name,
+        include_accounts,
+        exclude_accounts,
+        include_ous,
+        probe,
+    }
+}
+
+/// `ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}` (Organizations API reference, OrganizationalUnitId).
+fn is_ou_id(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("ou-") else {
+        return false;
+    };
+    let Some((a, b)) = rest.split_once('-') else {
+        return false;
+    };
+    let part = |p: &str, lo: usize| {
+        (lo..=32).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+    };
+    part(a, 4) && part(b, 8)
+}
+
+fn region(cx: &mut Ctx<'_>, v: &S<String>, path: &str) -> Option<Region> {
+    match Region::parse(&v.value) {
+        Ok(r) => Some(r),
+        Err(mut m) => {
+            if let Some(near) = nearest(&v.value, super::regions::GUARDDUTY_REGIONS) {
+                m.push_str(&format!("; did you mean {near:?}?"));
+            }
+            cx.err(v.referenced, path, m);
+            None
+        }
+    }
+}
+
+fn regions(cx: &mut Ctx<'_>, raw: &S<RawRegions>) -> Option<RegionScope> {
+    match &raw.value {
+        RawRegions::Word(w) if w == "enabled" => Some(RegionScope::Enabled),
+        RawRegions::Word(w) => {
+            cx.err(
+                raw.referenced,
+                "regions",
+                format!("must be a list of region names or the word `enabled`, got {w:?}"),
+            );
+            None
+        }
+        RawRegions::List(list) if list.is_empty() => {
+            cx.err(raw.referenced, "regions", "must name at least one region (or be `enabled`)");
+            None
+        }
+        RawRegions::List(list) => {
+            let mut out = Vec::new();
+            let mut ok = true;
+            for (i, v) in list.iter().enumerate() {
+                let path = format!("regions[{i}]");
+                match region(cx, v, &path) {
+                    Some(r) if out.contains(&r) => {
+                        cx.err(v.referenced, path, format!("region {r} is listed twice"));
+                        ok = false;
+                    }
+                    Some(r) => out.push(r),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(RegionScope::List(out))
+        }
+    }
+}
+
+/// Names of feeds, reports and rules: `[A-Za-z0-9._-]`.
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+fn feeds(cx: &mut Ctx<'_>, raw: Option<&S<Vec<S<raw::RawFeed>>>>) -> Vec<Feed> {
+    let Some(raw) = raw else {
+        return vec![Feed {
+            name: "firehol_level1".into(),
+            url: default_feed_url(),
+        }];
+    };
+    if raw.value.is_empty() {
+        cx.err(raw.referenced, "feeds", "must list at least one feed");
+    }
+    let mut names = BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, f) in raw.value.iter().enumerate() {
+        let f = &f.value;
+        if !is_name(&f.name.value) || f.name.value.len() > 64 {
+            cx.err(
+                f.name.referenced,
+                format!("feeds[{i}].name"),
+                format!("must be 1-64 characters of [A-Za-z0-9._-], got {:?}", f.name.value),
+            );
+        } else if !names.insert(f.name.value.clone()) {
+            cx.err(f.name.referenced, format!("feeds[{i}].name"), format!("feed {:?} is defined twice", f.name.value));
+        }
+        match url::Url::parse(&f.url.value) {
+            Ok(u) if matches!(u.scheme(), "https" | "http" | "file") => out.push(Feed {
+                name: f.name.value.clone(),
+                url: u,
+            }),
+            Ok(u) => cx.err(
+                f.url.referenced,
+                format!("feeds[{i}].url"),
+                format!("scheme must be https, http or file, got {:?}", u.scheme()),
+            ),
+            Err(e) => cx.err(
+                f.url.referenced,
+                format!("feeds[{i}].url"),
+                format!("is not a valid URL ({e}): {:?}", f.url.value),
+            ),
+        }
+    }
+    out
+}
+
+fn default_feed_url() -> url::Url {
+    #[expect(clippy::expect_used, reason = "a constant URL that a unit test parses")]
+    url::Url::parse(super::DEFAULT_FEED_URL).expect("the default feed URL is valid")
+}
+
+fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> Option<ThreatList> {
+    let r = raw.map(|r| &r.value);
+    let name = match r.and_then(|r| r.name.as_ref()) {
+        None => "FireHOL-Level1".to_owned(),
+        Some(v) => {
+            // ThreatIntelSet Name: 1-300 characters (GuardDuty API reference, CreateThreatIntelSet).
+            if v.value.trim().is_empty() || v.value.len() > 300 {
+                cx.err(v.referenced, "threat_list.name", "must be 1-300 characters");
+            }
+            v.value.clone()
+        }
+    };
+    let strip_reserved = r.and_then(|r| r.strip_reserved.as_ref()).is_none_or(|v| v.value);
+    let mut allowlist = Vec::new();
+    for (i, v) in r.and_then(|r| r.allowlist.as_ref()).into_iter().flatten().enumerate() {
+        match parse_cidr(&v.value) {
+            Ok(net) => allowlist.push(net),
+            Err(m) => cx.err(v.referenced, format!("threat_list.allowlist[{i}]"), m),
+        }
+    }
+    let min_entries = int_in(
+        cx,
+        r.and_then(|r| r.min_entries.as_ref()),
+        "threat_list.min_entries",
+        100,
+        1,
+        MAX_LIST_ENTRIES,
+    );
+    let max_shrink_percent = match r.and_then(|r| r.max_shrink_percent.as_ref()) {
+        None => Some(50),
+        Some(None) => None,
+        Some(Some(v)) => u8::try_from(int_in(cx, Some(v), "threat_list.max_shrink_percent", 50, 0, 100)).ok(),
+    };
+    let max_age_hours = match r.and_then(|r| r.max_age_hours.as_ref()) {
+        None => Some(48),
+        Some(None) => None,
+        Some(Some(v)) => Some(int_in(cx, Some(v), "threat_list.max_age_hours", 48, 1, 8760)),
+    };
+    Some(ThreatList {
+        name,
+        strip_reserved,
+        allowlist,
+        min_entries,
+        max_shrink_percent,
+        max_age_hours,
+    })
+}
+
+/// An IPv4 address or CIDR with no host bits set.
+pub(crate) fn parse_cidr(s: &str) -> Result<Ipv4Net, String> {
+    let text = s.trim();
+    let net = if text.contains('/') {
+        text.parse::<Ipv4Net>()
+            .map_err(|_| format!("must be an IPv4 address or CIDR such as 203.0.113.0/24, got {s:?}"))?
+    } else {
+        let addr = text
+            .parse::<std::net::Ipv4Addr>()
+            .map_err(|_| format!("must be an IPv4 address or CIDR such as 203.0.113.0/24, got {s:?}"))?;
+        Ipv4Net::from(addr)
+    };
+    if net.trunc() != net {
+        return Err(format!(
+            "{s:?} has host bits set; did you mean {}?",
+            net.trunc()
+        ));
+    }
+    Ok(net)
+}
+
+fn bucket(cx: &mut Ctx<'_>, r: &raw::RawBucket) -> Option<Bucket> {
+    let name = &r.name.value;
+    if !is_bucket_name(name) {
+        cx.err(
+            r.name.referenced,
+            "bucket.name",
+            format!("must be a valid S3 bucket name (3-63 of a-z 0-9 . -, starting and ending with a letter or digit), got {name:?}"),
+        );
+    }
+    let region = region(cx, &r.region, "bucket.region");
+    let prefix = match &r.prefix {
+        None => "guardduty/".to_owned(),
+        Some(v) => {
+            if v.value.starts_with('/') || (!v.value.is_empty() && !v.value.ends_with('/')) {
+                cx.err(
+                    v.referenced,
+                    "bucket.prefix",
+                    format!("must be empty or end with `/` and not start with one, got {:?}", v.value),
+                );
+            }
+            v.value.clone()
+        }
+    };
+    let manage_policy = r.manage_policy.as_ref().is_none_or(|v| v.value);
+    Some(Bucket {
+        name: name.clone(),
+        region: region?,
+        prefix,
+        manage_policy,
+    })
+}
+
+/// S3 general purpose bucket naming rules (S3 user guide, "Bucket naming rules").
+fn is_bucket_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    (3..=63).contains(&b.len())
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
+        && b.last().is_some_and(u8::is_ascii_alphanumeric)
+        && !s.contains("..")
+        && s.parse::<std::net::Ipv4Addr>().is_err()
+}
+
+fn rules(cx: &mut Ctx<'_>, raw: Option<&S<Vec<S<raw::RawRule>>>>) -> Vec<SuppressionRule> {
+    let Some(raw) = raw else { return Vec::new() };
+    if raw.value.len() > MAX_FILTERS {
+        cx.err(
+            raw.referenced,
+            "suppression_rules",
+            format!("GuardDuty allows at most {MAX_FILTERS} filters per account and region, got {}", raw.value.len()),
+        );
+    }
+    let mut names = BTreeMap::new();
+    let mut out = Vec::new();
+    for (i, r) in raw.value.iter().enumerate() {
+        let r = &r.value;
+        let base = format!("suppression_rules[{i}]");
+        let name = &r.name.value;
+        let name_ok = (3..=64).contains(&name.len()) && is_name(name);
+        if !name_ok {
+            cx.err(
+                r.name.referenced,
+                format!("{base}.name"),
+                format!("must be 3-64 characters of [A-Za-z0-9._-], got {name:?}"),
+            );
+        } else if let Some(first) = names.insert(name.clone(), i) {
+            cx.err(
+                r.name.referenced,
+                format!("{base}.name"),
+                format!("rule {name:?} is already defined at suppression_rules[{first}]"),
+            );
+        }
+        if let Some(d) = &r.description {
+            // Filter Description: at most 512 characters (GuardDuty API reference, CreateFilter).
+            if d.value.chars().count() > 512 {
+                cx.err(d.referenced, format!("{base}.description"), "must be at most 512 characters");
+            }
+        }
+        let rank_ok = (1..=100).contains(&r.rank.value);
+        if !rank_ok {
+            cx.err(
+                r.rank.referenced,
+                format!("{base}.rank"),
+                format!("must be an integer from 1 to 100, got {}", r.rank.value),
+            );
+        }
+        let criteria = criteria(cx, &r.criteria, &base);
+        if name_ok && rank_ok {
+            out.push(SuppressionRule {
+                name: FilterName(name.clone()),
+                description: r.description.as_ref().map(|d| d.value.clone()),
+                rank: u8::try_from(r.rank.value).unwrap_or(1),
+                criteria,
+            });
+        }
+    }
+    out
+}
+
+fn criteria(
+    cx: &mut Ctx<'_>,
+    raw: &S<BTreeMap<String, S<raw::RawCondition>>>,
+    base: &str,
+) -> BTreeMap<String, Condition> {
+    if raw.value.is_empty() {
+        cx.err(raw.referenced, format!("{base}.criteria"), "must have at least one criterion");
+    }
+    let mut out = BTreeMap::new();
+    for (field, c) in &raw.value {
+        let path = format!("{base}.criteria.{field}");
+        if field.is_empty() || !field.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '_') {
+            cx.err(
+                c.referenced,
+                &path,
+                "must be a GuardDuty finding attribute such as service.action.actionType",
+            );
+        }
+        let r = &c.value;
+        let mut list = |name: &str, v: &Option<S<Vec<S<String>>>>, max: Option<usize>| -> Option<Vec<String>> {
+            let v = v.as_ref()?;
+            if v.value.is_empty() {
+                cx.err(v.referenced, format!("{path}.{name}"), "must list at least one value");
+            }
+            if let Some(max) = max {
+                if v.value.len() > max {
+                    cx.err(
+                        v.referenced,
+                        format!("{path}.{name}"),
+                        format!("takes at most {max} values, got {}", v.value.len()),
+                    );
+                }
+            }
+            Some(v.value.iter().map(|s| s.value.clone()).collect())
+        };
+        let cond = Condition {
+            equals: list("equals", &r.equals, None),
+            not_equals: list("not_equals", &r.not_equals, None),
+            matches: list("matches", &r.matches, Some(MAX_MATCH_VALUES)),
+            not_matches: list("not_matches", &r.not_matches, Some(MAX_MATCH_VALUES)),
+            greater_than: r.greater_than.as_ref().map(|v| v.value),
+            greater_than_or_equal: r.greater_than_or_equal.as_ref().map(|v| v.value),
+            less_than: r.less_than.as_ref().map(|v| v.value),
+            less_than_or_equal: r.less_than_or_equal.as_ref().map(|v| v.value),
+        };
+        if cond == Condition::default() {
+            cx.err(
+                c.referenced,
+                &path,
+                "needs an operator: equals, not_equals, greater_than, greater_than_or_equal, less_than, less_than_or_equal, matches or not_matches",
+            );
+        }
+        out.insert(field.clone(), cond);
+    }
+    out
+}
+
+fn alerts(cx: &mut Ctx<'_>, r: &raw::RawAlerts) -> Option<Alerts> {
+    let sev = r.min_severity.value;
+    // GuardDuty severities run from 1.0 to 10.0 (Critical is 9.0-10.0).
+    if !(1.0..=10.0).contains(&sev) {
+        cx.err(
+            r.min_severity.referenced,
+            "alerts.min_severity",
+            format!("must be a number from 1.0 to 10.0, got {sev}"),
+        );
+    }
+    let topic_name = match &r.topic_name {
+        None => "guardsync-findings".to_owned(),
+        Some(v) => {
+            // SNS topic names: 1-256 of [A-Za-z0-9_-] (SNS API reference, CreateTopic).
+            let ok = (1..=256).contains(&v.value.len())
+                && v.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !ok {
+                cx.err(v.referenced, "alerts.topic_name", format!("must be 1-256 characters of [A-Za-z0-9_-], got {:?}", v.value));
+            }
+            v.value.clone()
+        }
+    };
+    let mut emails = Vec::new();
+    for (i, v) in r.emails.iter().flatten().enumerate() {
+        let ok = v
+            .value
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.starts_with('.') && !host.ends_with('.'))
+            && !v.value.chars().any(char::is_whitespace);
+        if !ok {
+            cx.err(v.referenced, format!("alerts.emails[{i}]"), format!("must be an e-mail address, got {:?}", v.value));
+        } else if emails.contains(&v.value) {
+            cx.err(v.referenced, format!("alerts.emails[{i}]"), format!("{} is listed twice", v.value));
+        } else {
+            emails.push(v.value.clone());
+        }
+    }
+    Some(Alerts {
+        min_severity: sev,
+        topic_name,
+        emails,
+    })
+}
+
+fn rollout(cx: &mut Ctx<'_>, r: &raw::RawRollout, scope: Option<&RegionScope>) -> Option<Rollout> {
+    if r.waves.value.is_empty() {
+        cx.err(r.waves.referenced, "rollout.waves", "must list at least one wave");
+    }
+    let last = r.waves.value.len().saturating_sub(1);
+    let mut waves: Vec<(Wave, Location)> = Vec::new();
+    for (i, w) in r.waves.value.iter().enumerate() {
+        let path = format!("rollout.waves[{i}]");
+        match &w.value {
+            RawWave::Word(word) if word == "rest" => {
+                if i != last {
+                    cx.err(w.referenced, &path, "`rest` must be the last wave");
+                }
+                waves.push((Wave::Rest, w.referenced));
+            }
+            RawWave::Word(word) => cx.err(
+                w.referenced,
+                &path,
+                format!("must be a mapping with `regions` and/or `accounts`, or the word `rest`, got {word:?}"),
+            ),
+            RawWave::Selector(sel) => {
+                let mut regions = Vec::new();
+                for (j, v) in sel.regions.iter().flatten().enumerate() {
+                    let rpath = format!("{path}.regions[{j}]");
+                    if let Some(reg) = region(cx, v, &rpath) {
+                        if let Some(RegionScope::List(list)) = scope {
+                            if !list.contains(&reg) {
+                                cx.err(v.referenced, &rpath, format!("region {reg} is not in `regions`"));
+                            }
+                        }
+                        regions.push(reg);
+                    }
+                }
+                let accounts = accounts(cx, sel.accounts.as_ref(), &format!("{path}.accounts"));
+                if regions.is_empty() && accounts.is_empty() {
+                    cx.err(w.referenced, &path, "a wave needs `regions` and/or `accounts` (or is the word `rest`)");
+                }
+                waves.push((Wave::Select { regions, accounts }, w.referenced));
+            }
+        }
+    }
+    // A target may belong to one wave only.
+    for (i, (a, _)) in waves.iter().enumerate() {
+        for (j, (b, at)) in waves.iter().enumerate().skip(i + 1) {
+            if let Some(example) = overlap(a, b) {
+                cx.err(
+                    *at,
+                    format!("rollout.waves[{j}]"),
+                    format!("overlaps rollout.waves[{i}]: {example} would be in both"),
+                );
+            }
+        }
+    }
+    let failure_tolerance = match &r.failure_tolerance {
+        None => Tolerance::Count(0),
+        Some(v) => match &v.value {
+            RawTolerance::Count(n) if (0..=i64::from(u32::MAX)).contains(n) => {
+                Tolerance::Count(u32::try_from(*n).unwrap_or(0))
+            }
+            RawTolerance::Text(t) if t.ends_with('%') && t[..t.len() - 1].trim().parse::<u8>().is_ok_and(|p| p <= 100) => {
+                Tolerance::Percent(t[..t.len() - 1].trim().parse::<u8>().unwrap_or(0))
+            }
+            other => {
+                let got = match other {
+                    RawTolerance::Count(n) => n.to_string(),
+                    RawTolerance::Text(t) => format!("{t:?}"),
+                };
+                cx.err(
+                    v.referenced,
+                    "rollout.failure_tolerance",
+                    format!("must be a count (0 or more) or a percentage from \"0%\" to \"100%\", got {got}"),
+                );
+                Tolerance::Count(0)
+            }
+        },
+    };
+    Some(Rollout {
+        waves: waves.into_iter().map(|(w, _)| w).collect(),
+        failure_tolerance,
+    })
+}
+
+/// An example target that both selectors match, if any.
+fn overlap(a: &Wave, b: &Wave) -> Option<String> {
+    let (Wave::Select { regions: ra, accounts: aa }, Wave::Select { regions: rb, accounts: ab }) = (a, b) else {
+        return None;
+    };
+    let region = match (ra.is_empty(), rb.is_empty()) {
+        (true, true) => Some("any region".to_owned()),
+        (true, false) => rb.first().map(ToString::to_string),
+        (false, true) => ra.first().map(ToString::to_string),
+        (false, false) => ra.iter().find(|r| rb.contains(r)).map(ToString::to_string),
+    }?;
+    let account = match (aa.is_empty(), ab.is_empty()) {
+        (true, true) => Some("any account".to_owned()),
+        (true, false) => ab.first().map(|a| format!("account {a}")),
+        (false, true) => aa.first().map(|a| format!("account {a}")),
+        (false, false) => aa.iter().find(|x| ab.contains(x)).map(|a| format!("account {a}")),
+    }?;
+    Some(format!("{account} in {region}"))
+}
+
+/// The candidate closest to `word` by edit distance, when it is close enough to be a typo.
+pub(crate) fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(word, c), *c))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

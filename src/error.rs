@@ -1,0 +1,75 @@
+//! Error kinds of the whole program and their one mapping to exit codes.
+//!
+//! SPEC.md §3 pins the exit codes; [`ExitCode`] is the only place that knows
+//! them, and [`Error::exit_code`] is the only mapping from an error to a code.
+
+use std::path::PathBuf;
+
+use crate::config::ConfigErrors;
+
+/// Process exit codes of SPEC.md §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Every target reached its desired state (plan: computed).
+    Success = 0,
+    /// Aborted before the fan-out: feed guard, publish failure, organization not listed.
+    Aborted = 1,
+    /// Usage or configuration error; no AWS call was made.
+    Usage = 2,
+    /// The fan-out finished but at least one target failed.
+    TargetsFailed = 3,
+    /// `plan --detailed-exitcode`: changes are pending and nothing failed.
+    ChangesPending = 4,
+}
+
+impl ExitCode {
+    /// The numeric process status.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Everything that can stop a guardsync command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration did not validate; every problem is listed.
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+
+    /// A file named on the command line could not be read or written.
+    #[error("failed to {action} {}: {source}", path.display())]
+    File {
+        /// What was being done ("read", "write").
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A feed could not be read or parsed, or a list guard tripped.
+    #[error(transparent)]
+    Feed(#[from] crate::feed::FeedError),
+
+    /// The command exists but its implementation is tracked by an open issue.
+    #[error("`guardsync {command}` is not implemented yet ({tracking})")]
+    NotImplemented {
+        /// The command as the user typed it.
+        command: &'static str,
+        /// Where the work is tracked.
+        tracking: &'static str,
+    },
+}
+
+impl Error {
+    /// The exit code SPEC.md §3 assigns to this error.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Config(_) | Error::File { .. } => ExitCode::Usage,
+            Error::Feed(e) if e.is_usage() => ExitCode::Usage,
+            Error::Feed(_) => ExitCode::Aborted,
+            Error::NotImplemented { .. } => ExitCode::Aborted,
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! guardsync keeps one IP threat list alive in Amazon GuardDuty across a whole
+//! AWS Organization.
+//!
+//! The program is a pipeline with one direction of travel:
+//!
+//! ```text
+//! config ──> feed (build the list) ──> publish (S3) ──> org (targets, credentials)
+//!        ──> reconcile (observe ─> plan ─> apply, per account·region) ──> report
+//! ```
+//!
+//! Module map:
+//!
+//! - [`config`]: the YAML configuration, parsed strictly into validated types
+//!   (pure; the only I/O is reading the file).
+//! - [`feed`]: FireHOL feeds in, one aggregated IPv4 list out.
+//! - [`error`]: the error kinds and their one mapping to the exit codes of SPEC.md.
+//! - [`app`]: the one place that wires the phases together for each command.
+//! - [`cli`]: the command-line surface (clap), shared by `main.rs` and the docs.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod feed;

@@ -1,0 +1,37 @@
+//! The `guardsync` binary: CLI parsing, logging setup and exit codes; nothing else.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use guardsync::cli::Cli;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return ExitCode::from(guardsync::error::ExitCode::Aborted.code());
+        }
+    };
+    let code = runtime.block_on(guardsync::app::run(cli));
+    ExitCode::from(code.code())
+}
+
+/// Logs go to stderr; stdout is reserved for results.
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
