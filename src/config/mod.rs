@@ -74,32 +74,40 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             message,
         }])
     };
-    let bytes = std::fs::read(path).map_err(|e| one(format!("failed to read the configuration: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| one(format!("failed to read the configuration: {e}")))?;
     if bytes.len() > MAX_CONFIG_BYTES {
         return Err(one(format!(
             "the configuration is {} bytes; at most {MAX_CONFIG_BYTES} are accepted",
             bytes.len()
         )));
     }
-    let text = String::from_utf8(bytes).map_err(|e| one(format!("the configuration is not UTF-8: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| one(format!("the configuration is not UTF-8: {e}")))?;
     parse(&text, path, &label)
 }
 
 /// Parse and validate configuration text; `label` names it in errors.
 pub fn parse(text: &str, source: &Path, label: &str) -> Result<Config, ConfigErrors> {
-    if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text
+        .trim()
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Err(ConfigErrors(vec![ConfigError {
             file: label.to_owned(),
             line: 0,
             path: String::new(),
-            message: "the configuration is empty; see config/example.yaml for a complete one".into(),
+            message: "the configuration is empty; see config/example.yaml for a complete one"
+                .into(),
         }]));
     }
     // serde_path_to_error records where the YAML layer stopped, for the key path.
     let mut failed_at = None;
     let raw = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
         let mut track = serde_path_to_error::Track::new();
-        let result = raw::RawConfig::deserialize(serde_path_to_error::Deserializer::new(de, &mut track));
+        let result =
+            raw::RawConfig::deserialize(serde_path_to_error::Deserializer::new(de, &mut track));
         if result.is_err() {
             failed_at = Some(track.path());
         }
@@ -124,7 +132,11 @@ fn options() -> serde_saphyr::Options {
 }
 
 /// A parse or shape error from the YAML layer, as one line.
-fn syntax_error(e: &serde_saphyr::Error, at: Option<&serde_path_to_error::Path>, label: &str) -> ConfigError {
+fn syntax_error(
+    e: &serde_saphyr::Error,
+    at: Option<&serde_path_to_error::Path>,
+    label: &str,
+) -> ConfigError {
     let line = e.location().map_or(0, |l| l.line());
     let mut message = e.to_string();
     // The location is already in the FILE:LINE prefix.
@@ -132,7 +144,7 @@ fn syntax_error(e: &serde_saphyr::Error, at: Option<&serde_path_to_error::Path>,
         message.truncate(i);
     }
     let path = at.map(key_path).unwrap_or_default();
-    let message = friendly(&message);
+    let message = friendly(&message, &path);
     ConfigError {
         file: label.to_owned(),
         line,
@@ -142,7 +154,7 @@ fn syntax_error(e: &serde_saphyr::Error, at: Option<&serde_path_to_error::Path>,
 }
 
 /// The YAML layer's wording, made to read like the rest of guardsync's messages.
-fn friendly(message: &str) -> String {
+fn friendly(message: &str, path: &str) -> String {
     let m = message
         .trim_end_matches(", set DuplicateKeyPolicy in Options if acceptable")
         .to_owned();
@@ -153,7 +165,20 @@ fn friendly(message: &str) -> String {
         return m.replacen("duplicate mapping key: ", "duplicate key ", 1);
     }
     if let Some(rest) = m.strip_prefix("unknown field ") {
-        return format!("unknown key {rest}");
+        // "`regoins`, expected one of admin, regions, ..." -> add a "did you mean".
+        let mut out = format!("unknown key {rest}");
+        if let Some((key, expected)) = rest.split_once(", expected one of ") {
+            let key = key.trim_matches('`');
+            let candidates: Vec<&str> = expected.split(", ").map(|c| c.trim_matches('`')).collect();
+            if let Some(near) = validate::nearest(key, &candidates) {
+                out = format!("unknown key `{key}`; did you mean `{near}`?");
+            }
+        }
+        return out;
+    }
+    if m == "expected mapping start" && path.is_empty() {
+        return "the configuration must be a mapping of keys (admin, regions, bucket, ...)"
+            .to_owned();
     }
     match m.as_str() {
         "invalid i64" => "must be an integer".to_owned(),

@@ -42,7 +42,9 @@ impl Region {
         if super::regions::is_guardduty_region(s) {
             Ok(Region(s.to_owned()))
         } else {
-            Err(format!("{s:?} is not an AWS Region where GuardDuty is offered"))
+            Err(format!(
+                "{s:?} is not an AWS Region where GuardDuty is offered"
+            ))
         }
     }
 

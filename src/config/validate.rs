@@ -42,10 +42,19 @@ pub(crate) fn validate(raw: RawConfig, source: &Path, file: &str) -> Result<Conf
     let admin_account = account(&mut cx, &raw.admin.value.account_id, "admin.account_id");
     let organization = organization(&mut cx, raw.organization.as_ref(), admin_account.as_ref());
     let regions = regions(&mut cx, &raw.regions);
-    let concurrency = int_in(&mut cx, raw.concurrency.as_ref(), "concurrency", 32, 1, 10_000);
+    let concurrency = int_in(
+        &mut cx,
+        raw.concurrency.as_ref(),
+        "concurrency",
+        32,
+        1,
+        10_000,
+    );
     let retry_max_attempts = int_in(
         &mut cx,
-        raw.retry.as_ref().and_then(|r| r.value.max_attempts.as_ref()),
+        raw.retry
+            .as_ref()
+            .and_then(|r| r.value.max_attempts.as_ref()),
         "retry.max_attempts",
         8,
         1,
@@ -65,28 +74,21 @@ pub(crate) fn validate(raw: RawConfig, source: &Path, file: &str) -> Result<Conf
         return Err(ConfigErrors(cx.errors));
     }
     // Every Option below is Some when no error was recorded.
-    match (
-        admin_account,
-        regions,
-        threat_list,
-        bucket,
-    ) {
-        (Some(admin_account), Some(regions), Some(threat_list), Some(bucket)) => {
-            Ok(Config {
-                source: source.to_path_buf(),
-                admin_account,
-                organization,
-                regions,
-                concurrency,
-                retry_max_attempts,
-                feeds,
-                threat_list,
-                bucket,
-                suppression_rules,
-                alerts,
-                rollout,
-            })
-        }
+    match (admin_account, regions, threat_list, bucket) {
+        (Some(admin_account), Some(regions), Some(threat_list), Some(bucket)) => Ok(Config {
+            source: source.to_path_buf(),
+            admin_account,
+            organization,
+            regions,
+            concurrency,
+            retry_max_attempts,
+            feeds,
+            threat_list,
+            bucket,
+            suppression_rules,
+            alerts,
+            rollout,
+        }),
         _ => Err(ConfigErrors(vec![ConfigError {
             file: file.to_owned(),
             line: 0,
@@ -139,7 +141,11 @@ fn is_iam_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
 }
 
-fn organization(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawOrganization>>, admin: Option<&AccountId>) -> Organization {
+fn organization(
+    cx: &mut Ctx<'_>,
+    raw: Option<&S<raw::RawOrganization>>,
+    admin: Option<&AccountId>,
+) -> Organization {
     let r = raw.map(|r| &r.value);
     let member_role = match r.and_then(|r| r.member_role.as_ref()) {
         None => "GuardSyncMemberRole".to_owned(),
@@ -148,7 +154,8 @@ fn organization(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawOrganization>>, admin: 
             let path_ok = path.split('/').all(|seg| {
                 path.is_empty() || (!seg.is_empty() && seg.chars().all(|c| c.is_ascii_graphic()))
             });
-            let name_ok = !name.is_empty() && name.len() <= 64 && name.chars().all(is_iam_name_char);
+            let name_ok =
+                !name.is_empty() && name.len() <= 64 && name.chars().all(is_iam_name_char);
             if !(path_ok && name_ok) {
                 cx.err(
                     v.referenced,
@@ -164,7 +171,9 @@ fn organization(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawOrganization>>, admin: 
     };
     let external_id = r.and_then(|r| r.external_id.as_ref()).map(|v| {
         let ok = (2..=1224).contains(&v.value.len())
-            && v.value.chars().all(|c| is_iam_name_char(c) || c == ':' || c == '/');
+            && v.value
+                .chars()
+                .all(|c| is_iam_name_char(c) || c == ':' || c == '/');
         if !ok {
             cx.err(
                 v.referenced,
@@ -187,9 +196,22 @@ fn organization(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawOrganization>>, admin: 
             v.value.clone()
         }
     };
-    let include_accounts = accounts(cx, r.and_then(|r| r.include_accounts.as_ref()), "organization.include_accounts");
-    let exclude_accounts = accounts(cx, r.and_then(|r| r.exclude_accounts.as_ref()), "organization.exclude_accounts");
-    for (i, v) in r.and_then(|r| r.exclude_accounts.as_ref()).into_iter().flatten().enumerate() {
+    let include_accounts = accounts(
+        cx,
+        r.and_then(|r| r.include_accounts.as_ref()),
+        "organization.include_accounts",
+    );
+    let exclude_accounts = accounts(
+        cx,
+        r.and_then(|r| r.exclude_accounts.as_ref()),
+        "organization.exclude_accounts",
+    );
+    for (i, v) in r
+        .and_then(|r| r.exclude_accounts.as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let path = format!("organization.exclude_accounts[{i}]");
         if admin.is_some_and(|a| a.as_str() == v.value) {
             cx.err(
@@ -198,11 +220,20 @@ fn organization(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawOrganization>>, admin: 
                 "the administrator account cannot be excluded: its list and rules cover every member",
             );
         } else if include_accounts.iter().any(|a| a.as_str() == v.value) {
-            cx.err(v.referenced, path, format!("account {} is both included and excluded", v.value));
+            cx.err(
+                v.referenced,
+                path,
+                format!("account {} is both included and excluded", v.value),
+            );
         }
     }
     let mut include_ous = Vec::new();
-    for (i, v) in r.and_then(|r| r.include_ous.as_ref()).into_iter().flatten().enumerate() {
+    for (i, v) in r
+        .and_then(|r| r.include_ous.as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         if is_ou_id(&v.value) {
             include_ous.push(OuId(v.value.clone()));
         } else {
@@ -219,7 +250,11 @@ fn organization(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawOrganization>>, admin: 
             "needed" => Probe::Needed,
             "all" => Probe::All,
             other => {
-                cx.err(v.referenced, "organization.probe", format!("must be `needed` or `all`, got {other:?}"));
+                cx.err(
+                    v.referenced,
+                    "organization.probe",
+                    format!("must be `needed` or `all`, got {other:?}"),
+                );
                 Probe::Needed
             }
         },
@@ -244,7 +279,9 @@ fn is_ou_id(s: &str) -> bool {
         return false;
     };
     let part = |p: &str, lo: usize| {
-        (lo..=32).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+        (lo..=32).contains(&p.len())
+            && p.bytes()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
     };
     part(a, 4) && part(b, 8)
 }
@@ -274,7 +311,11 @@ fn regions(cx: &mut Ctx<'_>, raw: &S<RawRegions>) -> Option<RegionScope> {
             None
         }
         RawRegions::List(list) if list.is_empty() => {
-            cx.err(raw.referenced, "regions", "must name at least one region (or be `enabled`)");
+            cx.err(
+                raw.referenced,
+                "regions",
+                "must name at least one region (or be `enabled`)",
+            );
             None
         }
         RawRegions::List(list) => {
@@ -298,7 +339,9 @@ fn regions(cx: &mut Ctx<'_>, raw: &S<RawRegions>) -> Option<RegionScope> {
 
 /// Names of feeds, reports and rules: `[A-Za-z0-9._-]`.
 fn is_name(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
 fn feeds(cx: &mut Ctx<'_>, raw: Option<&S<Vec<S<raw::RawFeed>>>>) -> Vec<Feed> {
@@ -319,10 +362,17 @@ fn feeds(cx: &mut Ctx<'_>, raw: Option<&S<Vec<S<raw::RawFeed>>>>) -> Vec<Feed> {
             cx.err(
                 f.name.referenced,
                 format!("feeds[{i}].name"),
-                format!("must be 1-64 characters of [A-Za-z0-9._-], got {:?}", f.name.value),
+                format!(
+                    "must be 1-64 characters of [A-Za-z0-9._-], got {:?}",
+                    f.name.value
+                ),
             );
         } else if !names.insert(f.name.value.clone()) {
-            cx.err(f.name.referenced, format!("feeds[{i}].name"), format!("feed {:?} is defined twice", f.name.value));
+            cx.err(
+                f.name.referenced,
+                format!("feeds[{i}].name"),
+                format!("feed {:?} is defined twice", f.name.value),
+            );
         }
         match url::Url::parse(&f.url.value) {
             Ok(u) if matches!(u.scheme(), "https" | "http" | "file") => out.push(Feed {
@@ -361,9 +411,16 @@ fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> Option<
             v.value.clone()
         }
     };
-    let strip_reserved = r.and_then(|r| r.strip_reserved.as_ref()).is_none_or(|v| v.value);
+    let strip_reserved = r
+        .and_then(|r| r.strip_reserved.as_ref())
+        .is_none_or(|v| v.value);
     let mut allowlist = Vec::new();
-    for (i, v) in r.and_then(|r| r.allowlist.as_ref()).into_iter().flatten().enumerate() {
+    for (i, v) in r
+        .and_then(|r| r.allowlist.as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         match parse_cidr(&v.value) {
             Ok(net) => allowlist.push(net),
             Err(m) => cx.err(v.referenced, format!("threat_list.allowlist[{i}]"), m),
@@ -380,12 +437,27 @@ fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> Option<
     let max_shrink_percent = match r.and_then(|r| r.max_shrink_percent.as_ref()) {
         None => Some(50),
         Some(None) => None,
-        Some(Some(v)) => u8::try_from(int_in(cx, Some(v), "threat_list.max_shrink_percent", 50, 0, 100)).ok(),
+        Some(Some(v)) => u8::try_from(int_in(
+            cx,
+            Some(v),
+            "threat_list.max_shrink_percent",
+            50,
+            0,
+            100,
+        ))
+        .ok(),
     };
     let max_age_hours = match r.and_then(|r| r.max_age_hours.as_ref()) {
         None => Some(48),
         Some(None) => None,
-        Some(Some(v)) => Some(int_in(cx, Some(v), "threat_list.max_age_hours", 48, 1, 8760)),
+        Some(Some(v)) => Some(int_in(
+            cx,
+            Some(v),
+            "threat_list.max_age_hours",
+            48,
+            1,
+            8760,
+        )),
     };
     Some(ThreatList {
         name,
@@ -401,12 +473,13 @@ fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> Option<
 pub(crate) fn parse_cidr(s: &str) -> Result<Ipv4Net, String> {
     let text = s.trim();
     let net = if text.contains('/') {
-        text.parse::<Ipv4Net>()
-            .map_err(|_| format!("must be an IPv4 address or CIDR such as 203.0.113.0/24, got {s:?}"))?
+        text.parse::<Ipv4Net>().map_err(|_| {
+            format!("must be an IPv4 address or CIDR such as 203.0.113.0/24, got {s:?}")
+        })?
     } else {
-        let addr = text
-            .parse::<std::net::Ipv4Addr>()
-            .map_err(|_| format!("must be an IPv4 address or CIDR such as 203.0.113.0/24, got {s:?}"))?;
+        let addr = text.parse::<std::net::Ipv4Addr>().map_err(|_| {
+            format!("must be an IPv4 address or CIDR such as 203.0.113.0/24, got {s:?}")
+        })?;
         Ipv4Net::from(addr)
     };
     if net.trunc() != net {
@@ -435,7 +508,10 @@ fn bucket(cx: &mut Ctx<'_>, r: &raw::RawBucket) -> Option<Bucket> {
                 cx.err(
                     v.referenced,
                     "bucket.prefix",
-                    format!("must be empty or end with `/` and not start with one, got {:?}", v.value),
+                    format!(
+                        "must be empty or end with `/` and not start with one, got {:?}",
+                        v.value
+                    ),
                 );
             }
             v.value.clone()
@@ -454,7 +530,8 @@ fn bucket(cx: &mut Ctx<'_>, r: &raw::RawBucket) -> Option<Bucket> {
 fn is_bucket_name(s: &str) -> bool {
     let b = s.as_bytes();
     (3..=63).contains(&b.len())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
         && b.first().is_some_and(u8::is_ascii_alphanumeric)
         && b.last().is_some_and(u8::is_ascii_alphanumeric)
         && !s.contains("..")
@@ -467,7 +544,10 @@ fn rules(cx: &mut Ctx<'_>, raw: Option<&S<Vec<S<raw::RawRule>>>>) -> Vec<Suppres
         cx.err(
             raw.referenced,
             "suppression_rules",
-            format!("GuardDuty allows at most {MAX_FILTERS} filters per account and region, got {}", raw.value.len()),
+            format!(
+                "GuardDuty allows at most {MAX_FILTERS} filters per account and region, got {}",
+                raw.value.len()
+            ),
         );
     }
     let mut names = BTreeMap::new();
@@ -493,7 +573,11 @@ fn rules(cx: &mut Ctx<'_>, raw: Option<&S<Vec<S<raw::RawRule>>>>) -> Vec<Suppres
         if let Some(d) = &r.description {
             // Filter Description: at most 512 characters (GuardDuty API reference, CreateFilter).
             if d.value.chars().count() > 512 {
-                cx.err(d.referenced, format!("{base}.description"), "must be at most 512 characters");
+                cx.err(
+                    d.referenced,
+                    format!("{base}.description"),
+                    "must be at most 512 characters",
+                );
             }
         }
         let rank_ok = (1..=100).contains(&r.rank.value);
@@ -523,12 +607,20 @@ fn criteria(
     base: &str,
 ) -> BTreeMap<String, Condition> {
     if raw.value.is_empty() {
-        cx.err(raw.referenced, format!("{base}.criteria"), "must have at least one criterion");
+        cx.err(
+            raw.referenced,
+            format!("{base}.criteria"),
+            "must have at least one criterion",
+        );
     }
     let mut out = BTreeMap::new();
     for (field, c) in &raw.value {
         let path = format!("{base}.criteria.{field}");
-        if field.is_empty() || !field.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '_') {
+        if field.is_empty()
+            || !field
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '_')
+        {
             cx.err(
                 c.referenced,
                 &path,
@@ -536,10 +628,17 @@ fn criteria(
             );
         }
         let r = &c.value;
-        let mut list = |name: &str, v: &Option<S<Vec<S<String>>>>, max: Option<usize>| -> Option<Vec<String>> {
+        let mut list = |name: &str,
+                        v: &Option<S<Vec<S<String>>>>,
+                        max: Option<usize>|
+         -> Option<Vec<String>> {
             let v = v.as_ref()?;
             if v.value.is_empty() {
-                cx.err(v.referenced, format!("{path}.{name}"), "must list at least one value");
+                cx.err(
+                    v.referenced,
+                    format!("{path}.{name}"),
+                    "must list at least one value",
+                );
             }
             if let Some(max) = max {
                 if v.value.len() > max {
@@ -589,24 +688,39 @@ fn alerts(cx: &mut Ctx<'_>, r: &raw::RawAlerts) -> Option<Alerts> {
         Some(v) => {
             // SNS topic names: 1-256 of [A-Za-z0-9_-] (SNS API reference, CreateTopic).
             let ok = (1..=256).contains(&v.value.len())
-                && v.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                && v.value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !ok {
-                cx.err(v.referenced, "alerts.topic_name", format!("must be 1-256 characters of [A-Za-z0-9_-], got {:?}", v.value));
+                cx.err(
+                    v.referenced,
+                    "alerts.topic_name",
+                    format!(
+                        "must be 1-256 characters of [A-Za-z0-9_-], got {:?}",
+                        v.value
+                    ),
+                );
             }
             v.value.clone()
         }
     };
     let mut emails = Vec::new();
     for (i, v) in r.emails.iter().flatten().enumerate() {
-        let ok = v
-            .value
-            .split_once('@')
-            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.starts_with('.') && !host.ends_with('.'))
-            && !v.value.chars().any(char::is_whitespace);
+        let ok = v.value.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty() && host.contains('.') && !host.starts_with('.') && !host.ends_with('.')
+        }) && !v.value.chars().any(char::is_whitespace);
         if !ok {
-            cx.err(v.referenced, format!("alerts.emails[{i}]"), format!("must be an e-mail address, got {:?}", v.value));
+            cx.err(
+                v.referenced,
+                format!("alerts.emails[{i}]"),
+                format!("must be an e-mail address, got {:?}", v.value),
+            );
         } else if emails.contains(&v.value) {
-            cx.err(v.referenced, format!("alerts.emails[{i}]"), format!("{} is listed twice", v.value));
+            cx.err(
+                v.referenced,
+                format!("alerts.emails[{i}]"),
+                format!("{} is listed twice", v.value),
+            );
         } else {
             emails.push(v.value.clone());
         }
@@ -620,10 +734,14 @@ fn alerts(cx: &mut Ctx<'_>, r: &raw::RawAlerts) -> Option<Alerts> {
 
 fn rollout(cx: &mut Ctx<'_>, r: &raw::RawRollout, scope: Option<&RegionScope>) -> Option<Rollout> {
     if r.waves.value.is_empty() {
-        cx.err(r.waves.referenced, "rollout.waves", "must list at least one wave");
+        cx.err(
+            r.waves.referenced,
+            "rollout.waves",
+            "must list at least one wave",
+        );
     }
     let last = r.waves.value.len().saturating_sub(1);
-    let mut waves: Vec<(Wave, Location)> = Vec::new();
+    let mut waves: Vec<(usize, Wave, Location)> = Vec::new();
     for (i, w) in r.waves.value.iter().enumerate() {
         let path = format!("rollout.waves[{i}]");
         match &w.value {
@@ -631,7 +749,7 @@ fn rollout(cx: &mut Ctx<'_>, r: &raw::RawRollout, scope: Option<&RegionScope>) -
                 if i != last {
                     cx.err(w.referenced, &path, "`rest` must be the last wave");
                 }
-                waves.push((Wave::Rest, w.referenced));
+                waves.push((i, Wave::Rest, w.referenced));
             }
             RawWave::Word(word) => cx.err(
                 w.referenced,
@@ -654,14 +772,15 @@ fn rollout(cx: &mut Ctx<'_>, r: &raw::RawRollout, scope: Option<&RegionScope>) -
                 let accounts = accounts(cx, sel.accounts.as_ref(), &format!("{path}.accounts"));
                 if regions.is_empty() && accounts.is_empty() {
                     cx.err(w.referenced, &path, "a wave needs `regions` and/or `accounts` (or is the word `rest`)");
+                } else {
+                    waves.push((i, Wave::Select { regions, accounts }, w.referenced));
                 }
-                waves.push((Wave::Select { regions, accounts }, w.referenced));
             }
         }
     }
     // A target may belong to one wave only.
-    for (i, (a, _)) in waves.iter().enumerate() {
-        for (j, (b, at)) in waves.iter().enumerate().skip(i + 1) {
+    for (k, (i, a, _)) in waves.iter().enumerate() {
+        for (j, b, at) in waves.iter().skip(k + 1) {
             if let Some(example) = overlap(a, b) {
                 cx.err(
                     *at,
@@ -677,7 +796,13 @@ fn rollout(cx: &mut Ctx<'_>, r: &raw::RawRollout, scope: Option<&RegionScope>) -
             RawTolerance::Count(n) if (0..=i64::from(u32::MAX)).contains(n) => {
                 Tolerance::Count(u32::try_from(*n).unwrap_or(0))
             }
-            RawTolerance::Text(t) if t.ends_with('%') && t[..t.len() - 1].trim().parse::<u8>().is_ok_and(|p| p <= 100) => {
+            RawTolerance::Text(t)
+                if t.ends_with('%')
+                    && t[..t.len() - 1]
+                        .trim()
+                        .parse::<u8>()
+                        .is_ok_and(|p| p <= 100) =>
+            {
                 Tolerance::Percent(t[..t.len() - 1].trim().parse::<u8>().unwrap_or(0))
             }
             other => {
@@ -695,14 +820,24 @@ fn rollout(cx: &mut Ctx<'_>, r: &raw::RawRollout, scope: Option<&RegionScope>) -
         },
     };
     Some(Rollout {
-        waves: waves.into_iter().map(|(w, _)| w).collect(),
+        waves: waves.into_iter().map(|(_, w, _)| w).collect(),
         failure_tolerance,
     })
 }
 
 /// An example target that both selectors match, if any.
 fn overlap(a: &Wave, b: &Wave) -> Option<String> {
-    let (Wave::Select { regions: ra, accounts: aa }, Wave::Select { regions: rb, accounts: ab }) = (a, b) else {
+    let (
+        Wave::Select {
+            regions: ra,
+            accounts: aa,
+        },
+        Wave::Select {
+            regions: rb,
+            accounts: ab,
+        },
+    ) = (a, b)
+    else {
         return None;
     };
     let region = match (ra.is_empty(), rb.is_empty()) {
@@ -715,7 +850,10 @@ fn overlap(a: &Wave, b: &Wave) -> Option<String> {
         (true, true) => Some("any account".to_owned()),
         (true, false) => ab.first().map(|a| format!("account {a}")),
         (false, true) => aa.first().map(|a| format!("account {a}")),
-        (false, false) => aa.iter().find(|x| ab.contains(x)).map(|a| format!("account {a}")),
+        (false, false) => aa
+            .iter()
+            .find(|x| ab.contains(x))
+            .map(|a| format!("account {a}")),
     }?;
     Some(format!("{account} in {region}"))
 }
@@ -742,4 +880,90 @@ fn levenshtein(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_case::test_case;
+
+    #[test_case("ou-ab12-cd34ef56", true; "shortest parts")]
+    #[test_case("ou-0000-00000000", true; "digits")]
+    #[test_case("ou-abc-cd34ef56", false; "first part too short")]
+    #[test_case("ou-ab12-cd34ef5", false; "second part too short")]
+    #[test_case("ou-AB12-cd34ef56", false; "upper case")]
+    #[test_case("r-ab12", false; "a root id")]
+    #[test_case("ou-ab12cd34ef56", false; "no second dash")]
+    fn ou_ids(s: &str, ok: bool) {
+        assert_eq!(is_ou_id(s), ok);
+    }
+
+    #[test_case("203.0.113.0/24", Ok("203.0.113.0/24"); "cidr")]
+    #[test_case("198.51.100.7", Ok("198.51.100.7/32"); "bare address is a /32")]
+    #[test_case("0.0.0.0/0", Ok("0.0.0.0/0"); "everything")]
+    #[test_case("203.0.113.7/24", Err("\"203.0.113.7/24\" has host bits set; did you mean 203.0.113.0/24?"); "host bits")]
+    #[test_case("203.0.113.0/33", Err("must be an IPv4 address or CIDR such as 203.0.113.0/24, got \"203.0.113.0/33\""); "prefix too long")]
+    #[test_case("010.0.0.1", Err("must be an IPv4 address or CIDR such as 203.0.113.0/24, got \"010.0.0.1\""); "octal-looking")]
+    #[test_case("example.com", Err("must be an IPv4 address or CIDR such as 203.0.113.0/24, got \"example.com\""); "host name")]
+    fn cidrs(s: &str, want: Result<&str, &str>) {
+        let got = parse_cidr(s).map(|n| n.to_string());
+        assert_eq!(got.as_deref().map_err(String::as_str), want);
+    }
+
+    #[test_case("org-threat-lists-111111111111", true; "typical")]
+    #[test_case("ab", false; "too short")]
+    #[test_case("a..b", false; "double dot")]
+    #[test_case("-abc", false; "leading dash")]
+    #[test_case("192.168.1.1", false; "ip address")]
+    #[test_case("Abc", false; "upper case")]
+    fn bucket_names(s: &str, ok: bool) {
+        assert_eq!(is_bucket_name(s), ok);
+    }
+
+    #[test_case("eu-wst-1", Some("eu-west-1"); "one letter missing")]
+    #[test_case("us-east-3", Some("us-east-1"); "wrong digit")]
+    #[test_case("mars-north-1", None; "nothing close")]
+    fn nearest_region(s: &str, want: Option<&str>) {
+        assert_eq!(nearest(s, super::super::regions::GUARDDUTY_REGIONS), want);
+    }
+
+    fn sel(regions: &[&str], accounts: &[&str]) -> Wave {
+        Wave::Select {
+            regions: regions.iter().map(|r| Region((*r).to_owned())).collect(),
+            accounts: accounts
+                .iter()
+                .map(|a| AccountId((*a).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn waves_overlap_only_when_a_target_matches_both() {
+        let a = sel(&["us-east-1"], &[]);
+        let b = sel(&["eu-west-1"], &[]);
+        let c = sel(&[], &["222222222222"]);
+        let d = sel(&["us-east-1"], &["333333333333"]);
+        let e = sel(&["eu-west-1"], &["333333333333"]);
+        assert_eq!(overlap(&a, &b), None);
+        assert_eq!(
+            overlap(&a, &c).as_deref(),
+            Some("account 222222222222 in us-east-1")
+        );
+        assert_eq!(overlap(&d, &e), None);
+        assert_eq!(
+            overlap(&a, &d).as_deref(),
+            Some("account 333333333333 in us-east-1")
+        );
+        assert_eq!(overlap(&a, &Wave::Rest), None);
+    }
+
+    #[test]
+    fn every_region_in_the_table_parses_and_is_unique() {
+        let table = super::super::regions::GUARDDUTY_REGIONS;
+        let unique: BTreeSet<_> = table.iter().collect();
+        assert_eq!(unique.len(), table.len());
+        for r in table {
+            assert!(Region::parse(r).is_ok());
+        }
+    }
 }
