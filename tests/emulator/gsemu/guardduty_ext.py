@@ -250,7 +250,8 @@ class GuardDutyExtResponse(GuardDutyResponse):
 
     @staticmethod
     def _ok(status: int = 200, body: Any = None):
-        return (json.dumps(body) if body is not None else ""), {"status": status}
+        return (json.dumps(body) if body is not None else ""), {
+            "status": status, "Content-Type": "application/json"}
 
     # -- ThreatIntelSet (API_CreateThreatIntelSet, ...) --
     def _check_bucket_owner(self, location: str, expected: str | None) -> None:
