@@ -121,19 +121,33 @@ pub fn summary(c: &Config) -> String {
 
 async fn list_build(a: &crate::cli::ListBuildArgs) -> Result<ExitCode, Error> {
     let c = load(&a.config.config)?;
-    let _ = (&c, &a.out); // WIRE-FEED
-    Err(Error::NotImplemented {
-        command: "list build",
-        tracking: "issue #3",
-    })
+    let settings = build_settings(&c);
+    crate::feed::commands::list_build(&settings, a.out.as_deref()).await?;
+    Ok(ExitCode::Success)
 }
 
 fn list_merge(a: &crate::cli::ListMergeArgs) -> Result<ExitCode, Error> {
-    let _ = a; // WIRE-FEED
-    Err(Error::NotImplemented {
-        command: "list merge",
-        tracking: "issue #3",
-    })
+    crate::feed::commands::list_merge(&a.files, &a.except)?;
+    Ok(ExitCode::Success)
+}
+
+/// The list builder's view of the configuration.
+pub fn build_settings(c: &Config) -> crate::feed::BuildSettings {
+    crate::feed::BuildSettings {
+        feeds: c
+            .feeds
+            .iter()
+            .map(|f| crate::feed::FeedSpec {
+                name: f.name.clone(),
+                url: f.url.clone(),
+            })
+            .collect(),
+        strip_reserved: c.threat_list.strip_reserved,
+        allowlist: c.threat_list.allowlist.clone(),
+        min_entries: c.threat_list.min_entries,
+        max_shrink_percent: c.threat_list.max_shrink_percent,
+        max_age_hours: c.threat_list.max_age_hours,
+    }
 }
 
 /// Commands whose implementation is tracked by a later issue: the

@@ -97,16 +97,24 @@ pub struct ConfigArg {
 #[derive(Debug, Args)]
 pub struct ScopeArgs {
     /// Only this account (repeatable).
-    #[arg(long = "account", value_name = "ID")]
-    pub accounts: Vec<String>,
+    #[arg(long = "account", value_name = "ID", value_parser = parse_account)]
+    pub accounts: Vec<crate::config::AccountId>,
 
     /// Only this region (repeatable).
-    #[arg(long = "region", value_name = "NAME")]
-    pub regions: Vec<String>,
+    #[arg(long = "region", value_name = "NAME", value_parser = parse_region)]
+    pub regions: Vec<crate::config::Region>,
 
     /// How many targets run at once; overrides `concurrency` in the configuration.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub concurrency: Option<u32>,
+}
+
+fn parse_account(s: &str) -> Result<crate::config::AccountId, String> {
+    crate::config::AccountId::parse(s)
+}
+
+fn parse_region(s: &str) -> Result<crate::config::Region, String> {
+    crate::config::Region::parse(s)
 }
 
 /// Output formats of plan and apply.
