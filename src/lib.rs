@@ -13,6 +13,7 @@
 //! - [`config`]: the YAML configuration, parsed strictly into validated types
 //!   (pure; the only I/O is reading the file).
 //! - [`feed`]: FireHOL feeds in, one aggregated IPv4 list out.
+//! - [`org`]: target expansion and placement (pure; discovery adapters come with issue #4).
 //! - [`error`]: the error kinds and their one mapping to the exit codes of SPEC.md.
 //! - [`app`]: the one place that wires the phases together for each command.
 //! - [`cli`]: the command-line surface (clap), shared by `main.rs` and the docs.
@@ -22,3 +23,4 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod feed;
+pub mod org;

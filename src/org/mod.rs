@@ -1,0 +1,11 @@
+//! The organization as guardsync sees it: which (account, region) targets are
+//! in scope, and where each one stands with GuardDuty (its placement).
+//!
+//! Everything here is pure: discovery and probing adapters (issue #4) produce
+//! the observations, these functions decide.
+
+pub mod placement;
+pub mod targets;
+
+pub use placement::{AdminView, Placement, Probe, place, needs_role};
+pub use targets::{OrgAccount, Target, expand};

@@ -1,0 +1,217 @@
+//! Placement: where one (account, region) stands with GuardDuty, decided from
+//! the administrator's view and, where needed, a probe from inside the account
+//! (SPEC.md §2). Pure.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::config::{AccountId, Region};
+
+/// GuardDuty's relationship status for an associated member
+/// (ListMembers `RelationshipStatus`).
+pub const ENABLED: &str = "Enabled";
+
+/// What the administrator sees in one region: its detector and its members.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdminView {
+    /// The administrator's detector id in this region, if GuardDuty is on.
+    pub detector_id: Option<String>,
+    /// Member account -> relationship status, as ListMembers reports it.
+    pub members: BTreeMap<AccountId, String>,
+}
+
+impl AdminView {
+    /// Whether `account` is an associated member (`Enabled`) in this view.
+    pub fn is_enabled_member(&self, account: &AccountId) -> bool {
+        self.members.get(account).is_some_and(|s| s == ENABLED)
+    }
+}
+
+/// What guardsync saw from inside an account in one region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// Not looked at: the administrator's view was enough (`probe: needed`).
+    NotProbed,
+    /// The role could not be assumed or the calls failed; the reason says which.
+    Failed(String),
+    /// The account's own view.
+    Seen {
+        /// Its detector id, if GuardDuty is on.
+        detector_id: Option<String>,
+        /// Its administrator and relationship status (GetAdministratorAccount).
+        administrator: Option<(AccountId, String)>,
+    },
+}
+
+/// Where a target stands (SPEC.md §2); the `Unknown` case carries why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// The configured administrator: manages the list, rules and alerts.
+    Admin,
+    /// Associated member: covered by the administrator's list and rules.
+    Member,
+    /// Has a detector, not associated: needs its own list and rules.
+    Standalone,
+    /// GuardDuty is off here: a coverage gap.
+    NoDetector,
+    /// Associated with another administrator: a coverage gap.
+    OtherAdmin(AccountId),
+    /// Excluded by configuration.
+    Excluded,
+    /// Could not be classified: the target fails with this reason.
+    Unknown(String),
+}
+
+impl Placement {
+    /// The name used in the JSON report.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Placement::Admin => "admin",
+            Placement::Member => "member",
+            Placement::Standalone => "standalone",
+            Placement::NoDetector => "no_detector",
+            Placement::OtherAdmin(_) => "other_admin",
+            Placement::Excluded => "excluded",
+            Placement::Unknown(_) => "unknown",
+        }
+    }
+
+    /// Whether GuardDuty findings here go unwatched by guardsync's list.
+    pub fn is_coverage_gap(&self) -> bool {
+        matches!(self, Placement::NoDetector | Placement::OtherAdmin(_))
+    }
+
+    /// Whether guardsync writes anything in this target.
+    pub fn is_managed(&self) -> bool {
+        matches!(self, Placement::Admin | Placement::Standalone)
+    }
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether `account` needs its role assumed under `probe: needed`: it is not
+/// the administrator, not excluded, and not an associated member in every
+/// region in scope. One role serves every region of the account.
+pub fn needs_role<'a>(
+    account: &AccountId,
+    admin: &AccountId,
+    excluded: bool,
+    views: impl IntoIterator<Item = &'a AdminView>,
+) -> bool {
+    account != admin && !excluded && views.into_iter().any(|v| !v.is_enabled_member(account))
+}
+
+/// Place one target.
+pub fn place(
+    account: &AccountId,
+    region: &Region,
+    admin: &AccountId,
+    excluded: bool,
+    view: &AdminView,
+    probe: &Probe,
+) -> Placement {
+    if excluded {
+        return Placement::Excluded;
+    }
+    if view.detector_id.is_none() {
+        return Placement::Unknown(format!(
+            "the administrator account {admin} has no GuardDuty detector in {region}"
+        ));
+    }
+    if account == admin {
+        return Placement::Admin;
+    }
+    let enabled_member = view.is_enabled_member(account);
+    match probe {
+        // The administrator's view is authoritative for its associated members.
+        Probe::NotProbed if enabled_member => Placement::Member,
+        Probe::NotProbed => Placement::Unknown(format!(
+            "account {account} is not an associated member in {region} and was not probed"
+        )),
+        Probe::Failed(reason) => Placement::Unknown(reason.clone()),
+        Probe::Seen { detector_id: None, .. } => Placement::NoDetector,
+        Probe::Seen {
+            administrator: Some((other, status)),
+            ..
+        } if status == ENABLED && other != admin => Placement::OtherAdmin(other.clone()),
+        // Seen from inside as associated with us: the member's view confirms it.
+        Probe::Seen {
+            administrator: Some((ours, status)),
+            ..
+        } if status == ENABLED && ours == admin && enabled_member => Placement::Member,
+        Probe::Seen { .. } if enabled_member => Placement::Member,
+        Probe::Seen { .. } => Placement::Standalone,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_case::test_case;
+
+    fn id(s: &str) -> AccountId {
+        AccountId(s.to_owned())
+    }
+
+    const ADMIN: &str = "111111111111";
+    const ACCT: &str = "222222222222";
+
+    fn view(detector: bool, member: Option<&str>) -> AdminView {
+        AdminView {
+            detector_id: detector.then(|| "d-admin".to_owned()),
+            members: member.map(|s| (id(ACCT), s.to_owned())).into_iter().collect(),
+        }
+    }
+
+    fn seen(detector: bool, admin: Option<(&str, &str)>) -> Probe {
+        Probe::Seen {
+            detector_id: detector.then(|| "d-own".to_owned()),
+            administrator: admin.map(|(a, s)| (id(a), s.to_owned())),
+        }
+    }
+
+    #[test_case(ADMIN, false, view(true, None), Probe::NotProbed, "admin"; "the administrator")]
+    #[test_case(ACCT, false, view(true, Some("Enabled")), Probe::NotProbed, "member"; "enabled member, not probed")]
+    #[test_case(ACCT, true, view(true, Some("Enabled")), Probe::NotProbed, "excluded"; "excluded wins")]
+    #[test_case(ACCT, false, view(true, None), seen(true, None), "standalone"; "detector, no administrator")]
+    #[test_case(ACCT, false, view(true, Some("Removed")), seen(true, Some((ADMIN, "Removed"))), "standalone"; "disassociated member")]
+    #[test_case(ACCT, false, view(true, Some("Invited")), seen(true, Some((ADMIN, "Invited"))), "standalone"; "invited, not accepted")]
+    #[test_case(ACCT, false, view(true, None), seen(false, None), "no_detector"; "guardduty off")]
+    #[test_case(ACCT, false, view(true, None), seen(true, Some(("444444444444", "Enabled"))), "other_admin"; "another administrator")]
+    #[test_case(ACCT, false, view(true, None), seen(true, Some(("444444444444", "Removed"))), "standalone"; "left another administrator")]
+    #[test_case(ACCT, false, view(true, Some("Enabled")), seen(false, None), "no_detector"; "probe all sees drift: detector gone")]
+    #[test_case(ACCT, false, view(true, Some("Enabled")), seen(true, Some((ADMIN, "Enabled"))), "member"; "probe all confirms member")]
+    #[test_case(ACCT, false, view(true, None), Probe::Failed("failed to assume arn:aws:iam::222222222222:role/R".into()), "unknown"; "role cannot be assumed")]
+    #[test_case(ACCT, false, view(false, Some("Enabled")), Probe::NotProbed, "unknown"; "administrator has no detector")]
+    #[test_case(ADMIN, false, view(false, None), Probe::NotProbed, "unknown"; "administrator target without detector")]
+    #[test_case(ACCT, false, view(true, None), Probe::NotProbed, "unknown"; "non-member not probed is a bug, not a guess")]
+    fn placements(account: &str, excluded: bool, view: AdminView, probe: Probe, want: &str) {
+        let region = Region("us-east-1".into());
+        let got = place(&id(account), &region, &id(ADMIN), excluded, &view, &probe);
+        assert_eq!(got.as_str(), want, "{got:?}");
+    }
+
+    #[test]
+    fn unknown_placements_say_why() {
+        let region = Region("eu-west-1".into());
+        let got = place(&id(ACCT), &region, &id(ADMIN), false, &view(false, None), &Probe::NotProbed);
+        assert_eq!(
+            got,
+            Placement::Unknown("the administrator account 111111111111 has no GuardDuty detector in eu-west-1".into())
+        );
+    }
+
+    #[test]
+    fn a_role_is_needed_only_outside_full_membership() {
+        let member = view(true, Some("Enabled"));
+        let not_member = view(true, None);
+        assert!(!needs_role(&id(ACCT), &id(ADMIN), false, [&member, &member]));
+        assert!(needs_role(&id(ACCT), &id(ADMIN), false, [&member, &not_member]));
+        assert!(!needs_role(&id(ADMIN), &id(ADMIN), false, [&not_member]));
+        assert!(!needs_role(&id(ACCT), &id(ADMIN), true, [&not_member]));
+    }
+}
