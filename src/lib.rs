@@ -14,13 +14,17 @@
 //!   (pure; the only I/O is reading the file).
 //! - [`feed`]: FireHOL feeds in, one aggregated IPv4 list out.
 //! - [`org`]: target expansion and placement (pure; discovery adapters come with issue #4).
+//! - [`aws`]: thin adapters over the AWS SDK (I/O); SDK types stop there.
+//! - [`discover`]: organization and GuardDuty views -> placed targets (I/O, read-only).
 //! - [`error`]: the error kinds and their one mapping to the exit codes of SPEC.md.
 //! - [`app`]: the one place that wires the phases together for each command.
 //! - [`cli`]: the command-line surface (clap), shared by `main.rs` and the docs.
 
 pub mod app;
+pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod discover;
 pub mod error;
 pub mod feed;
 pub mod org;

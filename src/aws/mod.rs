@@ -1,0 +1,123 @@
+//! Thin adapters over the AWS SDK: SDK types stop here.
+//!
+//! [`Aws`] holds the one base `SdkConfig` (standard credential chain, explicit
+//! retry and timeouts) from which every client is built; each adapter turns
+//! SDK errors into [`AwsError`] naming the account, region and operation.
+//! Everything here does I/O.
+
+pub mod guardduty;
+pub mod organizations;
+pub mod sts;
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_guardduty::error::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+/// The initial retry backoff; tests shorten it through this variable.
+const BACKOFF_ENV: &str = "GUARDSYNC_RETRY_INITIAL_BACKOFF_MS";
+
+/// A failed AWS call, with where it failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("failed to call {operation} in account {account}, {region}: {message}")]
+pub struct AwsError {
+    /// The account whose credentials made the call.
+    pub account: String,
+    /// The region of the endpoint.
+    pub region: String,
+    /// The API operation.
+    pub operation: &'static str,
+    /// The AWS error code, when the service answered.
+    pub code: Option<String>,
+    /// What AWS (or the transport) said.
+    pub message: String,
+}
+
+impl AwsError {
+    /// Build from an SDK error.
+    pub(crate) fn from_sdk<E, R>(
+        err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+        operation: &'static str,
+        account: &str,
+        region: &str,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let service = err.as_service_error();
+        let code = service.and_then(|e| e.code()).map(str::to_owned);
+        let message = match service {
+            Some(e) => match (e.code(), e.message()) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.to_owned(),
+                _ => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+            },
+            None => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+        };
+        AwsError {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            operation,
+            code,
+            message,
+        }
+    }
+}
+
+/// The base SDK configuration every client is built from.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    base: SdkConfig,
+}
+
+impl Aws {
+    /// Load the standard AWS chain (`AWS_PROFILE`, `AWS_REGION`,
+    /// `AWS_ENDPOINT_URL`, ...) with `max_attempts` per call.
+    pub async fn load(max_attempts: u32) -> Self {
+        let backoff = std::env::var(BACKOFF_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(Duration::from_secs(1), Duration::from_millis);
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(max_attempts)
+                    .with_initial_backoff(backoff),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            )
+            .load()
+            .await;
+        Aws { base }
+    }
+
+    /// Wrap an existing configuration (tests).
+    pub fn from_config(base: SdkConfig) -> Self {
+        Aws { base }
+    }
+
+    /// The base configuration.
+    pub fn config(&self) -> &SdkConfig {
+        &self.base
+    }
+
+    /// The base configuration in `region`, with `credentials` when given
+    /// (an assumed role) or the tool's own.
+    pub fn config_for(&self, region: &str, credentials: Option<&sts::AccountCredentials>) -> SdkConfig {
+        let mut b = self
+            .base
+            .to_builder()
+            .region(aws_config::Region::new(region.to_owned()));
+        if let Some(c) = credentials {
+            b = b.credentials_provider(c.provider());
+        }
+        b.build()
+    }
+}

@@ -1,0 +1,101 @@
+//! AWS Organizations: the organization id, its accounts and OU membership.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_organizations::Client;
+use aws_sdk_organizations::types::ChildType;
+
+use super::{Aws, AwsError};
+use crate::config::{AccountId, OuId};
+use crate::org::OrgAccount;
+
+/// Organizations is a global service, served from us-east-1 in the aws partition.
+const REGION: &str = "us-east-1";
+
+/// Read-only access to the organization, as the administrator account.
+pub struct Organizations {
+    client: Client,
+    caller: String,
+}
+
+impl Organizations {
+    /// A client with the tool's own credentials; `caller` labels errors.
+    pub fn new(aws: &Aws, caller: &str) -> Self {
+        Organizations {
+            client: Client::new(&aws.config_for(REGION, None)),
+            caller: caller.to_owned(),
+        }
+    }
+
+    fn err<E, R>(&self, e: &aws_smithy_runtime_api::client::result::SdkError<E, R>, op: &'static str) -> AwsError
+    where
+        E: aws_sdk_organizations::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        AwsError::from_sdk(e, op, &self.caller, REGION)
+    }
+
+    /// The organization id (`o-...`).
+    pub async fn organization_id(&self) -> Result<String, AwsError> {
+        let out = self
+            .client
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| self.err(&e, "DescribeOrganization"))?;
+        Ok(out.organization().and_then(|o| o.id()).unwrap_or_default().to_owned())
+    }
+
+    /// Every account, with its `State` (pages of at most 20, empty pages included).
+    pub async fn accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
+        let mut pages = self.client.list_accounts().into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.err(&e, "ListAccounts"))?;
+            for a in page.accounts() {
+                // `Status` is retired; `State` is the field to read (SPEC.md §1).
+                let (Some(id), Some(state)) = (a.id(), a.state()) else { continue };
+                let Ok(id) = AccountId::parse(id) else { continue };
+                out.push(OrgAccount {
+                    id,
+                    name: a.name().unwrap_or_default().to_owned(),
+                    state: state.as_str().to_owned(),
+                    ous: Vec::new(),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// Every account below `ou`, recursively.
+    pub async fn accounts_under(&self, ou: &OuId) -> Result<BTreeSet<AccountId>, AwsError> {
+        let mut out = BTreeSet::new();
+        let mut stack = vec![ou.as_str().to_owned()];
+        while let Some(parent) = stack.pop() {
+            let mut pages = self
+                .client
+                .list_children()
+                .parent_id(&parent)
+                .child_type(ChildType::Account)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| self.err(&e, "ListChildren"))?;
+                out.extend(page.children().iter().filter_map(|c| c.id()).filter_map(|id| AccountId::parse(id).ok()));
+            }
+            let mut pages = self
+                .client
+                .list_children()
+                .parent_id(&parent)
+                .child_type(ChildType::OrganizationalUnit)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| self.err(&e, "ListChildren"))?;
+                stack.extend(page.children().iter().filter_map(|c| c.id()).map(str::to_owned));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,108 @@
+//! Credentials per account: one AssumeRole per account that needs one.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider, future};
+
+use super::{Aws, AwsError};
+
+/// Credentials of one account, refreshed before they expire.
+#[derive(Debug, Clone)]
+pub struct AccountCredentials {
+    provider: SharedCredentialsProvider,
+    /// The role they come from.
+    pub role_arn: String,
+}
+
+impl AccountCredentials {
+    /// The provider to put into a client configuration.
+    pub fn provider(&self) -> SharedCredentialsProvider {
+        self.provider.clone()
+    }
+}
+
+/// The ARN of `role` (a name or `path/name`) in `account`.
+pub fn role_arn(account: &str, role: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{}", role.trim_start_matches('/'))
+}
+
+/// Assume `role` in `account` through the regional STS endpoint of `region`,
+/// and check at once that it works, so that a missing or untrusted role fails
+/// this account with a message naming the role ARN.
+pub async fn assume(
+    aws: &Aws,
+    account: &str,
+    region: &str,
+    role: &str,
+    external_id: Option<&str>,
+    session_name: &str,
+) -> Result<AccountCredentials, AwsError> {
+    let arn = role_arn(account, role);
+    let conf = aws.config_for(region, None);
+    let mut b = aws_config::sts::AssumeRoleProvider::builder(&arn)
+        .session_name(session_name)
+        .region(aws_config::Region::new(region.to_owned()))
+        .configure(&conf);
+    if let Some(x) = external_id {
+        b = b.external_id(x);
+    }
+    let provider = Refreshing {
+        inner: Arc::new(b.build().await),
+        cached: Arc::new(tokio::sync::Mutex::new(None)),
+    };
+    // The first call proves the role works; later calls reuse the credentials.
+    provider.fetch().await.map_err(|e| AwsError {
+        account: account.to_owned(),
+        region: region.to_owned(),
+        operation: "AssumeRole",
+        code: None,
+        message: format!(
+            "failed to assume {arn}: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(&e)
+        ),
+    })?;
+    Ok(AccountCredentials {
+        provider: SharedCredentialsProvider::new(provider),
+        role_arn: arn,
+    })
+}
+
+/// Refresh this long before the credentials expire, so that no call of a long
+/// run goes out with credentials about to lapse.
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// One AssumeRole per account, shared by every client of that account
+/// (each region's client would otherwise assume the role again).
+#[derive(Debug, Clone)]
+struct Refreshing {
+    inner: Arc<aws_config::sts::AssumeRoleProvider>,
+    cached: Arc<tokio::sync::Mutex<Option<Credentials>>>,
+}
+
+impl Refreshing {
+    async fn fetch(&self) -> provider::Result {
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref() {
+            let fresh = c
+                .expiry()
+                .is_none_or(|e| e > SystemTime::now() + REFRESH_MARGIN);
+            if fresh {
+                return Ok(c.clone());
+            }
+        }
+        let c = self.inner.provide_credentials().await?;
+        *cached = Some(c.clone());
+        Ok(c)
+    }
+}
+
+impl ProvideCredentials for Refreshing {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.fetch())
+    }
+}

@@ -1,0 +1,148 @@
+//! Discovery: from the organization and GuardDuty's views to placed targets.
+//!
+//! Does I/O (through [`crate::aws`]) and hands every decision to the pure
+//! functions of [`crate::org`]. Reads only: it never makes a mutating call.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::{StreamExt, TryStreamExt, stream};
+
+use crate::aws::guardduty::GuardDuty;
+use crate::aws::organizations::Organizations;
+use crate::aws::sts::{self, AccountCredentials};
+use crate::aws::{Aws, AwsError};
+use crate::config::{AccountId, Config, Probe as ProbeMode, Region, RegionScope};
+use crate::org::{self, AdminView, Placement, Probe, Target};
+
+/// A target with its placement and, where a role was assumed, the account's credentials.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    /// The (account, region).
+    pub target: Target,
+    /// Where it stands.
+    pub placement: Placement,
+    /// The assumed role's credentials, for standalone targets.
+    pub credentials: Option<AccountCredentials>,
+}
+
+/// Why discovery could not even start the fan-out (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    /// The organization could not be listed.
+    #[error("failed to list the organization: {0}")]
+    Organization(#[source] AwsError),
+    /// `regions: enabled` needs the Account API (issue #4).
+    #[error("`regions: enabled` is not supported yet; list the regions in the configuration")]
+    EnabledRegions,
+}
+
+/// Discover every target of the run and place it.
+pub async fn discover(
+    aws: &Aws,
+    config: &Config,
+    only_accounts: &[AccountId],
+    only_regions: &[Region],
+) -> Result<Vec<Placed>, DiscoverError> {
+    let admin = &config.admin_account;
+    let concurrency = usize::try_from(config.concurrency).unwrap_or(1);
+    let regions = match &config.regions {
+        RegionScope::List(list) => list.clone(),
+        RegionScope::Enabled => return Err(DiscoverError::EnabledRegions),
+    };
+
+    let orgs = Organizations::new(aws, admin.as_str());
+    let mut accounts = orgs.accounts().await.map_err(DiscoverError::Organization)?;
+    for ou in &config.organization.include_ous {
+        let below = orgs.accounts_under(ou).await.map_err(DiscoverError::Organization)?;
+        for a in accounts.iter_mut().filter(|a| below.contains(&a.id)) {
+            a.ous.push(ou.clone());
+        }
+    }
+    let targets = org::expand(config, &accounts, &regions, only_accounts, only_regions);
+    let in_scope: BTreeSet<&Region> = targets.iter().map(|t| &t.region).collect();
+
+    // The administrator's view, once per region.
+    let views: BTreeMap<Region, Result<AdminView, AwsError>> = stream::iter(in_scope.iter().copied())
+        .map(|region| async move {
+            let gd = GuardDuty::new(&aws.config_for(region.as_str(), None), admin.as_str());
+            (region.clone(), gd.admin_view().await)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+
+    // One role per account that needs one, shared by its regions.
+    let mut by_account: BTreeMap<&AccountId, (bool, Vec<&Region>)> = BTreeMap::new();
+    for t in &targets {
+        let e = by_account.entry(&t.account).or_insert((t.excluded, Vec::new()));
+        e.1.push(&t.region);
+    }
+    let sts_region = regions.first().map_or("us-east-1", Region::as_str);
+    let roles_needed: Vec<&AccountId> = by_account
+        .iter()
+        .filter(|(account, (excluded, regs))| match config.organization.probe {
+            ProbeMode::All => **account != admin && !excluded,
+            ProbeMode::Needed => org::needs_role(
+                account,
+                admin,
+                *excluded,
+                regs.iter().filter_map(|r| views.get(*r)?.as_ref().ok()),
+            ),
+        })
+        .map(|(a, _)| *a)
+        .collect();
+    let creds: BTreeMap<AccountId, Result<AccountCredentials, AwsError>> = stream::iter(roles_needed)
+        .map(|account| async move {
+            let o = &config.organization;
+            let c = sts::assume(
+                aws,
+                account.as_str(),
+                sts_region,
+                &o.member_role,
+                o.external_id.as_deref(),
+                &o.session_name,
+            )
+            .await;
+            (account.clone(), c)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+
+    // Probe from inside where a role was assumed, then place every target.
+    stream::iter(targets)
+        .map(|target| {
+            let views = &views;
+            let creds = &creds;
+            async move {
+                let view = views.get(&target.region);
+                let own = creds.get(&target.account);
+                let probe = match own {
+                    None => Probe::NotProbed,
+                    Some(Err(e)) => Probe::Failed(e.message.clone()),
+                    Some(Ok(c)) => {
+                        let conf = aws.config_for(target.region.as_str(), Some(c));
+                        GuardDuty::new(&conf, target.account.as_str())
+                            .probe()
+                            .await
+                            .unwrap_or_else(|e| Probe::Failed(e.to_string()))
+                    }
+                };
+                let placement = match view {
+                    Some(Ok(view)) => org::place(&target.account, &target.region, admin, target.excluded, view, &probe),
+                    _ if target.excluded => Placement::Excluded,
+                    Some(Err(e)) => Placement::Unknown(e.to_string()),
+                    None => Placement::Unknown(format!("no administrator view of {}", target.region)),
+                };
+                let credentials = own.and_then(|c| c.as_ref().ok()).cloned();
+                Ok::<_, DiscoverError>(Placed {
+                    target,
+                    placement,
+                    credentials,
+                })
+            }
+        })
+        .buffered(concurrency)
+        .try_collect()
+        .await
+}

@@ -1,0 +1,117 @@
+//! Discovery and placement against the local demo organization (SPEC.md §2):
+//! every case of the placement table, the roles assumed, and no mutating call.
+
+mod common;
+
+use common::emulator;
+use guardsync::aws::Aws;
+use guardsync::config::{AccountId, Config};
+
+fn config(probe: &str, exclude: &str) -> Config {
+    let yaml = format!(
+        "admin:\n  account_id: \"111111111111\"\norganization:\n  probe: {probe}\n  exclude_accounts: [{exclude}]\nregions: [us-east-1, eu-west-1, ap-southeast-2]\nbucket: {{name: org-threat-lists-111111111111, region: us-east-1}}\n"
+    );
+    guardsync::config::parse(&yaml, "t.yaml".as_ref(), "t.yaml").expect("valid")
+}
+
+async fn placements(cfg: &Config) -> Vec<String> {
+    let aws = Aws::from_config(emulator().sdk("us-east-1").await);
+    let placed = guardsync::discover::discover(&aws, cfg, &[], &[]).await.expect("discover");
+    placed
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {}{}",
+                p.target.account,
+                p.target.region,
+                p.placement,
+                if p.credentials.is_some() { " (role)" } else { "" }
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn demo_organization_is_placed_as_spec_section_2_says() {
+    let emu = emulator();
+    let _g = emu.lock().await;
+    emu.seed("demo").await;
+    emu.clear_calls().await;
+    let got = placements(&config("needed", "\"222222222222\"")).await;
+    let want = [
+        "111111111111 ap-southeast-2 admin",
+        "111111111111 eu-west-1 admin",
+        "111111111111 us-east-1 admin",
+        "222222222222 ap-southeast-2 excluded",
+        "222222222222 eu-west-1 excluded",
+        "222222222222 us-east-1 excluded",
+        // Members everywhere: covered, no role assumed.
+        "333333333333 ap-southeast-2 member",
+        "333333333333 eu-west-1 member",
+        "333333333333 us-east-1 member",
+        // Disassociated in one region: the role is assumed once for the account.
+        "444444444444 ap-southeast-2 member (role)",
+        "444444444444 eu-west-1 standalone (role)",
+        "444444444444 us-east-1 member (role)",
+        // No detector in ap-southeast-2: a coverage gap.
+        "555555555555 ap-southeast-2 no_detector (role)",
+        "555555555555 eu-west-1 member (role)",
+        "555555555555 us-east-1 member (role)",
+        "666666666666 ap-southeast-2 other_admin (role)",
+        "666666666666 eu-west-1 other_admin (role)",
+        "666666666666 us-east-1 other_admin (role)",
+        "777777777777 ap-southeast-2 standalone (role)",
+        "777777777777 eu-west-1 standalone (role)",
+        "777777777777 us-east-1 standalone (role)",
+        // 888888888888 is SUSPENDED: not a target.
+        "999999999999 ap-southeast-2 no_detector (role)",
+        "999999999999 eu-west-1 no_detector (role)",
+        "999999999999 us-east-1 no_detector (role)",
+    ];
+    assert_eq!(got, want);
+
+    let calls = emu.calls().await;
+    let mutating: Vec<_> = calls.iter().filter(|c| c.mutating).collect();
+    assert!(mutating.is_empty(), "discovery is read-only: {mutating:?}");
+    let assumed: Vec<_> = calls
+        .iter()
+        .filter(|c| c.operation.as_deref() == Some("AssumeRole"))
+        .collect();
+    assert_eq!(assumed.len(), 5, "one AssumeRole per account that needs one");
+    let members_calls = calls
+        .iter()
+        .filter(|c| c.operation.as_deref() == Some("ListMembers"))
+        .count();
+    assert_eq!(members_calls, 3, "one ListMembers page per region");
+}
+
+#[tokio::test]
+async fn a_role_that_cannot_be_assumed_fails_only_that_account() {
+    let emu = emulator();
+    let _g = emu.lock().await;
+    emu.seed("denied-role").await;
+    let aws = Aws::from_config(emu.sdk("us-east-1").await);
+    let cfg = config("needed", "");
+    let cfg = Config {
+        regions: guardsync::config::RegionScope::List(vec![guardsync::config::Region::parse("us-east-1").expect("region")]),
+        ..cfg
+    };
+    let placed = guardsync::discover::discover(&aws, &cfg, &[], &[]).await.expect("discover");
+    let by_account = |id: &str| {
+        placed
+            .iter()
+            .find(|p| p.target.account == AccountId::parse(id).expect("id"))
+            .map(|p| p.placement.clone())
+            .expect("target")
+    };
+    match by_account("444444444444") {
+        guardsync::org::Placement::Unknown(reason) => assert!(
+            reason.contains("failed to assume arn:aws:iam::444444444444:role/GuardSyncMemberRole"),
+            "{reason}"
+        ),
+        other => panic!("expected unknown, got {other:?}"),
+    }
+    assert_eq!(by_account("111111111111").as_str(), "admin");
+    assert_eq!(by_account("222222222222").as_str(), "member");
+    assert_eq!(by_account("555555555555").as_str(), "no_detector");
+}
