@@ -53,7 +53,10 @@ pub async fn discover(
     let orgs = Organizations::new(aws, admin.as_str());
     let mut accounts = orgs.accounts().await.map_err(DiscoverError::Organization)?;
     for ou in &config.organization.include_ous {
-        let below = orgs.accounts_under(ou).await.map_err(DiscoverError::Organization)?;
+        let below = orgs
+            .accounts_under(ou)
+            .await
+            .map_err(DiscoverError::Organization)?;
         for a in accounts.iter_mut().filter(|a| below.contains(&a.id)) {
             a.ous.push(ou.clone());
         }
@@ -62,52 +65,58 @@ pub async fn discover(
     let in_scope: BTreeSet<&Region> = targets.iter().map(|t| &t.region).collect();
 
     // The administrator's view, once per region.
-    let views: BTreeMap<Region, Result<AdminView, AwsError>> = stream::iter(in_scope.iter().copied())
-        .map(|region| async move {
-            let gd = GuardDuty::new(&aws.config_for(region.as_str(), None), admin.as_str());
-            (region.clone(), gd.admin_view().await)
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+    let views: BTreeMap<Region, Result<AdminView, AwsError>> =
+        stream::iter(in_scope.iter().copied())
+            .map(|region| async move {
+                let gd = GuardDuty::new(&aws.config_for(region.as_str(), None), admin.as_str());
+                (region.clone(), gd.admin_view().await)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
 
     // One role per account that needs one, shared by its regions.
     let mut by_account: BTreeMap<&AccountId, (bool, Vec<&Region>)> = BTreeMap::new();
     for t in &targets {
-        let e = by_account.entry(&t.account).or_insert((t.excluded, Vec::new()));
+        let e = by_account
+            .entry(&t.account)
+            .or_insert((t.excluded, Vec::new()));
         e.1.push(&t.region);
     }
     let sts_region = regions.first().map_or("us-east-1", Region::as_str);
     let roles_needed: Vec<&AccountId> = by_account
         .iter()
-        .filter(|(account, (excluded, regs))| match config.organization.probe {
-            ProbeMode::All => **account != admin && !excluded,
-            ProbeMode::Needed => org::needs_role(
-                account,
-                admin,
-                *excluded,
-                regs.iter().filter_map(|r| views.get(*r)?.as_ref().ok()),
-            ),
-        })
+        .filter(
+            |(account, (excluded, regs))| match config.organization.probe {
+                ProbeMode::All => **account != admin && !excluded,
+                ProbeMode::Needed => org::needs_role(
+                    account,
+                    admin,
+                    *excluded,
+                    regs.iter().filter_map(|r| views.get(*r)?.as_ref().ok()),
+                ),
+            },
+        )
         .map(|(a, _)| *a)
         .collect();
-    let creds: BTreeMap<AccountId, Result<AccountCredentials, AwsError>> = stream::iter(roles_needed)
-        .map(|account| async move {
-            let o = &config.organization;
-            let c = sts::assume(
-                aws,
-                account.as_str(),
-                sts_region,
-                &o.member_role,
-                o.external_id.as_deref(),
-                &o.session_name,
-            )
+    let creds: BTreeMap<AccountId, Result<AccountCredentials, AwsError>> =
+        stream::iter(roles_needed)
+            .map(|account| async move {
+                let o = &config.organization;
+                let c = sts::assume(
+                    aws,
+                    account.as_str(),
+                    sts_region,
+                    &o.member_role,
+                    o.external_id.as_deref(),
+                    &o.session_name,
+                )
+                .await;
+                (account.clone(), c)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
             .await;
-            (account.clone(), c)
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
 
     // Probe from inside where a role was assumed, then place every target.
     stream::iter(targets)
@@ -129,10 +138,19 @@ pub async fn discover(
                     }
                 };
                 let placement = match view {
-                    Some(Ok(view)) => org::place(&target.account, &target.region, admin, target.excluded, view, &probe),
+                    Some(Ok(view)) => org::place(
+                        &target.account,
+                        &target.region,
+                        admin,
+                        target.excluded,
+                        view,
+                        &probe,
+                    ),
                     _ if target.excluded => Placement::Excluded,
                     Some(Err(e)) => Placement::Unknown(e.to_string()),
-                    None => Placement::Unknown(format!("no administrator view of {}", target.region)),
+                    None => {
+                        Placement::Unknown(format!("no administrator view of {}", target.region))
+                    }
                 };
                 let credentials = own.and_then(|c| c.as_ref().ok()).cloned();
                 Ok::<_, DiscoverError>(Placed {

@@ -16,7 +16,9 @@ fn config(probe: &str, exclude: &str) -> Config {
 
 async fn placements(cfg: &Config) -> Vec<String> {
     let aws = Aws::from_config(emulator().sdk("us-east-1").await);
-    let placed = guardsync::discover::discover(&aws, cfg, &[], &[]).await.expect("discover");
+    let placed = guardsync::discover::discover(&aws, cfg, &[], &[])
+        .await
+        .expect("discover");
     placed
         .iter()
         .map(|p| {
@@ -25,7 +27,11 @@ async fn placements(cfg: &Config) -> Vec<String> {
                 p.target.account,
                 p.target.region,
                 p.placement,
-                if p.credentials.is_some() { " (role)" } else { "" }
+                if p.credentials.is_some() {
+                    " (role)"
+                } else {
+                    ""
+                }
             )
         })
         .collect()
@@ -77,7 +83,11 @@ async fn demo_organization_is_placed_as_spec_section_2_says() {
         .iter()
         .filter(|c| c.operation.as_deref() == Some("AssumeRole"))
         .collect();
-    assert_eq!(assumed.len(), 5, "one AssumeRole per account that needs one");
+    assert_eq!(
+        assumed.len(),
+        5,
+        "one AssumeRole per account that needs one"
+    );
     let members_calls = calls
         .iter()
         .filter(|c| c.operation.as_deref() == Some("ListMembers"))
@@ -93,10 +103,14 @@ async fn a_role_that_cannot_be_assumed_fails_only_that_account() {
     let aws = Aws::from_config(emu.sdk("us-east-1").await);
     let cfg = config("needed", "");
     let cfg = Config {
-        regions: guardsync::config::RegionScope::List(vec![guardsync::config::Region::parse("us-east-1").expect("region")]),
+        regions: guardsync::config::RegionScope::List(vec![
+            guardsync::config::Region::parse("us-east-1").expect("region"),
+        ]),
         ..cfg
     };
-    let placed = guardsync::discover::discover(&aws, &cfg, &[], &[]).await.expect("discover");
+    let placed = guardsync::discover::discover(&aws, &cfg, &[], &[])
+        .await
+        .expect("discover");
     let by_account = |id: &str| {
         placed
             .iter()

@@ -15,7 +15,11 @@ const MEMBER: &str = "222222222222";
 
 fn s3(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     // moto serves buckets path-style: `bucket.localhost` does not resolve.
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(conf).force_path_style(true).build())
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 async fn detector(gd: &aws_sdk_guardduty::Client) -> String {
@@ -52,7 +56,8 @@ async fn organizations_pages_are_flattened_and_state_is_read() {
     let _g = emu.lock().await;
     emu.seed("basic").await;
     // Real Organizations may answer with an empty page and a NextToken.
-    emu.configure(serde_json::json!({"org_empty_pages": true})).await;
+    emu.configure(serde_json::json!({"org_empty_pages": true}))
+        .await;
     let conf = emu.sdk("us-east-1").await;
     let org = aws_sdk_organizations::Client::new(&conf);
     let pages: Vec<_> = org
@@ -97,7 +102,8 @@ async fn threat_intel_set_lifecycle_and_member_rules_over_the_wire() {
     let emu = emulator();
     let _g = emu.lock().await;
     emu.seed("basic").await;
-    emu.configure(serde_json::json!({"activation_delay_ms": 100})).await;
+    emu.configure(serde_json::json!({"activation_delay_ms": 100}))
+        .await;
     let conf = emu.sdk("us-east-1").await;
 
     s3(&conf)
@@ -117,7 +123,9 @@ async fn threat_intel_set_lifecycle_and_member_rules_over_the_wire() {
         .detector_id(&det)
         .name("FireHOL-Level1")
         .format(ThreatIntelSetFormat::Txt)
-        .location(format!("https://s3.amazonaws.com/{BUCKET}/guardduty/list.txt"))
+        .location(format!(
+            "https://s3.amazonaws.com/{BUCKET}/guardduty/list.txt"
+        ))
         .activate(true)
         .expected_bucket_owner(ADMIN)
         .tags("managed-by", "guardsync")
@@ -126,11 +134,23 @@ async fn threat_intel_set_lifecycle_and_member_rules_over_the_wire() {
         .expect("CreateThreatIntelSet");
     let set_id = created.threat_intel_set_id().expect("set id").to_owned();
 
-    let first = gd.get_threat_intel_set().detector_id(&det).threat_intel_set_id(&set_id).send().await.expect("Get");
+    let first = gd
+        .get_threat_intel_set()
+        .detector_id(&det)
+        .threat_intel_set_id(&set_id)
+        .send()
+        .await
+        .expect("Get");
     assert_eq!(first.status().map(|s| s.as_str()), Some("ACTIVATING"));
     assert_eq!(first.name(), Some("FireHOL-Level1"));
     assert_eq!(first.format().map(|f| f.as_str()), Some("TXT"));
-    assert_eq!(first.tags().and_then(|t| t.get("managed-by")).map(String::as_str), Some("guardsync"));
+    assert_eq!(
+        first
+            .tags()
+            .and_then(|t| t.get("managed-by"))
+            .map(String::as_str),
+        Some("guardsync")
+    );
 
     // No change while ACTIVATING (GuardDuty API reference, UpdateThreatIntelSet).
     let busy = gd
@@ -141,10 +161,19 @@ async fn threat_intel_set_lifecycle_and_member_rules_over_the_wire() {
         .send()
         .await
         .expect_err("update while ACTIVATING");
-    assert_eq!(busy.as_service_error().and_then(|e| e.meta().code()), Some("BadRequestException"));
+    assert_eq!(
+        busy.as_service_error().and_then(|e| e.meta().code()),
+        Some("BadRequestException")
+    );
 
     tokio::time::sleep(Duration::from_millis(250)).await;
-    let later = gd.get_threat_intel_set().detector_id(&det).threat_intel_set_id(&set_id).send().await.expect("Get");
+    let later = gd
+        .get_threat_intel_set()
+        .detector_id(&det)
+        .threat_intel_set_id(&set_id)
+        .send()
+        .await
+        .expect("Get");
     assert_eq!(later.status().map(|s| s.as_str()), Some("ACTIVE"));
 
     // An associated member cannot manage lists, and sees the administrator's.
@@ -156,14 +185,24 @@ async fn threat_intel_set_lifecycle_and_member_rules_over_the_wire() {
         .detector_id(&mdet)
         .name("own-list")
         .format(ThreatIntelSetFormat::Txt)
-        .location(format!("https://s3.amazonaws.com/{BUCKET}/guardduty/list.txt"))
+        .location(format!(
+            "https://s3.amazonaws.com/{BUCKET}/guardduty/list.txt"
+        ))
         .activate(true)
         .send()
         .await
         .expect_err("a member cannot create a set");
-    assert_eq!(denied.as_service_error().and_then(|e| e.meta().code()), Some("BadRequestException"));
-    let listed = mgd.list_threat_intel_sets().detector_id(&mdet).send().await.expect("member List");
-    assert_eq!(listed.threat_intel_set_ids(), [set_id.clone()]);
+    assert_eq!(
+        denied.as_service_error().and_then(|e| e.meta().code()),
+        Some("BadRequestException")
+    );
+    let listed = mgd
+        .list_threat_intel_sets()
+        .detector_id(&mdet)
+        .send()
+        .await
+        .expect("member List");
+    assert_eq!(listed.threat_intel_set_ids(), std::slice::from_ref(&set_id));
 
     // The call log attributes each call to its account and region.
     let calls = emu.calls().await;

@@ -26,7 +26,11 @@ impl GuardDuty {
         }
     }
 
-    fn err<E, R>(&self, e: &aws_smithy_runtime_api::client::result::SdkError<E, R>, op: &'static str) -> AwsError
+    fn err<E, R>(
+        &self,
+        e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+        op: &'static str,
+    ) -> AwsError
     where
         E: aws_sdk_guardduty::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,

@@ -110,7 +110,11 @@ impl Aws {
 
     /// The base configuration in `region`, with `credentials` when given
     /// (an assumed role) or the tool's own.
-    pub fn config_for(&self, region: &str, credentials: Option<&sts::AccountCredentials>) -> SdkConfig {
+    pub fn config_for(
+        &self,
+        region: &str,
+        credentials: Option<&sts::AccountCredentials>,
+    ) -> SdkConfig {
         let mut b = self
             .base
             .to_builder()

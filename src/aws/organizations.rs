@@ -27,7 +27,11 @@ impl Organizations {
         }
     }
 
-    fn err<E, R>(&self, e: &aws_smithy_runtime_api::client::result::SdkError<E, R>, op: &'static str) -> AwsError
+    fn err<E, R>(
+        &self,
+        e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+        op: &'static str,
+    ) -> AwsError
     where
         E: aws_sdk_organizations::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
@@ -43,7 +47,11 @@ impl Organizations {
             .send()
             .await
             .map_err(|e| self.err(&e, "DescribeOrganization"))?;
-        Ok(out.organization().and_then(|o| o.id()).unwrap_or_default().to_owned())
+        Ok(out
+            .organization()
+            .and_then(|o| o.id())
+            .unwrap_or_default()
+            .to_owned())
     }
 
     /// Every account, with its `State` (pages of at most 20, empty pages included).
@@ -54,8 +62,12 @@ impl Organizations {
             let page = page.map_err(|e| self.err(&e, "ListAccounts"))?;
             for a in page.accounts() {
                 // `Status` is retired; `State` is the field to read (SPEC.md §1).
-                let (Some(id), Some(state)) = (a.id(), a.state()) else { continue };
-                let Ok(id) = AccountId::parse(id) else { continue };
+                let (Some(id), Some(state)) = (a.id(), a.state()) else {
+                    continue;
+                };
+                let Ok(id) = AccountId::parse(id) else {
+                    continue;
+                };
                 out.push(OrgAccount {
                     id,
                     name: a.name().unwrap_or_default().to_owned(),
@@ -82,7 +94,12 @@ impl Organizations {
                 .send();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(|e| self.err(&e, "ListChildren"))?;
-                out.extend(page.children().iter().filter_map(|c| c.id()).filter_map(|id| AccountId::parse(id).ok()));
+                out.extend(
+                    page.children()
+                        .iter()
+                        .filter_map(|c| c.id())
+                        .filter_map(|id| AccountId::parse(id).ok()),
+                );
             }
             let mut pages = self
                 .client
@@ -93,7 +110,12 @@ impl Organizations {
                 .send();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(|e| self.err(&e, "ListChildren"))?;
-                stack.extend(page.children().iter().filter_map(|c| c.id()).map(str::to_owned));
+                stack.extend(
+                    page.children()
+                        .iter()
+                        .filter_map(|c| c.id())
+                        .map(str::to_owned),
+                );
             }
         }
         Ok(out)

@@ -25,7 +25,10 @@ impl AccountCredentials {
 
 /// The ARN of `role` (a name or `path/name`) in `account`.
 pub fn role_arn(account: &str, role: &str) -> String {
-    format!("arn:aws:iam::{account}:role/{}", role.trim_start_matches('/'))
+    format!(
+        "arn:aws:iam::{account}:role/{}",
+        role.trim_start_matches('/')
+    )
 }
 
 /// Assume `role` in `account` through the regional STS endpoint of `region`,

@@ -640,14 +640,14 @@ fn criteria(
                     "must list at least one value",
                 );
             }
-            if let Some(max) = max {
-                if v.value.len() > max {
-                    cx.err(
-                        v.referenced,
-                        format!("{path}.{name}"),
-                        format!("takes at most {max} values, got {}", v.value.len()),
-                    );
-                }
+            if let Some(max) = max
+                && v.value.len() > max
+            {
+                cx.err(
+                    v.referenced,
+                    format!("{path}.{name}"),
+                    format!("takes at most {max} values, got {}", v.value.len()),
+                );
             }
             Some(v.value.iter().map(|s| s.value.clone()).collect())
         };
@@ -761,10 +761,10 @@ fn rollout(cx: &mut Ctx<'_>, r: &raw::RawRollout, scope: Option<&RegionScope>) -
                 for (j, v) in sel.regions.iter().flatten().enumerate() {
                     let rpath = format!("{path}.regions[{j}]");
                     if let Some(reg) = region(cx, v, &rpath) {
-                        if let Some(RegionScope::List(list)) = scope {
-                            if !list.contains(&reg) {
-                                cx.err(v.referenced, &rpath, format!("region {reg} is not in `regions`"));
-                            }
+                        if let Some(RegionScope::List(list)) = scope
+                            && !list.contains(&reg)
+                        {
+                            cx.err(v.referenced, &rpath, format!("region {reg} is not in `regions`"));
                         }
                         regions.push(reg);
                     }

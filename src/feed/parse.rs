@@ -276,7 +276,10 @@ fn token_end(s: &[u8]) -> usize {
 }
 
 fn looks_like_entry(tok: &[u8]) -> bool {
-    !tok.is_empty() && tok.iter().all(|&b| b.is_ascii_digit() || b == b'.' || b == b'/')
+    !tok.is_empty()
+        && tok
+            .iter()
+            .all(|&b| b.is_ascii_digit() || b == b'.' || b == b'/')
 }
 
 /// One address or CIDR token. The error is the whole [`Line`] so that a
@@ -330,11 +333,13 @@ fn parse_addr(s: &[u8]) -> Result<u32, RejectReason> {
         octets += 1;
     }
     if octets < 4 {
-        return Err(if octets > 0 && s.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
-            RejectReason::TooFewOctets
-        } else {
-            RejectReason::NotAnAddress
-        });
+        return Err(
+            if octets > 0 && s.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
+                RejectReason::TooFewOctets
+            } else {
+                RejectReason::NotAnAddress
+            },
+        );
     }
     Ok(value)
 }

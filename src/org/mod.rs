@@ -7,5 +7,5 @@
 pub mod placement;
 pub mod targets;
 
-pub use placement::{AdminView, Placement, Probe, place, needs_role};
+pub use placement::{AdminView, Placement, Probe, needs_role, place};
 pub use targets::{OrgAccount, Target, expand};

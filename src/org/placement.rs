@@ -133,7 +133,9 @@ pub fn place(
             "account {account} is not an associated member in {region} and was not probed"
         )),
         Probe::Failed(reason) => Placement::Unknown(reason.clone()),
-        Probe::Seen { detector_id: None, .. } => Placement::NoDetector,
+        Probe::Seen {
+            detector_id: None, ..
+        } => Placement::NoDetector,
         Probe::Seen {
             administrator: Some((other, status)),
             ..
@@ -163,7 +165,10 @@ mod tests {
     fn view(detector: bool, member: Option<&str>) -> AdminView {
         AdminView {
             detector_id: detector.then(|| "d-admin".to_owned()),
-            members: member.map(|s| (id(ACCT), s.to_owned())).into_iter().collect(),
+            members: member
+                .map(|s| (id(ACCT), s.to_owned()))
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -198,10 +203,20 @@ mod tests {
     #[test]
     fn unknown_placements_say_why() {
         let region = Region("eu-west-1".into());
-        let got = place(&id(ACCT), &region, &id(ADMIN), false, &view(false, None), &Probe::NotProbed);
+        let got = place(
+            &id(ACCT),
+            &region,
+            &id(ADMIN),
+            false,
+            &view(false, None),
+            &Probe::NotProbed,
+        );
         assert_eq!(
             got,
-            Placement::Unknown("the administrator account 111111111111 has no GuardDuty detector in eu-west-1".into())
+            Placement::Unknown(
+                "the administrator account 111111111111 has no GuardDuty detector in eu-west-1"
+                    .into()
+            )
         );
     }
 
@@ -209,8 +224,18 @@ mod tests {
     fn a_role_is_needed_only_outside_full_membership() {
         let member = view(true, Some("Enabled"));
         let not_member = view(true, None);
-        assert!(!needs_role(&id(ACCT), &id(ADMIN), false, [&member, &member]));
-        assert!(needs_role(&id(ACCT), &id(ADMIN), false, [&member, &not_member]));
+        assert!(!needs_role(
+            &id(ACCT),
+            &id(ADMIN),
+            false,
+            [&member, &member]
+        ));
+        assert!(needs_role(
+            &id(ACCT),
+            &id(ADMIN),
+            false,
+            [&member, &not_member]
+        ));
         assert!(!needs_role(&id(ADMIN), &id(ADMIN), false, [&not_member]));
         assert!(!needs_role(&id(ACCT), &id(ADMIN), true, [&not_member]));
     }

@@ -56,7 +56,10 @@ pub fn expand(
             continue;
         }
         let excluded = org.exclude_accounts.contains(&a.id);
-        for r in regions.iter().filter(|r| only_regions.is_empty() || only_regions.contains(r)) {
+        for r in regions
+            .iter()
+            .filter(|r| only_regions.is_empty() || only_regions.contains(r))
+        {
             let t = Target {
                 account: a.id.clone(),
                 region: r.clone(),
@@ -94,14 +97,25 @@ mod tests {
 
     fn ids(ts: &[Target]) -> Vec<String> {
         ts.iter()
-            .map(|t| format!("{}/{}{}", t.account, t.region, if t.excluded { " excluded" } else { "" }))
+            .map(|t| {
+                format!(
+                    "{}/{}{}",
+                    t.account,
+                    t.region,
+                    if t.excluded { " excluded" } else { "" }
+                )
+            })
             .collect()
     }
 
     fn org() -> Vec<OrgAccount> {
         vec![
             acct("111111111111", "ACTIVE", &["ou-sec0-00000001"]),
-            acct("222222222222", "ACTIVE", &["ou-prod-00000001", "ou-work-00000001"]),
+            acct(
+                "222222222222",
+                "ACTIVE",
+                &["ou-prod-00000001", "ou-work-00000001"],
+            ),
             acct("333333333333", "SUSPENDED", &[]),
             acct("444444444444", "ACTIVE", &[]),
             acct("555555555555", "PENDING_CLOSURE", &[]),
@@ -130,7 +144,11 @@ mod tests {
         let ts = expand(&c, &org(), &regions(), &[], &[Region("us-east-1".into())]);
         assert_eq!(
             ids(&ts),
-            ["111111111111/us-east-1", "222222222222/us-east-1", "444444444444/us-east-1 excluded"]
+            [
+                "111111111111/us-east-1",
+                "222222222222/us-east-1",
+                "444444444444/us-east-1 excluded"
+            ]
         );
     }
 

@@ -55,7 +55,13 @@ pub fn emulator() -> &'static Emulator {
 fn start() -> Emulator {
     let mut child = Command::new(python())
         .arg(repo().join("tests/emulator/server.py"))
-        .args(["--port", "0", "--default-account", ADMIN, "--exit-on-stdin-eof"])
+        .args([
+            "--port",
+            "0",
+            "--default-account",
+            ADMIN,
+            "--exit-on-stdin-eof",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -63,7 +69,9 @@ fn start() -> Emulator {
         .expect("start the emulator");
     let stdout = child.stdout.take().expect("emulator stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the emulator's ready line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the emulator's ready line");
     let endpoint = line
         .trim()
         .rsplit(' ')
@@ -96,7 +104,12 @@ impl Emulator {
         self.serial.lock().await
     }
 
-    async fn control(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    async fn control(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
         let client = reqwest::Client::new();
         let mut req = client.request(method, format!("{}/_guardsync/{path}", self.endpoint));
         if let Some(b) = body {
@@ -124,18 +137,24 @@ impl Emulator {
             .args(["--endpoint", &self.endpoint])
             .output()
             .expect("run seed.py");
-        assert!(out.status.success(), "seed {name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "seed {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("seed summary is JSON")
     }
 
     /// Set runtime knobs (`activation_delay_ms`, `secure_transport`, `org_empty_pages`).
     pub async fn configure(&self, knobs: serde_json::Value) {
-        self.control(reqwest::Method::POST, "config", Some(knobs)).await;
+        self.control(reqwest::Method::POST, "config", Some(knobs))
+            .await;
     }
 
     /// Replace the fault rules.
     pub async fn faults(&self, rules: serde_json::Value) {
-        self.control(reqwest::Method::POST, "faults", Some(rules)).await;
+        self.control(reqwest::Method::POST, "faults", Some(rules))
+            .await;
     }
 
     /// The call log so far.
@@ -151,8 +170,12 @@ impl Emulator {
 
     /// What the emulator holds for GuardDuty in one account and region.
     pub async fn guardduty(&self, account: &str, region: &str) -> serde_json::Value {
-        self.control(reqwest::Method::GET, &format!("guardduty?account={account}&region={region}"), None)
-            .await
+        self.control(
+            reqwest::Method::GET,
+            &format!("guardduty?account={account}&region={region}"),
+            None,
+        )
+        .await
     }
 
     /// SDK configuration for the administrator's base credentials in `region`,
@@ -161,7 +184,13 @@ impl Emulator {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new("AKIAGUARDSYNCTEST", "secret", None, None, "test"))
+            .credentials_provider(Credentials::new(
+                "AKIAGUARDSYNCTEST",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(4)
