@@ -23,26 +23,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             match &e {
                 // One line per problem, exactly as SPEC.md §4 writes them.
                 Error::Config(errors) => eprintln!("{errors}"),
-                other => eprintln!("error: {}", chain(other)),
+                other => eprintln!("error: {}", crate::error::chain(other)),
             }
             e.exit_code()
         }
     }
-}
-
-/// The error and its sources, joined with ": ".
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 fn load(path: &std::path::Path) -> Result<Config, Error> {

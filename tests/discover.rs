@@ -129,3 +129,34 @@ async fn a_role_that_cannot_be_assumed_fails_only_that_account() {
     assert_eq!(by_account("222222222222").as_str(), "member");
     assert_eq!(by_account("555555555555").as_str(), "no_detector");
 }
+
+#[tokio::test]
+async fn include_ous_selects_accounts_below_them_recursively() {
+    let emu = emulator();
+    let _g = emu.lock().await;
+    let summary = emu.seed("demo").await;
+    let workloads = summary["ous"]["Workloads"]
+        .as_str()
+        .expect("Workloads OU id")
+        .to_owned();
+    let yaml = format!(
+        "admin:\n  account_id: \"111111111111\"\norganization:\n  include_ous: [{workloads}]\nregions: [us-east-1]\nbucket: {{name: org-threat-lists-111111111111, region: us-east-1}}\n"
+    );
+    let cfg = guardsync::config::parse(&yaml, "t.yaml".as_ref(), "t.yaml").expect("valid");
+    let aws = Aws::from_config(emu.sdk("us-east-1").await);
+    let placed = guardsync::discover::discover(&aws, &cfg, &[], &[])
+        .await
+        .expect("discover");
+    let accounts: Vec<&str> = placed.iter().map(|p| p.target.account.as_str()).collect();
+    // Workloads (666), Workloads/Prod (333, 555), Workloads/Dev (444), and the administrator.
+    assert_eq!(
+        accounts,
+        [
+            "111111111111",
+            "333333333333",
+            "444444444444",
+            "555555555555",
+            "666666666666"
+        ]
+    );
+}

@@ -85,38 +85,34 @@ impl Organizations {
         let mut out = BTreeSet::new();
         let mut stack = vec![ou.as_str().to_owned()];
         while let Some(parent) = stack.pop() {
-            let mut pages = self
-                .client
-                .list_children()
-                .parent_id(&parent)
-                .child_type(ChildType::Account)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| self.err(&e, "ListChildren"))?;
-                out.extend(
-                    page.children()
-                        .iter()
-                        .filter_map(|c| c.id())
-                        .filter_map(|id| AccountId::parse(id).ok()),
-                );
-            }
-            let mut pages = self
-                .client
-                .list_children()
-                .parent_id(&parent)
-                .child_type(ChildType::OrganizationalUnit)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| self.err(&e, "ListChildren"))?;
-                stack.extend(
-                    page.children()
-                        .iter()
-                        .filter_map(|c| c.id())
-                        .map(str::to_owned),
-                );
-            }
+            let accounts = self.children(&parent, ChildType::Account).await?;
+            out.extend(accounts.iter().filter_map(|id| AccountId::parse(id).ok()));
+            stack.extend(
+                self.children(&parent, ChildType::OrganizationalUnit)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The ids of `parent`'s children of one type, every page.
+    async fn children(&self, parent: &str, kind: ChildType) -> Result<Vec<String>, AwsError> {
+        let mut pages = self
+            .client
+            .list_children()
+            .parent_id(parent)
+            .child_type(kind)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.err(&e, "ListChildren"))?;
+            out.extend(
+                page.children()
+                    .iter()
+                    .filter_map(|c| c.id())
+                    .map(str::to_owned),
+            );
         }
         Ok(out)
     }

@@ -17,6 +17,7 @@ use tokio::io::AsyncReadExt;
 use url::Url;
 
 use super::guards::MAX_LIST_BYTES;
+use crate::error::chain;
 
 /// How feeds are fetched.
 #[derive(Debug, Clone)]
@@ -108,22 +109,6 @@ impl FetchFailure {
             }
         }
     }
-}
-
-/// An error and its sources on one line: reqwest's own message alone
-/// ("error sending request") hides the cause.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// Fetches feeds; one HTTP client (and its connection pool) for all of them.
