@@ -5,15 +5,14 @@ use std::collections::BTreeMap;
 
 use aws_sdk_guardduty::Client;
 
-use super::AwsError;
+use super::{AwsError, Site};
 use crate::config::AccountId;
 use crate::org::{AdminView, Probe};
 
 /// GuardDuty in one account and region.
 pub struct GuardDuty {
     client: Client,
-    account: String,
-    region: String,
+    site: Site,
 }
 
 impl GuardDuty {
@@ -21,21 +20,11 @@ impl GuardDuty {
     pub fn new(conf: &aws_config::SdkConfig, account: &str) -> Self {
         GuardDuty {
             client: Client::new(conf),
-            account: account.to_owned(),
-            region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
+            site: Site {
+                account: account.to_owned(),
+                region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
+            },
         }
-    }
-
-    fn err<E, R>(
-        &self,
-        e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-        op: &'static str,
-    ) -> AwsError
-    where
-        E: aws_sdk_guardduty::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        AwsError::from_sdk(e, op, &self.account, &self.region)
     }
 
     /// The detector of this account and region, if GuardDuty is on
@@ -43,7 +32,7 @@ impl GuardDuty {
     pub async fn detector(&self) -> Result<Option<String>, AwsError> {
         let mut pages = self.client.list_detectors().into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.err(&e, "ListDetectors"))?;
+            let page = page.map_err(|e| self.site.err(&e, "ListDetectors"))?;
             if let Some(id) = page.detector_ids().first() {
                 return Ok(Some(id.clone()));
             }
@@ -66,7 +55,7 @@ impl GuardDuty {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.err(&e, "ListMembers"))?;
+            let page = page.map_err(|e| self.site.err(&e, "ListMembers"))?;
             for m in page.members() {
                 if let Ok(id) = AccountId::parse(m.account_id().unwrap_or_default()) {
                     members.insert(id, m.relationship_status().unwrap_or_default().to_owned());
@@ -93,7 +82,7 @@ impl GuardDuty {
             .detector_id(&detector_id)
             .send()
             .await
-            .map_err(|e| self.err(&e, "GetAdministratorAccount"))?;
+            .map_err(|e| self.site.err(&e, "GetAdministratorAccount"))?;
         let administrator = out.administrator().and_then(|a| {
             let id = AccountId::parse(a.account_id()?).ok()?;
             Some((id, a.relationship_status().unwrap_or_default().to_owned()))

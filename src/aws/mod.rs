@@ -35,31 +35,35 @@ pub struct AwsError {
     pub message: String,
 }
 
-impl AwsError {
-    /// Build from an SDK error.
-    pub(crate) fn from_sdk<E, R>(
+/// Where an adapter's calls go: the account whose credentials sign them and
+/// the region of the endpoint. It labels every error the adapter returns.
+#[derive(Debug, Clone)]
+pub(crate) struct Site {
+    pub account: String,
+    pub region: String,
+}
+
+impl Site {
+    /// An SDK error as an [`AwsError`] at this site.
+    pub(crate) fn err<E, R>(
+        &self,
         err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
         operation: &'static str,
-        account: &str,
-        region: &str,
-    ) -> Self
+    ) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
         let service = err.as_service_error();
         let code = service.and_then(|e| e.code()).map(str::to_owned);
-        let message = match service {
-            Some(e) => match (e.code(), e.message()) {
-                (Some(c), Some(m)) => format!("{c}: {m}"),
-                (Some(c), None) => c.to_owned(),
-                _ => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
-            },
-            None => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+        let message = match service.map(|e| (e.code(), e.message())) {
+            Some((Some(c), Some(m))) => format!("{c}: {m}"),
+            Some((Some(c), None)) => c.to_owned(),
+            _ => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
         };
         AwsError {
-            account: account.to_owned(),
-            region: region.to_owned(),
+            account: self.account.clone(),
+            region: self.region.clone(),
             operation,
             code,
             message,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::ChildType;
 
-use super::{Aws, AwsError};
+use super::{Aws, AwsError, Site};
 use crate::config::{AccountId, OuId};
 use crate::org::OrgAccount;
 
@@ -15,7 +15,7 @@ const REGION: &str = "us-east-1";
 /// Read-only access to the organization, as the administrator account.
 pub struct Organizations {
     client: Client,
-    caller: String,
+    site: Site,
 }
 
 impl Organizations {
@@ -23,20 +23,11 @@ impl Organizations {
     pub fn new(aws: &Aws, caller: &str) -> Self {
         Organizations {
             client: Client::new(&aws.config_for(REGION, None)),
-            caller: caller.to_owned(),
+            site: Site {
+                account: caller.to_owned(),
+                region: REGION.to_owned(),
+            },
         }
-    }
-
-    fn err<E, R>(
-        &self,
-        e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-        op: &'static str,
-    ) -> AwsError
-    where
-        E: aws_sdk_organizations::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        AwsError::from_sdk(e, op, &self.caller, REGION)
     }
 
     /// The organization id (`o-...`).
@@ -46,7 +37,7 @@ impl Organizations {
             .describe_organization()
             .send()
             .await
-            .map_err(|e| self.err(&e, "DescribeOrganization"))?;
+            .map_err(|e| self.site.err(&e, "DescribeOrganization"))?;
         Ok(out
             .organization()
             .and_then(|o| o.id())
@@ -59,7 +50,7 @@ impl Organizations {
         let mut pages = self.client.list_accounts().into_paginator().send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.err(&e, "ListAccounts"))?;
+            let page = page.map_err(|e| self.site.err(&e, "ListAccounts"))?;
             for a in page.accounts() {
                 // `Status` is retired; `State` is the field to read (SPEC.md §1).
                 let (Some(id), Some(state)) = (a.id(), a.state()) else {
@@ -106,7 +97,7 @@ impl Organizations {
             .send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.err(&e, "ListChildren"))?;
+            let page = page.map_err(|e| self.site.err(&e, "ListChildren"))?;
             out.extend(
                 page.children()
                     .iter()
