@@ -126,7 +126,15 @@ pub async fn discover(
             async move {
                 let view = views.get(&target.region);
                 let own = creds.get(&target.account);
+                // Under `probe: needed` the administrator's view settles the
+                // regions where the account is an associated member: no call there.
+                let covered = config.organization.probe == ProbeMode::Needed
+                    && view.is_some_and(|v| {
+                        v.as_ref()
+                            .is_ok_and(|v| v.is_enabled_member(&target.account))
+                    });
                 let probe = match own {
+                    _ if covered => Probe::NotProbed,
                     None => Probe::NotProbed,
                     Some(Err(e)) => Probe::Failed(e.message.clone()),
                     Some(Ok(c)) => {

@@ -93,6 +93,13 @@ async fn demo_organization_is_placed_as_spec_section_2_says() {
         .filter(|c| c.operation.as_deref() == Some("ListMembers"))
         .count();
     assert_eq!(members_calls, 3, "one ListMembers page per region");
+    // Probed from inside: only the non-member regions that have a detector
+    // (444 eu-west-1, 666 x3, 777 x3), never a region the administrator covers.
+    let admin_lookups = calls
+        .iter()
+        .filter(|c| c.operation.as_deref() == Some("GetAdministratorAccount"))
+        .count();
+    assert_eq!(admin_lookups, 7);
 }
 
 #[tokio::test]
