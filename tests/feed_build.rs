@@ -2,6 +2,8 @@
 //! local HTTP server for conditional requests, the size cap, timeouts and
 //! retries.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -48,17 +50,6 @@ fn fast() -> FetchOptions {
     }
 }
 
-fn iprange(args: &[&Path]) -> Vec<u8> {
-    let out = std::process::Command::new("iprange")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run `iprange` ({e}): install iprange (apt-get install -y iprange)")
-        });
-    assert!(out.status.success());
-    out.stdout
-}
-
 #[tokio::test]
 async fn file_feeds_build_what_iprange_computes() {
     let names = ["firehol_level1.netset", "blocklist_de.ipset"];
@@ -69,7 +60,7 @@ async fn file_feeds_build_what_iprange_computes() {
         .expect("builds");
     let paths: Vec<PathBuf> = names.iter().map(|n| fixture(n)).collect();
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    assert_eq!(built.bytes, iprange(&refs));
+    assert_eq!(built.bytes, common::iprange::run(&refs));
 
     // With strip_reserved: iprange FILES --except RESERVED.
     s.strip_reserved = true;
@@ -86,7 +77,7 @@ async fn file_feeds_build_what_iprange_computes() {
     let mut args = refs.clone();
     args.push(Path::new("--except"));
     args.push(&reserved);
-    assert_eq!(built.bytes, iprange(&args));
+    assert_eq!(built.bytes, common::iprange::run(&args));
     assert!(built.removed_reserved > 0, "level1 holds bogons");
     assert_eq!(
         built.feeds[0].file_date.as_deref(),

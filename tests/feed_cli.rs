@@ -1,6 +1,8 @@
 //! `guardsync list merge` and `guardsync list build` as whole processes:
 //! stdout, stderr and exit codes as SPEC.md §3 pins them.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -31,17 +33,6 @@ fn guardsync(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("wait")
 }
 
-fn iprange(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("iprange")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run `iprange` ({e}): install iprange (apt-get install -y iprange)")
-        });
-    assert!(out.status.success());
-    out.stdout
-}
-
 #[test]
 fn merge_is_byte_identical_to_iprange() {
     let l1 = fixture("firehol_level1.netset");
@@ -59,7 +50,7 @@ fn merge_is_byte_identical_to_iprange() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(out.stdout, iprange(&[l1, l2, "--except", wc]));
+    assert_eq!(out.stdout, common::iprange::run(&[l1, l2, "--except", wc]));
     assert!(
         out.stderr.is_empty(),
         "{}",

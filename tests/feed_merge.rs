@@ -4,8 +4,9 @@
 //!
 //! These tests need the `iprange` binary (Debian package `iprange`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use guardsync::feed::commands::merge;
 use guardsync::feed::parse::parse_bytes;
@@ -18,20 +19,12 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Run iprange; fail with an install hint when it is missing.
 fn iprange(files: &[PathBuf], except: &[PathBuf]) -> Vec<u8> {
-    let mut cmd = Command::new("iprange");
-    cmd.args(files);
+    let mut args: Vec<&std::ffi::OsStr> = files.iter().map(|f| f.as_os_str()).collect();
     for e in except {
-        cmd.arg("--except").arg(e);
+        args.push("--except".as_ref());
+        args.push(e.as_os_str());
     }
-    let out = cmd.output().unwrap_or_else(|e| {
-        panic!("cannot run `iprange` ({e}): install iprange (apt-get install -y iprange) to run the differential tests")
-    });
-    assert!(
-        out.status.success(),
-        "iprange failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    common::iprange::run(&args)
 }
 
 fn ours(files: &[PathBuf], except: &[PathBuf]) -> (Vec<u8>, String) {

@@ -7,6 +7,8 @@
 
 #![allow(dead_code, reason = "each test binary uses part of the harness")]
 
+pub mod iprange;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
