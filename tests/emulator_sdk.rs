@@ -12,6 +12,8 @@ use common::{ADMIN, emulator};
 
 const BUCKET: &str = "org-threat-lists-111111111111";
 const MEMBER: &str = "222222222222";
+/// Where the tests put a list object, in the form GuardDuty accepts.
+const LOCATION: &str = "https://s3.amazonaws.com/org-threat-lists-111111111111/guardduty/list.txt";
 
 fn s3(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     // moto serves buckets path-style: `bucket.localhost` does not resolve.
@@ -25,6 +27,19 @@ fn s3(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 async fn detector(gd: &aws_sdk_guardduty::Client) -> String {
     let ids = gd.list_detectors().send().await.expect("ListDetectors");
     ids.detector_ids().first().cloned().expect("a detector")
+}
+
+async fn get_set(
+    gd: &aws_sdk_guardduty::Client,
+    detector: &str,
+    id: &str,
+) -> aws_sdk_guardduty::operation::get_threat_intel_set::GetThreatIntelSetOutput {
+    gd.get_threat_intel_set()
+        .detector_id(detector)
+        .threat_intel_set_id(id)
+        .send()
+        .await
+        .expect("GetThreatIntelSet")
 }
 
 /// Credentials of `account` through STS AssumeRole, as guardsync gets them.
@@ -123,9 +138,7 @@ async fn threat_intel_set_lifecycle_and_member_rules_over_the_wire() {
         .detector_id(&det)
         .name("FireHOL-Level1")
         .format(ThreatIntelSetFormat::Txt)
-        .location(format!(
-            "https://s3.amazonaws.com/{BUCKET}/guardduty/list.txt"
-        ))
+        .location(LOCATION)
         .activate(true)
         .expected_bucket_owner(ADMIN)
         .tags("managed-by", "guardsync")
@@ -134,13 +147,7 @@ async fn threat_intel_set_lifecycle_and_member_rules_over_the_wire() {
         .expect("CreateThreatIntelSet");
     let set_id = created.threat_intel_set_id().expect("set id").to_owned();
 
-    let first = gd
-        .get_threat_intel_set()
-        .detector_id(&det)
-        .threat_intel_set_id(&set_id)
-        .send()
-        .await
-        .expect("Get");
+    let first = get_set(&gd, &det, &set_id).await;
     assert_eq!(first.status().map(|s| s.as_str()), Some("ACTIVATING"));
     assert_eq!(first.name(), Some("FireHOL-Level1"));
     assert_eq!(first.format().map(|f| f.as_str()), Some("TXT"));
@@ -167,13 +174,7 @@ async fn threat_intel_set_lifecycle_and_member_rules_over_the_wire() {
     );
 
     tokio::time::sleep(Duration::from_millis(250)).await;
-    let later = gd
-        .get_threat_intel_set()
-        .detector_id(&det)
-        .threat_intel_set_id(&set_id)
-        .send()
-        .await
-        .expect("Get");
+    let later = get_set(&gd, &det, &set_id).await;
     assert_eq!(later.status().map(|s| s.as_str()), Some("ACTIVE"));
 
     // An associated member cannot manage lists, and sees the administrator's.
@@ -185,9 +186,7 @@ async fn threat_intel_set_lifecycle_and_member_rules_over_the_wire() {
         .detector_id(&mdet)
         .name("own-list")
         .format(ThreatIntelSetFormat::Txt)
-        .location(format!(
-            "https://s3.amazonaws.com/{BUCKET}/guardduty/list.txt"
-        ))
+        .location(LOCATION)
         .activate(true)
         .send()
         .await
