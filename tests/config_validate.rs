@@ -197,3 +197,16 @@ fn missing_file_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+#[test_case("GuardSyncMemberRole", "GuardSyncMemberRole"; "a name")]
+#[test_case("security/GuardSyncMemberRole", "security/GuardSyncMemberRole"; "path and name")]
+#[test_case("/security/tools/GuardSyncMemberRole", "security/tools/GuardSyncMemberRole"; "path written the IAM way")]
+fn member_role_accepts_names_and_paths(role: &str, want: &str) {
+    let c = guardsync::config::parse(
+        &with(&format!("organization:\n  member_role: \"{role}\"\n")),
+        "g.yaml".as_ref(),
+        "g.yaml",
+    )
+    .expect("valid");
+    assert_eq!(c.organization.member_role, want);
+}

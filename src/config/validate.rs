@@ -74,8 +74,8 @@ pub(crate) fn validate(raw: RawConfig, source: &Path, file: &str) -> Result<Conf
         return Err(ConfigErrors(cx.errors));
     }
     // Every Option below is Some when no error was recorded.
-    match (admin_account, regions, threat_list, bucket) {
-        (Some(admin_account), Some(regions), Some(threat_list), Some(bucket)) => Ok(Config {
+    match (admin_account, regions, bucket) {
+        (Some(admin_account), Some(regions), Some(bucket)) => Ok(Config {
             source: source.to_path_buf(),
             admin_account,
             organization,
@@ -150,10 +150,13 @@ fn organization(
     let member_role = match r.and_then(|r| r.member_role.as_ref()) {
         None => "GuardSyncMemberRole".to_owned(),
         Some(v) => {
-            let (path, name) = v.value.rsplit_once('/').unwrap_or(("", &v.value));
-            let path_ok = path.split('/').all(|seg| {
-                path.is_empty() || (!seg.is_empty() && seg.chars().all(|c| c.is_ascii_graphic()))
-            });
+            // IAM writes paths as `/a/b/`; accept `a/b/Name` and `/a/b/Name`.
+            let text = v.value.trim_start_matches('/');
+            let (path, name) = text.rsplit_once('/').unwrap_or(("", text));
+            let path_ok = path.is_empty()
+                || path
+                    .split('/')
+                    .all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_graphic()));
             let name_ok =
                 !name.is_empty() && name.len() <= 64 && name.chars().all(is_iam_name_char);
             if !(path_ok && name_ok) {
@@ -166,7 +169,7 @@ fn organization(
                     ),
                 );
             }
-            v.value.trim_start_matches('/').to_owned()
+            text.to_owned()
         }
     };
     let external_id = r.and_then(|r| r.external_id.as_ref()).map(|v| {
@@ -399,7 +402,7 @@ fn default_feed_url() -> url::Url {
     url::Url::parse(super::DEFAULT_FEED_URL).expect("the default feed URL is valid")
 }
 
-fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> Option<ThreatList> {
+fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> ThreatList {
     let r = raw.map(|r| &r.value);
     let name = match r.and_then(|r| r.name.as_ref()) {
         None => "FireHOL-Level1".to_owned(),
@@ -459,14 +462,14 @@ fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> Option<
             8760,
         )),
     };
-    Some(ThreatList {
+    ThreatList {
         name,
         strip_reserved,
         allowlist,
         min_entries,
         max_shrink_percent,
         max_age_hours,
-    })
+    }
 }
 
 /// An IPv4 address or CIDR with no host bits set.
