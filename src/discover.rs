@@ -23,6 +23,8 @@ pub struct Placed {
     pub placement: Placement,
     /// The assumed role's credentials, for standalone targets.
     pub credentials: Option<AccountCredentials>,
+    /// The detector guardsync manages there (`admin` and `standalone` targets).
+    pub detector_id: Option<String>,
 }
 
 /// Why discovery could not even start the fan-out (exit code 1).
@@ -31,9 +33,43 @@ pub enum DiscoverError {
     /// The organization could not be listed.
     #[error("failed to list the organization: {0}")]
     Organization(#[source] AwsError),
-    /// `regions: enabled` needs the Account API (issue #4).
-    #[error("`regions: enabled` is not supported yet; list the regions in the configuration")]
-    EnabledRegions,
+    /// `regions: enabled`: the administrator's enabled Regions could not be listed.
+    #[error(
+        "failed to list the Regions enabled in the administrator account (regions: enabled): {0}"
+    )]
+    EnabledRegions(#[source] AwsError),
+}
+
+/// Everything discovery found.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    /// Every target, placed, ordered by account then region.
+    pub placed: Vec<Placed>,
+    /// The Regions in scope, in order.
+    pub regions: Vec<Region>,
+    /// Account id -> name in the organization.
+    pub names: BTreeMap<AccountId, String>,
+}
+
+/// The Regions of the run: the configured list, or the GuardDuty Regions
+/// enabled in the administrator account (`regions: enabled`).
+pub async fn configured_regions(aws: &Aws, config: &Config) -> Result<Vec<Region>, DiscoverError> {
+    match &config.regions {
+        RegionScope::List(list) => Ok(list.clone()),
+        RegionScope::Enabled => {
+            let conf = aws.config_for(config.bucket.region.as_str(), None);
+            let mut enabled: Vec<Region> =
+                crate::aws::account::enabled_regions(&conf, config.admin_account.as_str())
+                    .await
+                    .map_err(DiscoverError::EnabledRegions)?
+                    .iter()
+                    .filter_map(|r| Region::parse(r).ok())
+                    .collect();
+            enabled.sort();
+            enabled.dedup();
+            Ok(enabled)
+        }
+    }
 }
 
 /// Discover every target of the run and place it.
@@ -42,13 +78,10 @@ pub async fn discover(
     config: &Config,
     only_accounts: &[AccountId],
     only_regions: &[Region],
-) -> Result<Vec<Placed>, DiscoverError> {
+) -> Result<Discovery, DiscoverError> {
     let admin = &config.admin_account;
     let concurrency = usize::try_from(config.concurrency).unwrap_or(1);
-    let regions = match &config.regions {
-        RegionScope::List(list) => list.clone(),
-        RegionScope::Enabled => return Err(DiscoverError::EnabledRegions),
-    };
+    let regions = configured_regions(aws, config).await?;
 
     let orgs = Organizations::new(aws, admin.as_str());
     let mut accounts = orgs.accounts().await.map_err(DiscoverError::Organization)?;
@@ -61,8 +94,17 @@ pub async fn discover(
             a.ous.push(ou.clone());
         }
     }
+    let names = accounts
+        .iter()
+        .map(|a| (a.id.clone(), a.name.clone()))
+        .collect();
     let targets = org::expand(config, &accounts, &regions, only_accounts, only_regions);
     let in_scope: BTreeSet<&Region> = targets.iter().map(|t| &t.region).collect();
+    let regions: Vec<Region> = regions
+        .iter()
+        .filter(|r| in_scope.contains(r))
+        .cloned()
+        .collect();
 
     // The administrator's view, once per region.
     let views: BTreeMap<Region, Result<AdminView, AwsError>> =
@@ -119,7 +161,7 @@ pub async fn discover(
             .await;
 
     // Probe from inside where a role was assumed, then place every target.
-    stream::iter(targets)
+    let placed = stream::iter(targets)
         .map(|target| {
             let views = &views;
             let creds = &creds;
@@ -161,14 +203,27 @@ pub async fn discover(
                     }
                 };
                 let credentials = own.and_then(|c| c.as_ref().ok()).cloned();
+                let detector_id = match (&placement, view, &probe) {
+                    (Placement::Admin, Some(Ok(v)), _) => v.detector_id.clone(),
+                    (Placement::Standalone, _, Probe::Seen { detector_id, .. }) => {
+                        detector_id.clone()
+                    }
+                    _ => None,
+                };
                 Ok::<_, DiscoverError>(Placed {
                     target,
                     placement,
                     credentials,
+                    detector_id,
                 })
             }
         })
         .buffered(concurrency)
         .try_collect()
-        .await
+        .await?;
+    Ok(Discovery {
+        placed,
+        regions,
+        names,
+    })
 }

@@ -52,6 +52,18 @@ pub enum Error {
     #[error(transparent)]
     Feed(#[from] crate::feed::FeedError),
 
+    /// The list could not be published, or the bucket not read.
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
+
+    /// The organization or its Regions could not be listed.
+    #[error(transparent)]
+    Discover(#[from] crate::discover::DiscoverError),
+
+    /// An AWS call needed before the fan-out failed.
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
+
     /// The command exists but its implementation is tracked by an open issue.
     #[error("`guardsync {command}` is not implemented yet ({tracking})")]
     NotImplemented {
@@ -68,7 +80,9 @@ impl Error {
         match self {
             Error::Config(_) | Error::File { .. } => ExitCode::Usage,
             Error::Feed(e) if e.is_usage() => ExitCode::Usage,
-            Error::Feed(_) => ExitCode::Aborted,
+            Error::Feed(_) | Error::Publish(_) | Error::Discover(_) | Error::Aws(_) => {
+                ExitCode::Aborted
+            }
             Error::NotImplemented { .. } => ExitCode::Aborted,
         }
     }

@@ -13,10 +13,14 @@
 //! - [`config`]: the YAML configuration, parsed strictly into validated types
 //!   (pure; the only I/O is reading the file).
 //! - [`feed`]: FireHOL feeds in, one aggregated IPv4 list out.
+//! - [`publish`]: the content-addressed list object, its manifest and the bucket
+//!   policy in the central bucket (keys and policy pure; uploads I/O).
 //! - [`org`]: target expansion and placement (pure; discovery adapters come with issue #4).
 //! - [`aws`]: thin adapters over the AWS SDK (I/O); SDK types stop there.
 //! - [`discover`]: organization and GuardDuty views -> placed targets (I/O, read-only).
+//! - [`reconcile`]: per target observe -> plan (pure) -> apply, and the bounded fan-out (I/O).
 //! - [`error`]: the error kinds and their one mapping to the exit codes of SPEC.md.
+//! - [`report`]: the run's report, rendered as terraform-like text or JSON (pure).
 //! - [`app`]: the one place that wires the phases together for each command.
 //! - [`cli`]: the command-line surface (clap), shared by `main.rs` and the docs.
 
@@ -28,3 +32,6 @@ pub mod discover;
 pub mod error;
 pub mod feed;
 pub mod org;
+pub mod publish;
+pub mod reconcile;
+pub mod report;

@@ -2,7 +2,11 @@
 //! 2, every problem on its own line with the key path and the line number
 //! (snapshotted), and no network (the command has no AWS endpoint to call).
 
+mod common;
+
 use std::process::Command;
+
+use common::run::Run;
 
 use test_case::test_case;
 
@@ -14,12 +18,6 @@ bucket:
   name: org-threat-lists-111111111111
   region: us-east-1
 "#;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 /// Run `guardsync validate` on `yaml` written as `guardsync.yaml` in a fresh directory.
 fn validate(yaml: &str) -> Run {
@@ -33,11 +31,7 @@ fn validate(yaml: &str) -> Run {
         .env("RUST_LOG", "off")
         .output()
         .expect("run guardsync");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn with(extra: &str) -> String {

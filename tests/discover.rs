@@ -18,7 +18,8 @@ async fn placements(cfg: &Config) -> Vec<String> {
     let aws = Aws::from_config(emulator().sdk("us-east-1").await);
     let placed = guardsync::discover::discover(&aws, cfg, &[], &[])
         .await
-        .expect("discover");
+        .expect("discover")
+        .placed;
     placed
         .iter()
         .map(|p| {
@@ -117,7 +118,8 @@ async fn a_role_that_cannot_be_assumed_fails_only_that_account() {
     };
     let placed = guardsync::discover::discover(&aws, &cfg, &[], &[])
         .await
-        .expect("discover");
+        .expect("discover")
+        .placed;
     let by_account = |id: &str| {
         placed
             .iter()
@@ -153,7 +155,8 @@ async fn include_ous_selects_accounts_below_them_recursively() {
     let aws = Aws::from_config(emu.sdk("us-east-1").await);
     let placed = guardsync::discover::discover(&aws, &cfg, &[], &[])
         .await
-        .expect("discover");
+        .expect("discover")
+        .placed;
     let accounts: Vec<&str> = placed.iter().map(|p| p.target.account.as_str()).collect();
     // Workloads (666), Workloads/Prod (333, 555), Workloads/Dev (444), and the administrator.
     assert_eq!(

@@ -93,3 +93,174 @@ impl GuardDuty {
         })
     }
 }
+
+/// A ThreatIntelSet as GuardDuty reports it (GetThreatIntelSet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreatIntelSet {
+    /// Its id in the detector.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The list object's URL.
+    pub location: String,
+    /// GuardDuty's status (`ACTIVE`, `ACTIVATING`, `ERROR`, ...).
+    pub status: String,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What to create a ThreatIntelSet with.
+#[derive(Debug, Clone)]
+pub struct NewSet<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// The list object's URL.
+    pub location: &'a str,
+    /// The account that owns the bucket (`ExpectedBucketOwner`).
+    pub bucket_owner: &'a str,
+    /// Tags to put on it.
+    pub tags: &'a BTreeMap<String, String>,
+    /// Idempotency token: a retried or repeated create returns the same set.
+    pub client_token: &'a str,
+}
+
+impl GuardDuty {
+    /// The account and region this client works in.
+    pub fn account(&self) -> &str {
+        &self.site.account
+    }
+
+    /// Every ThreatIntelSet of the detector, with its details.
+    pub async fn threat_intel_sets(
+        &self,
+        detector_id: &str,
+    ) -> Result<Vec<ThreatIntelSet>, AwsError> {
+        let mut ids = Vec::new();
+        let mut pages = self
+            .client
+            .list_threat_intel_sets()
+            .detector_id(detector_id)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.site.err(&e, "ListThreatIntelSets"))?;
+            ids.extend(page.threat_intel_set_ids().iter().cloned());
+        }
+        let mut sets = Vec::with_capacity(ids.len());
+        for id in ids {
+            sets.push(self.threat_intel_set(detector_id, &id).await?);
+        }
+        Ok(sets)
+    }
+
+    /// One ThreatIntelSet.
+    pub async fn threat_intel_set(
+        &self,
+        detector_id: &str,
+        id: &str,
+    ) -> Result<ThreatIntelSet, AwsError> {
+        let out = self
+            .client
+            .get_threat_intel_set()
+            .detector_id(detector_id)
+            .threat_intel_set_id(id)
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "GetThreatIntelSet"))?;
+        Ok(ThreatIntelSet {
+            id: id.to_owned(),
+            name: out.name().unwrap_or_default().to_owned(),
+            location: out.location().unwrap_or_default().to_owned(),
+            status: out
+                .status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            tags: out
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Create a TXT ThreatIntelSet and activate it; returns its id.
+    pub async fn create_threat_intel_set(
+        &self,
+        detector_id: &str,
+        set: &NewSet<'_>,
+    ) -> Result<String, AwsError> {
+        let out = self
+            .client
+            .create_threat_intel_set()
+            .detector_id(detector_id)
+            .name(set.name)
+            .format(aws_sdk_guardduty::types::ThreatIntelSetFormat::Txt)
+            .location(set.location)
+            .activate(true)
+            .expected_bucket_owner(set.bucket_owner)
+            .client_token(set.client_token)
+            .set_tags(Some(set.tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "CreateThreatIntelSet"))?;
+        Ok(out.threat_intel_set_id().unwrap_or_default().to_owned())
+    }
+
+    /// Point a set at `location` and activate it (GuardDuty reads the object again).
+    pub async fn activate_threat_intel_set(
+        &self,
+        detector_id: &str,
+        id: &str,
+        location: &str,
+        bucket_owner: &str,
+    ) -> Result<(), AwsError> {
+        self.client
+            .update_threat_intel_set()
+            .detector_id(detector_id)
+            .threat_intel_set_id(id)
+            .location(location)
+            .activate(true)
+            .expected_bucket_owner(bucket_owner)
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "UpdateThreatIntelSet"))?;
+        Ok(())
+    }
+
+    /// Put `tags` on the set (adds or overwrites those keys only).
+    pub async fn tag_threat_intel_set(
+        &self,
+        detector_id: &str,
+        id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        self.client
+            .tag_resource()
+            .resource_arn(self.threat_intel_set_arn(detector_id, id))
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "TagResource"))?;
+        Ok(())
+    }
+
+    /// The ARN of a set (GuardDuty's Get calls do not return it).
+    pub fn threat_intel_set_arn(&self, detector_id: &str, id: &str) -> String {
+        format!(
+            "arn:{}:guardduty:{}:{}:detector/{detector_id}/threatintelset/{id}",
+            partition(&self.site.region),
+            self.site.region,
+            self.site.account
+        )
+    }
+}
+
+/// The ARN partition of a region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}

@@ -5,8 +5,10 @@
 //! SDK errors into [`AwsError`] naming the account, region and operation.
 //! Everything here does I/O.
 
+pub mod account;
 pub mod guardduty;
 pub mod organizations;
+pub mod s3;
 pub mod sts;
 
 use std::time::Duration;

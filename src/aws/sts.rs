@@ -61,15 +61,34 @@ pub async fn assume(
         region: region.to_owned(),
         operation: "AssumeRole",
         code: None,
-        message: format!(
-            "failed to assume {arn}: {}",
-            aws_smithy_types::error::display::DisplayErrorContext(&e)
-        ),
+        message: format!("failed to assume {arn}: {}", sts_reason(&e)),
     })?;
     Ok(AccountCredentials {
         provider: SharedCredentialsProvider::new(provider),
         role_arn: arn,
     })
+}
+
+/// STS's own words (`AccessDenied: User ... is not authorized ...`) when
+/// STS answered, rather than the SDK's debug dump of the whole response.
+fn sts_reason(e: &aws_credential_types::provider::error::CredentialsError) -> String {
+    use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(sdk) = s.downcast_ref::<SdkError<AssumeRoleError>>() {
+            if let Some(service) = sdk.as_service_error() {
+                return match (service.code(), service.message()) {
+                    (Some(c), Some(m)) => format!("{c}: {m}"),
+                    (Some(c), None) => c.to_owned(),
+                    _ => service.to_string(),
+                };
+            }
+            return crate::error::chain(sdk);
+        }
+        source = s.source();
+    }
+    crate::error::chain(e)
 }
 
 /// Refresh this long before the credentials expire, so that no call of a long

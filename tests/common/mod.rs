@@ -8,6 +8,7 @@
 #![allow(dead_code, reason = "each test binary uses part of the harness")]
 
 pub mod iprange;
+pub mod run;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -1,0 +1,36 @@
+//! The Account API: which Regions are enabled in the administrator account
+//! (`regions: enabled`). Does I/O.
+
+use aws_sdk_account::Client;
+use aws_sdk_account::types::RegionOptStatus;
+
+use super::{AwsError, Site};
+
+/// The Regions enabled in the calling account (opted in, or enabled by
+/// default), as the Account API lists them.
+pub async fn enabled_regions(
+    conf: &aws_config::SdkConfig,
+    account: &str,
+) -> Result<Vec<String>, AwsError> {
+    let site = Site {
+        account: account.to_owned(),
+        region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
+    };
+    let client = Client::new(conf);
+    let mut regions = Vec::new();
+    let mut pages = client
+        .list_regions()
+        .region_opt_status_contains(RegionOptStatus::Enabled)
+        .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| site.err(&e, "ListRegions"))?;
+        regions.extend(
+            page.regions()
+                .iter()
+                .filter_map(|r| r.region_name().map(str::to_owned)),
+        );
+    }
+    Ok(regions)
+}

@@ -1,0 +1,366 @@
+//! Reconcile one (account, region): observe, decide ([`threat_set::plan`],
+//! pure), and in `apply` carry the decision out and wait until GuardDuty
+//! uses the list. Does I/O through [`crate::aws`].
+//!
+//! [`run`] fans out over every target under one concurrency bound, with a
+//! time limit per target; one target's failure never stops the others.
+
+pub mod threat_set;
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use sha2::{Digest, Sha256};
+use tracing::Instrument;
+
+use crate::aws::Aws;
+use crate::aws::guardduty::{GuardDuty, NewSet};
+use crate::discover::Placed;
+use crate::org::Placement;
+use crate::report::{Change, Mode, Status, TargetReport};
+use threat_set::{ACTIVE, Desired, ERROR, Step};
+
+/// How long guardsync waits for GuardDuty, and how often it looks.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// First pause between two GetThreatIntelSet polls; it grows 1.5x.
+    pub poll_initial: Duration,
+    /// Longest pause between two polls.
+    pub poll_max: Duration,
+    /// How long a set may stay ACTIVATING or DEACTIVATING.
+    pub settle_timeout: Duration,
+    /// The whole work of one target, calls and waits included.
+    pub target_timeout: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            poll_initial: Duration::from_millis(250),
+            poll_max: Duration::from_secs(5),
+            settle_timeout: Duration::from_secs(300),
+            target_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What every target shares.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// The base AWS configuration.
+    pub aws: &'a Aws,
+    /// plan or apply.
+    pub mode: Mode,
+    /// The set every managed target should have.
+    pub desired: Desired,
+    /// The account that owns the bucket (`ExpectedBucketOwner`).
+    pub bucket_owner: String,
+    /// How many targets run at once.
+    pub concurrency: usize,
+    /// Waits and time limits.
+    pub timing: Timing,
+}
+
+/// Reconcile every target, at most `ctx.concurrency` at once, and return one
+/// report per target, ordered by account then region.
+pub async fn run(ctx: &Context<'_>, placed: Vec<Placed>) -> Vec<TargetReport> {
+    let progress = Progress::new(placed.len());
+    let mut reports: Vec<TargetReport> = stream::iter(placed)
+        .map(|p| {
+            let span = tracing::info_span!(
+                "target",
+                account = p.target.account.as_str(),
+                region = p.target.region.as_str()
+            );
+            async move {
+                let limit = ctx.timing.target_timeout;
+                match tokio::time::timeout(limit, target(ctx, &p)).await {
+                    Ok(r) => r,
+                    Err(_) => failed(
+                        &p,
+                        Vec::new(),
+                        format!("did not finish within {}s", limit.as_secs()),
+                    ),
+                }
+            }
+            .instrument(span)
+        })
+        .buffer_unordered(ctx.concurrency.max(1))
+        .inspect(|r| progress.done(r))
+        .collect()
+        .await;
+    progress.finish();
+    reports.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
+    reports
+}
+
+/// One target, whatever its placement.
+pub async fn target(ctx: &Context<'_>, p: &Placed) -> TargetReport {
+    let note = |status: Status, note: String| TargetReport {
+        note: Some(note),
+        ..report(p, status, Vec::new(), None)
+    };
+    match &p.placement {
+        Placement::Member => note(
+            Status::Unchanged,
+            "covered by the administrator's list and rules".into(),
+        ),
+        Placement::NoDetector => note(
+            Status::Skipped,
+            "GuardDuty is not enabled here: findings go unwatched".into(),
+        ),
+        Placement::OtherAdmin(other) => note(
+            Status::Skipped,
+            format!("associated with another GuardDuty administrator, {other}"),
+        ),
+        Placement::Excluded => note(Status::Skipped, "excluded by configuration".into()),
+        Placement::Unknown(reason) => failed(p, Vec::new(), reason.clone()),
+        Placement::Admin | Placement::Standalone => managed(ctx, p).await,
+    }
+}
+
+fn report(p: &Placed, status: Status, changes: Vec<Change>, error: Option<String>) -> TargetReport {
+    TargetReport {
+        account_id: p.target.account.to_string(),
+        account_name: None,
+        region: p.target.region.to_string(),
+        placement: p.placement.as_str().to_owned(),
+        wave: 1,
+        status,
+        changes,
+        error,
+        note: match &p.placement {
+            Placement::Standalone => Some(
+                "not an associated member: has its own list; its findings are not centralised"
+                    .into(),
+            ),
+            _ => None,
+        },
+        unmanaged: Vec::new(),
+    }
+}
+
+fn failed(p: &Placed, changes: Vec<Change>, error: String) -> TargetReport {
+    tracing::warn!(error = error.as_str(), "target failed");
+    report(p, Status::Failed, changes, Some(error))
+}
+
+/// An `admin` or `standalone` target: its ThreatIntelSet.
+async fn managed(ctx: &Context<'_>, p: &Placed) -> TargetReport {
+    let Some(detector) = p.detector_id.as_deref() else {
+        return failed(p, Vec::new(), "no GuardDuty detector id was found".into());
+    };
+    let conf = ctx
+        .aws
+        .config_for(p.target.region.as_str(), p.credentials.as_ref());
+    let gd = GuardDuty::new(&conf, p.target.account.as_str());
+    // A busy set is waited for, then looked at again; guardsync's own
+    // activation is waited for inside its round, so three rounds are plenty.
+    for _round in 0..3 {
+        let found = match gd.threat_intel_sets(detector).await {
+            Ok(f) => f,
+            Err(e) => return failed(p, Vec::new(), e.to_string()),
+        };
+        let plan = threat_set::plan(&ctx.desired, &found, |id| {
+            gd.threat_intel_set_arn(detector, id)
+        });
+        let changes: Vec<Change> = plan.change.into_iter().collect();
+        let with = |mut r: TargetReport| {
+            r.unmanaged = plan.unmanaged.clone();
+            r
+        };
+        let step = match plan.step {
+            Ok(s) => s,
+            Err(e) => return with(failed(p, changes, e)),
+        };
+        if ctx.mode == Mode::Plan {
+            let status = if changes.is_empty() {
+                Status::Unchanged
+            } else {
+                Status::Pending
+            };
+            return with(report(p, status, changes, None));
+        }
+        let done = match step {
+            Step::Nothing { .. } => return with(report(p, Status::Unchanged, changes, None)),
+            Step::Wait { id } => settle(ctx, &gd, detector, &id).await.map(|_| None),
+            Step::Create => create(ctx, &gd, detector, p).await.map(Some),
+            Step::Update { id, previous } => update(ctx, &gd, detector, &id, Some(&previous))
+                .await
+                .map(|()| Some(id)),
+            Step::Activate { id } => update(ctx, &gd, detector, &id, None)
+                .await
+                .map(|()| Some(id)),
+        };
+        match done {
+            Err(e) => return with(failed(p, changes, e)),
+            Ok(None) => continue,
+            Ok(Some(_)) => return with(report(p, Status::Changed, changes, None)),
+        }
+    }
+    failed(
+        p,
+        Vec::new(),
+        "the ThreatIntelSet kept changing status; run again".into(),
+    )
+}
+
+/// What an ERROR status most often means.
+const READ_HINT: &str = " (GuardDuty in this account must be able to read the object: \
+                         bucket.manage_policy grants the organization read access)";
+
+/// An idempotency token for the create: the same target and list give the
+/// same token, so a retried or interrupted create never makes a second set.
+fn client_token(p: &Placed, desired: &Desired) -> String {
+    let mut h = Sha256::new();
+    h.update(format!(
+        "{}|{}|{}|{}",
+        p.target.account, p.target.region, desired.name, desired.sha256
+    ));
+    hex::encode(h.finalize())[..32].to_owned()
+}
+
+async fn create(
+    ctx: &Context<'_>,
+    gd: &GuardDuty,
+    detector: &str,
+    p: &Placed,
+) -> Result<String, String> {
+    let d = &ctx.desired;
+    let tags = d.tags();
+    let token = client_token(p, d);
+    let id = gd
+        .create_threat_intel_set(
+            detector,
+            &NewSet {
+                name: &d.name,
+                location: &d.location,
+                bucket_owner: &ctx.bucket_owner,
+                tags: &tags,
+                client_token: &token,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(set = id.as_str(), "created ThreatIntelSet");
+    match settle(ctx, gd, detector, &id).await? {
+        s if s == ACTIVE => Ok(id),
+        s => Err(format!(
+            "GuardDuty could not use the new ThreatIntelSet {:?}: status {s} reading {}{}",
+            d.name, d.location, READ_HINT
+        )),
+    }
+}
+
+/// Point the set at the list (again) and activate it; on ERROR put back
+/// `previous` so GuardDuty keeps the last list it could read.
+async fn update(
+    ctx: &Context<'_>,
+    gd: &GuardDuty,
+    detector: &str,
+    id: &str,
+    previous: Option<&str>,
+) -> Result<(), String> {
+    let d = &ctx.desired;
+    gd.activate_threat_intel_set(detector, id, &d.location, &ctx.bucket_owner)
+        .await
+        .map_err(|e| e.to_string())?;
+    if previous.is_some() {
+        gd.tag_threat_intel_set(detector, id, &d.tags())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let status = settle(ctx, gd, detector, id).await?;
+    if status == ACTIVE {
+        return Ok(());
+    }
+    let mut msg = format!(
+        "GuardDuty could not use ThreatIntelSet {:?} after activation: status {status} reading {}{}",
+        d.name, d.location, READ_HINT
+    );
+    if let (ERROR, Some(prev)) = (status.as_str(), previous) {
+        match gd
+            .activate_threat_intel_set(detector, id, prev, &ctx.bucket_owner)
+            .await
+        {
+            Ok(()) => msg.push_str(&format!("; put back the previous location {prev}")),
+            Err(e) => msg.push_str(&format!("; could not put back {prev}: {e}")),
+        }
+    }
+    Err(msg)
+}
+
+/// Poll the set until it leaves ACTIVATING/DEACTIVATING; its final status.
+async fn settle(
+    ctx: &Context<'_>,
+    gd: &GuardDuty,
+    detector: &str,
+    id: &str,
+) -> Result<String, String> {
+    let t = ctx.timing;
+    let start = tokio::time::Instant::now();
+    let mut pause = t.poll_initial;
+    loop {
+        let set = gd
+            .threat_intel_set(detector, id)
+            .await
+            .map_err(|e| e.to_string())?;
+        if set.status != "ACTIVATING" && set.status != "DEACTIVATING" {
+            return Ok(set.status);
+        }
+        if start.elapsed() >= t.settle_timeout {
+            return Err(format!(
+                "ThreatIntelSet {:?} was still {} after {}s",
+                set.name,
+                set.status,
+                t.settle_timeout.as_secs()
+            ));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause.mul_f32(1.5)).min(t.poll_max);
+    }
+}
+
+/// A progress bar on a terminal, a log line per target otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = indicatif::ProgressBar::new(total as u64);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} targets {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b
+        });
+        Progress { bar }
+    }
+
+    fn done(&self, r: &TargetReport) {
+        match &self.bar {
+            Some(b) => {
+                b.inc(1);
+                b.set_message(format!("{} · {}", r.account_id, r.region));
+            }
+            None => tracing::info!(
+                account = r.account_id.as_str(),
+                region = r.region.as_str(),
+                placement = r.placement.as_str(),
+                status = ?r.status,
+                "target done"
+            ),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

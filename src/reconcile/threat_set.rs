@@ -1,0 +1,396 @@
+//! The ThreatIntelSet of one target: what it should be, what to do about what
+//! is there. Pure; [`super::apply`] carries the decision out.
+//!
+//! GuardDuty does not watch the list object: a set must be pointed at the new
+//! object and activated again after every content change, and nothing may be
+//! changed while it is ACTIVATING, DEACTIVATING or DELETE_PENDING
+//! (<https://docs.aws.amazon.com/guardduty/latest/APIReference/API_UpdateThreatIntelSet.html>).
+
+use std::collections::BTreeMap;
+
+use crate::aws::guardduty::ThreatIntelSet;
+use crate::publish::parse_location;
+use crate::report::{Action, Change, Resource, Unmanaged};
+
+/// The tag that marks what guardsync owns.
+pub const OWNER_TAG: &str = "managed-by";
+/// Its value.
+pub const OWNER_VALUE: &str = "guardsync";
+/// The tag that records the sha256 of the list a set points at.
+pub const SHA_TAG: &str = "guardsync-sha256";
+/// GuardDuty's limit of threat lists per account per region.
+pub const MAX_SETS: usize = 6;
+
+/// GuardDuty's statuses in which a set may not be changed.
+const BUSY: [&str; 2] = ["ACTIVATING", "DEACTIVATING"];
+/// GuardDuty's statuses of a set on its way out.
+const GOING: [&str; 2] = ["DELETE_PENDING", "DELETED"];
+/// The one status that means GuardDuty uses the list.
+pub const ACTIVE: &str = "ACTIVE";
+/// The status of a set whose object GuardDuty could not read.
+pub const ERROR: &str = "ERROR";
+
+/// The set every managed target should have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// `threat_list.name`.
+    pub name: String,
+    /// The URL given to GuardDuty.
+    pub location: String,
+    /// The object's bucket and key, to compare with any URL form.
+    pub bucket: String,
+    /// See `bucket`.
+    pub key: String,
+    /// sha256 of the object.
+    pub sha256: String,
+}
+
+impl Desired {
+    /// The tags a set guardsync creates carries.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (OWNER_TAG.to_owned(), OWNER_VALUE.to_owned()),
+            (SHA_TAG.to_owned(), self.sha256.clone()),
+        ])
+    }
+}
+
+/// Whether guardsync owns a set.
+pub fn is_owned(set: &ThreatIntelSet) -> bool {
+    set.tags.get(OWNER_TAG).is_some_and(|v| v == OWNER_VALUE)
+}
+
+/// What to do with the set of one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing: the set points at the list and is ACTIVE.
+    Nothing {
+        /// The set's id.
+        id: String,
+    },
+    /// Create the set, activated.
+    Create,
+    /// Point the set at the list and activate it.
+    Update {
+        /// The set's id.
+        id: String,
+        /// Where it pointed, to put back if GuardDuty cannot read the new object.
+        previous: String,
+    },
+    /// Same location; activate it again.
+    Activate {
+        /// The set's id.
+        id: String,
+    },
+    /// The set is changing status: wait for it, then look again.
+    Wait {
+        /// The set's id.
+        id: String,
+    },
+}
+
+/// The decision for one target, with what to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetPlan {
+    /// What to do, or why the target fails.
+    pub step: Result<Step, String>,
+    /// The change to report (none for `Nothing`, or a failure).
+    pub change: Option<Change>,
+    /// Sets found there that guardsync leaves alone.
+    pub unmanaged: Vec<Unmanaged>,
+}
+
+/// Decide what to do with the sets found in one detector.
+pub fn plan(
+    desired: &Desired,
+    found: &[ThreatIntelSet],
+    arn_of: impl Fn(&str) -> String,
+) -> SetPlan {
+    let unmanaged = found
+        .iter()
+        .filter(|s| s.name != desired.name)
+        .map(|s| Unmanaged {
+            resource: Resource::ThreatIntelSet,
+            name: if is_owned(s) {
+                format!(
+                    "{} (tagged {OWNER_TAG}={OWNER_VALUE}, another list name)",
+                    s.name
+                )
+            } else {
+                s.name.clone()
+            },
+        })
+        .collect();
+    let (step, change) = decide(desired, found, arn_of);
+    SetPlan {
+        step,
+        change,
+        unmanaged,
+    }
+}
+
+fn change(desired: &Desired, action: Action, detail: Vec<String>) -> Option<Change> {
+    Some(Change {
+        resource: Resource::ThreatIntelSet,
+        name: desired.name.clone(),
+        action,
+        detail,
+    })
+}
+
+fn decide(
+    desired: &Desired,
+    found: &[ThreatIntelSet],
+    arn_of: impl Fn(&str) -> String,
+) -> (Result<Step, String>, Option<Change>) {
+    let Some(set) = found.iter().find(|s| s.name == desired.name) else {
+        if found.len() >= MAX_SETS {
+            return (
+                Err(format!(
+                    "cannot create ThreatIntelSet {:?}: the detector already has {} threat lists, \
+                     GuardDuty's limit is {MAX_SETS}; delete one that is no longer used",
+                    desired.name,
+                    found.len()
+                )),
+                None,
+            );
+        }
+        let detail = vec![
+            format!("location {}", desired.location),
+            "format TXT, activate".into(),
+        ];
+        return (Ok(Step::Create), change(desired, Action::Create, detail));
+    };
+    if !is_owned(set) {
+        return (
+            Err(format!(
+                "a ThreatIntelSet named {:?} (id {}) exists and is not managed by guardsync; \
+                 guardsync never adopts silently: to let it manage this set, tag it \
+                 (aws guardduty tag-resource --resource-arn {} --tags {OWNER_TAG}={OWNER_VALUE}), \
+                 or choose another threat_list.name",
+                set.name,
+                set.id,
+                arn_of(&set.id)
+            )),
+            None,
+        );
+    }
+    let status = set.status.as_str();
+    if GOING.contains(&status) {
+        return (
+            Err(format!(
+                "ThreatIntelSet {:?} (id {}) is {status}: GuardDuty is deleting it; \
+                 run again once it is gone",
+                set.name, set.id
+            )),
+            None,
+        );
+    }
+    let points_at_list =
+        parse_location(&set.location).is_some_and(|(b, k)| b == desired.bucket && k == desired.key);
+    let id = set.id.clone();
+    if !points_at_list {
+        let why = match set.tags.get(SHA_TAG) {
+            Some(sha) if *sha != desired.sha256 => "the list changed",
+            _ => "the set points elsewhere",
+        };
+        let detail = vec![
+            format!("location {} -> {}", set.location, desired.location),
+            format!("{why}; activate again (status {status})"),
+        ];
+        // Busy sets cannot be changed yet: wait first, then decide again.
+        let step = if BUSY.contains(&status) {
+            Step::Wait { id }
+        } else {
+            Step::Update {
+                id,
+                previous: set.location.clone(),
+            }
+        };
+        return (Ok(step), change(desired, Action::Update, detail));
+    }
+    match status {
+        ACTIVE => (Ok(Step::Nothing { id }), None),
+        // Already on its way to ACTIVE (or INACTIVE) at the right location.
+        s if BUSY.contains(&s) => (Ok(Step::Wait { id }), None),
+        other => (
+            Ok(Step::Activate { id }),
+            change(
+                desired,
+                Action::Activate,
+                vec![format!("status {other} -> ACTIVE")],
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_case::test_case;
+
+    const KEY: &str = "guardduty/new.txt";
+
+    fn desired() -> Desired {
+        Desired {
+            name: "FireHOL-Level1".into(),
+            location: format!("https://s3.us-east-1.amazonaws.com/bucket/{KEY}"),
+            bucket: "bucket".into(),
+            key: KEY.into(),
+            sha256: "new".into(),
+        }
+    }
+
+    fn set(name: &str, location: &str, status: &str, owned: bool) -> ThreatIntelSet {
+        let mut tags = BTreeMap::new();
+        if owned {
+            tags.insert(OWNER_TAG.into(), OWNER_VALUE.into());
+            tags.insert(SHA_TAG.into(), "old".into());
+        }
+        ThreatIntelSet {
+            id: format!("id-{name}"),
+            name: name.into(),
+            location: location.into(),
+            status: status.into(),
+            tags,
+        }
+    }
+
+    fn arn(id: &str) -> String {
+        format!("arn:{id}")
+    }
+
+    #[test]
+    fn creates_when_absent() {
+        let p = plan(&desired(), &[], arn);
+        assert_eq!(p.step, Ok(Step::Create));
+        assert_eq!(p.change.map(|c| c.action), Some(Action::Create));
+    }
+
+    #[test_case("s3://bucket/guardduty/new.txt" ; "s3 url")]
+    #[test_case("https://s3.amazonaws.com/bucket/guardduty/new.txt" ; "global path style")]
+    #[test_case("https://bucket.s3.us-east-1.amazonaws.com/guardduty/new.txt" ; "virtual host")]
+    fn same_object_in_any_url_form_is_unchanged(location: &str) {
+        let p = plan(
+            &desired(),
+            &[set("FireHOL-Level1", location, "ACTIVE", true)],
+            arn,
+        );
+        assert_eq!(
+            p.step,
+            Ok(Step::Nothing {
+                id: "id-FireHOL-Level1".into()
+            })
+        );
+        assert_eq!(p.change, None);
+    }
+
+    #[test]
+    fn new_content_updates_and_remembers_the_previous_location() {
+        let old = "https://s3.us-east-1.amazonaws.com/bucket/guardduty/old.txt";
+        let p = plan(
+            &desired(),
+            &[set("FireHOL-Level1", old, "ACTIVE", true)],
+            arn,
+        );
+        assert_eq!(
+            p.step,
+            Ok(Step::Update {
+                id: "id-FireHOL-Level1".into(),
+                previous: old.into()
+            })
+        );
+        let c = p.change.expect("a change");
+        assert_eq!(c.action, Action::Update);
+        assert!(
+            c.detail[1].starts_with("the list changed"),
+            "{:?}",
+            c.detail
+        );
+    }
+
+    #[test_case("ERROR" ; "error")]
+    #[test_case("INACTIVE" ; "inactive")]
+    fn not_active_at_the_right_place_is_activated(status: &str) {
+        let loc = desired().location;
+        let p = plan(
+            &desired(),
+            &[set("FireHOL-Level1", &loc, status, true)],
+            arn,
+        );
+        assert_eq!(
+            p.step,
+            Ok(Step::Activate {
+                id: "id-FireHOL-Level1".into()
+            })
+        );
+        assert_eq!(p.change.map(|c| c.action), Some(Action::Activate));
+    }
+
+    #[test_case("ACTIVATING", true ; "activating at the list")]
+    #[test_case("DEACTIVATING", false ; "deactivating elsewhere")]
+    fn busy_sets_are_waited_for(status: &str, at_list: bool) {
+        let loc = if at_list {
+            desired().location
+        } else {
+            "s3://bucket/other.txt".into()
+        };
+        let p = plan(
+            &desired(),
+            &[set("FireHOL-Level1", &loc, status, true)],
+            arn,
+        );
+        assert_eq!(
+            p.step,
+            Ok(Step::Wait {
+                id: "id-FireHOL-Level1".into()
+            })
+        );
+        assert_eq!(p.change.is_some(), !at_list);
+    }
+
+    #[test]
+    fn a_set_going_away_fails_the_target() {
+        let loc = desired().location;
+        let p = plan(
+            &desired(),
+            &[set("FireHOL-Level1", &loc, "DELETE_PENDING", true)],
+            arn,
+        );
+        assert!(p.step.expect_err("fails").contains("DELETE_PENDING"));
+    }
+
+    #[test]
+    fn a_foreign_set_with_our_name_is_a_conflict_with_the_adoption_hint() {
+        let p = plan(
+            &desired(),
+            &[set("FireHOL-Level1", "s3://x/y", "ACTIVE", false)],
+            arn,
+        );
+        let e = p.step.expect_err("conflict");
+        assert!(e.contains("not managed by guardsync"), "{e}");
+        assert!(
+            e.contains("--resource-arn arn:id-FireHOL-Level1 --tags managed-by=guardsync"),
+            "{e}"
+        );
+        assert_eq!(p.change, None);
+    }
+
+    #[test]
+    fn other_sets_are_reported_unmanaged_and_count_towards_the_limit() {
+        let others: Vec<_> = (0..6)
+            .map(|i| set(&format!("s{i}"), "s3://x/y", "ACTIVE", i == 0))
+            .collect();
+        let p = plan(&desired(), &others, arn);
+        assert!(
+            p.step
+                .expect_err("limit")
+                .contains("GuardDuty's limit is 6")
+        );
+        assert_eq!(p.unmanaged.len(), 6);
+        assert!(p.unmanaged[0].name.contains("another list name"));
+        assert_eq!(p.unmanaged[1].name, "s1");
+        let p = plan(&desired(), &others[..5], arn);
+        assert_eq!(p.step, Ok(Step::Create));
+    }
+}

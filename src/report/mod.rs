@@ -1,0 +1,263 @@
+//! The run's report: one value that both renderers read. Pure.
+//!
+//! [`Report`] serialises to the JSON of SPEC.md §6 (`--format json`); the
+//! [`text`] module renders the same value the way terraform prints a plan.
+//! Keys beyond SPEC.md's are additions, never renames.
+
+pub mod text;
+
+use serde::Serialize;
+
+/// `plan` or `apply`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Nothing written; `pending` marks what would change.
+    Plan,
+    /// Changes made; `changed` marks what did.
+    Apply,
+}
+
+impl Mode {
+    /// The command name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Plan => "plan",
+            Mode::Apply => "apply",
+        }
+    }
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// `plan` or `apply`.
+    pub mode: Mode,
+    /// The list this run puts in place.
+    pub list: ListReport,
+    /// The organization id, when it could be read.
+    pub organization_id: Option<String>,
+    /// The regions in scope, in order.
+    pub regions: Vec<String>,
+    /// One entry per (account, region), ordered by account then region.
+    pub targets: Vec<TargetReport>,
+    /// Counts over `targets`.
+    pub summary: Summary,
+}
+
+/// The published list (SPEC.md §6 `list`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListReport {
+    /// Lowercase hex sha256 of the list object.
+    pub sha256: String,
+    /// CIDR entries.
+    pub entries: u64,
+    /// Addresses covered.
+    pub addresses: u64,
+    /// `s3://bucket/key`.
+    pub location: String,
+    /// Whether this run uploads (plan) or uploaded (apply) new content.
+    pub changed: bool,
+    /// Whether the feeds were downloaded again (`false` when every feed
+    /// answered "not modified" and the published list was reused).
+    pub rebuilt: bool,
+}
+
+/// What happened (apply) or would happen (plan) in one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Already as desired (includes covered `member` targets).
+    Unchanged,
+    /// apply changed something.
+    Changed,
+    /// plan: changes to make.
+    Pending,
+    /// The target did not reach its desired state; `error` says why.
+    Failed,
+    /// Nothing to do by placement: `no_detector`, `other_admin`, `excluded`.
+    Skipped,
+}
+
+/// The kind of resource a change touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    /// A GuardDuty ThreatIntelSet.
+    ThreatIntelSet,
+    /// A GuardDuty filter (suppression rule).
+    Filter,
+    /// The EventBridge rule of the alerts.
+    AlertRule,
+    /// The SNS topic of the alerts.
+    AlertTopic,
+    /// The list bucket's policy.
+    BucketPolicy,
+}
+
+impl Resource {
+    /// The name used in both renderers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::ThreatIntelSet => "threat_intel_set",
+            Resource::Filter => "filter",
+            Resource::AlertRule => "alert_rule",
+            Resource::AlertTopic => "alert_topic",
+            Resource::BucketPolicy => "bucket_policy",
+        }
+    }
+}
+
+/// What a change does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Create the resource.
+    Create,
+    /// Change it in place.
+    Update,
+    /// Activate it again (same settings): a ThreatIntelSet not ACTIVE.
+    Activate,
+    /// Delete it.
+    Delete,
+}
+
+impl Action {
+    /// The terraform-like sign of the text plan.
+    pub fn sign(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Activate => '>',
+            Action::Delete => '-',
+        }
+    }
+
+    /// The verb of the text plan.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Activate => "activate",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// One change to one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// What kind of resource.
+    pub resource: Resource,
+    /// Its name.
+    pub name: String,
+    /// What is done to it.
+    pub action: Action,
+    /// Why, and what changes, in a few words a reviewer can read
+    /// (for instance `location s3://b/old.txt -> s3://b/new.txt`).
+    pub detail: Vec<String>,
+}
+
+/// One (account, region).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetReport {
+    /// The account.
+    pub account_id: String,
+    /// The account's name in the organization, when known.
+    pub account_name: Option<String>,
+    /// The region.
+    pub region: String,
+    /// `admin`, `member`, `standalone`, `no_detector`, `other_admin`,
+    /// `excluded` or `unknown`.
+    pub placement: String,
+    /// The rollout wave, from 1.
+    pub wave: u32,
+    /// The outcome.
+    pub status: Status,
+    /// The changes made (apply) or to make (plan).
+    pub changes: Vec<Change>,
+    /// Why the target failed, when it did.
+    pub error: Option<String>,
+    /// Why a placement is what it is, for gaps and skips
+    /// (for instance `associated with administrator 123412341234`).
+    pub note: Option<String>,
+    /// Resources found there that guardsync does not own and left alone.
+    pub unmanaged: Vec<Unmanaged>,
+}
+
+/// A resource guardsync found and does not own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unmanaged {
+    /// What kind.
+    pub resource: Resource,
+    /// Its name.
+    pub name: String,
+}
+
+/// Counts over the targets (SPEC.md §6 `summary`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Every target.
+    pub targets: usize,
+    /// apply: targets changed.
+    pub changed: usize,
+    /// Targets already as desired.
+    pub unchanged: usize,
+    /// plan: targets with changes to make.
+    pub pending: usize,
+    /// Targets that failed.
+    pub failed: usize,
+    /// Targets skipped by placement.
+    pub skipped: usize,
+    /// `no_detector` and `other_admin` targets.
+    pub coverage_gaps: usize,
+    /// Changes to create, update (including activate) and delete.
+    pub creates: usize,
+    /// See `creates`.
+    pub updates: usize,
+    /// See `creates`.
+    pub deletes: usize,
+}
+
+impl Summary {
+    /// Count `targets`.
+    pub fn of(targets: &[TargetReport]) -> Summary {
+        let mut s = Summary {
+            targets: targets.len(),
+            ..Summary::default()
+        };
+        for t in targets {
+            match t.status {
+                Status::Unchanged => s.unchanged += 1,
+                Status::Changed => s.changed += 1,
+                Status::Pending => s.pending += 1,
+                Status::Failed => s.failed += 1,
+                Status::Skipped => s.skipped += 1,
+            }
+            if t.placement == "no_detector" || t.placement == "other_admin" {
+                s.coverage_gaps += 1;
+            }
+            for c in &t.changes {
+                match c.action {
+                    Action::Create => s.creates += 1,
+                    Action::Update | Action::Activate => s.updates += 1,
+                    Action::Delete => s.deletes += 1,
+                }
+            }
+        }
+        s
+    }
+}
+
+impl Report {
+    /// The JSON report, pretty-printed, with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| {
+            // Serialising plain strings and numbers cannot fail; keep the
+            // contract (JSON on stdout) even if it somehow did.
+            format!("{{\"error\": {:?}}}", e.to_string())
+        });
+        s.push('\n');
+        s
+    }
+}

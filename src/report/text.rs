@@ -1,0 +1,659 @@
+//! The text renderer: the report for people, the way terraform prints a plan.
+//! Pure: it builds a `String` and never writes anywhere.
+//!
+//! The layout, top to bottom: a header (mode, organization, the list), a
+//! legend, one block per `account · region` that has something to say, the
+//! coverage table with its gaps, every failure with its reason, and one
+//! summary line.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Display;
+
+use super::{Action, Change, Mode, Report, Status, TargetReport, Unmanaged};
+
+/// Whether to colour (ANSI) the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// No escape codes at all (files, pipes, `NO_COLOR`).
+    Plain,
+    /// ANSI colours and bold for a terminal.
+    Color,
+}
+
+/// Render the report for people, the way terraform prints a plan.
+pub fn render(report: &Report, style: Style) -> String {
+    let paint = Paint(style);
+    let mut out = Out::default();
+    header(&mut out, report, paint);
+    if report.targets.iter().any(|t| !t.changes.is_empty()) {
+        legend(&mut out, report.mode, paint);
+    }
+    blocks(&mut out, report, paint);
+    coverage(&mut out, report, paint);
+    failures(&mut out, report, paint);
+    out.blank();
+    out.line(summary_line(report, paint));
+    out.0
+}
+
+/// The text being built, one line at a time.
+#[derive(Default)]
+struct Out(String);
+
+impl Out {
+    fn line(&mut self, line: impl AsRef<str>) {
+        self.0.push_str(line.as_ref());
+        self.0.push('\n');
+    }
+
+    fn blank(&mut self) {
+        self.0.push('\n');
+    }
+}
+
+/// ANSI styling that vanishes in [`Style::Plain`].
+#[derive(Clone, Copy)]
+struct Paint(Style);
+
+impl Paint {
+    fn with(self, code: &str, text: &str) -> String {
+        match self.0 {
+            Style::Plain => text.to_owned(),
+            Style::Color => format!("\x1b[{code}m{text}\x1b[0m"),
+        }
+    }
+
+    fn bold(self, text: &str) -> String {
+        self.with("1", text)
+    }
+
+    fn green(self, text: &str) -> String {
+        self.with("32", text)
+    }
+
+    fn yellow(self, text: &str) -> String {
+        self.with("33", text)
+    }
+
+    fn red(self, text: &str) -> String {
+        self.with("31", text)
+    }
+
+    fn bold_red(self, text: &str) -> String {
+        self.with("1;31", text)
+    }
+
+    /// An action's sign in its colour: green adds, yellow alters, red removes.
+    fn sign(self, action: Action) -> String {
+        let sign = action.sign().to_string();
+        match action {
+            Action::Create => self.green(&sign),
+            Action::Update | Action::Activate => self.yellow(&sign),
+            Action::Delete => self.red(&sign),
+        }
+    }
+}
+
+/// Mode, organization, scope and the list.
+fn header(out: &mut Out, report: &Report, paint: Paint) {
+    let accounts: BTreeSet<&str> = report
+        .targets
+        .iter()
+        .map(|t| t.account_id.as_str())
+        .collect();
+    let mut title = format!("guardsync {}", report.mode.as_str());
+    if let Some(org) = &report.organization_id {
+        title.push_str(&format!(" · organization {org}"));
+    }
+    title.push_str(&format!(
+        " · {} · {}",
+        counted(accounts.len(), "account", "accounts"),
+        counted(report.regions.len(), "region", "regions"),
+    ));
+    out.line(paint.bold(&title));
+    out.blank();
+
+    let list = &report.list;
+    let sha: String = list.sha256.chars().take(12).collect();
+    out.line(format!("{}  {}", paint.bold("List"), list.location));
+    out.line(format!(
+        "      sha256 {sha} · {} · {}",
+        counted(list.entries, "entry", "entries"),
+        counted(list.addresses, "address", "addresses"),
+    ));
+    let mut content = match (list.changed, report.mode) {
+        (true, Mode::Plan) => format!("{} upload (new content)", paint.green("+")),
+        (true, Mode::Apply) => format!("{} uploaded (new content)", paint.green("+")),
+        (false, _) => "= unchanged".to_owned(),
+    };
+    if !list.rebuilt {
+        content.push_str(" (feeds not modified, list reused)");
+    }
+    out.line(format!("      {content}"));
+}
+
+/// Every action sign, always all four, in the mode's tense; shown only when
+/// some target has a change, since it explains nothing otherwise.
+fn legend(out: &mut Out, mode: Mode, paint: Paint) {
+    let actions = [
+        Action::Create,
+        Action::Update,
+        Action::Activate,
+        Action::Delete,
+    ];
+    let items: Vec<String> = actions
+        .iter()
+        .map(|&a| format!("{} {}", paint.sign(a), verb(a, mode)))
+        .collect();
+    out.blank();
+    out.line(items.join("   "));
+}
+
+/// The verb of an action: what will be done (plan) or what was done (apply).
+fn verb(action: Action, mode: Mode) -> &'static str {
+    match (mode, action) {
+        (Mode::Plan, _) => action.as_str(),
+        (Mode::Apply, Action::Create) => "created",
+        (Mode::Apply, Action::Update) => "updated",
+        (Mode::Apply, Action::Activate) => "activated",
+        (Mode::Apply, Action::Delete) => "deleted",
+    }
+}
+
+/// Whether the target failed, by status or by a recorded error.
+fn is_failed(t: &TargetReport) -> bool {
+    t.status == Status::Failed || t.error.is_some()
+}
+
+/// `ACCOUNT · REGION`, the key of every per-target line.
+fn key(t: &TargetReport) -> String {
+    format!("{} · {}", t.account_id, t.region)
+}
+
+/// The error of a failed target, or a stand-in when none was recorded.
+fn reason(t: &TargetReport) -> &str {
+    t.error.as_deref().unwrap_or("no reason recorded")
+}
+
+/// One block per target with changes, a failure or unmanaged resources.
+fn blocks(out: &mut Out, report: &Report, paint: Paint) {
+    let shown = report
+        .targets
+        .iter()
+        .filter(|t| !t.changes.is_empty() || is_failed(t) || !t.unmanaged.is_empty());
+    for t in shown {
+        out.blank();
+        let mut title = format!("{}  ({}", key(t), t.placement);
+        if let Some(name) = &t.account_name {
+            title.push_str(&format!(", {name}"));
+        }
+        title.push(')');
+        out.line(paint.bold(&title));
+        for change in &t.changes {
+            change_lines(out, change, paint);
+        }
+        if is_failed(t) {
+            out.line(format!(
+                "  {}",
+                paint.red(&format!("! failed: {}", reason(t)))
+            ));
+        } else if t.changes.is_empty() {
+            out.line("  = no changes");
+        }
+        for u in &t.unmanaged {
+            out.line(unmanaged_line(u));
+        }
+    }
+}
+
+/// `  + threat_intel_set "name"` and its detail lines.
+fn change_lines(out: &mut Out, change: &Change, paint: Paint) {
+    out.line(format!(
+        "  {} {} \"{}\"",
+        paint.sign(change.action),
+        change.resource.as_str(),
+        change.name
+    ));
+    for detail in &change.detail {
+        out.line(format!("      {detail}"));
+    }
+}
+
+/// A resource found and left alone.
+fn unmanaged_line(u: &Unmanaged) -> String {
+    format!(
+        "  · unmanaged {} \"{}\" (left alone)",
+        u.resource.as_str(),
+        u.name
+    )
+}
+
+/// Every placement, in the order of the coverage table's columns.
+const PLACEMENTS: [&str; 7] = [
+    "admin",
+    "member",
+    "standalone",
+    "no_detector",
+    "other_admin",
+    "excluded",
+    "unknown",
+];
+
+/// Columns shown even when no target has them: the normal shapes of coverage.
+const ALWAYS_SHOWN: [&str; 3] = ["admin", "member", "standalone"];
+
+/// Whether a placement is a coverage gap (SPEC.md §6 `coverage_gaps`).
+fn is_gap(placement: &str) -> bool {
+    placement == "no_detector" || placement == "other_admin"
+}
+
+/// `items` in order, then whatever `extra` adds that `items` lacks, in the
+/// order it first appears.
+fn ordered<'a>(items: &[&'a str], extra: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut all = items.to_vec();
+    for x in extra {
+        if !all.contains(&x) {
+            all.push(x);
+        }
+    }
+    all
+}
+
+/// The region × placement table of target counts, its gaps and the
+/// standalone reminder.
+fn coverage(out: &mut Out, report: &Report, paint: Paint) {
+    let targets = &report.targets;
+    let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
+    for t in targets {
+        *counts
+            .entry((t.region.as_str(), t.placement.as_str()))
+            .or_default() += 1;
+    }
+    let total = |placement: &str| targets.iter().filter(|t| t.placement == placement).count();
+
+    // Placements outside SPEC.md's list still get a column, so every target
+    // is counted somewhere.
+    let columns: Vec<&str> = ordered(&PLACEMENTS, targets.iter().map(|t| t.placement.as_str()))
+        .into_iter()
+        .filter(|p| ALWAYS_SHOWN.contains(p) || total(p) > 0)
+        .collect();
+    let report_regions: Vec<&str> = report.regions.iter().map(String::as_str).collect();
+    let regions = ordered(&report_regions, targets.iter().map(|t| t.region.as_str()));
+
+    let mut rows: Vec<(String, Vec<usize>)> = regions
+        .iter()
+        .map(|r| {
+            let cells = columns
+                .iter()
+                .map(|p| counts.get(&(*r, *p)).copied().unwrap_or(0))
+                .collect();
+            ((*r).to_owned(), cells)
+        })
+        .collect();
+    if regions.len() > 1 {
+        rows.push((
+            "total".to_owned(),
+            columns.iter().map(|p| total(p)).collect(),
+        ));
+    }
+
+    let first = rows
+        .iter()
+        .map(|(r, _)| r.chars().count())
+        .chain(["region".len()])
+        .max()
+        .unwrap_or(0);
+    out.blank();
+    out.line(paint.bold("Coverage (targets by region and placement):"));
+    let head: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+    out.line(format!("  {:<first$}  {}", "region", head.join("  ")));
+    for (region, cells) in &rows {
+        let cells: Vec<String> = columns
+            .iter()
+            .zip(cells)
+            .map(|(c, n)| format!("{:>w$}", thousands(n), w = c.len()))
+            .collect();
+        out.line(format!("  {region:<first$}  {}", cells.join("  ")));
+    }
+
+    gaps(out, targets, paint);
+    let standalone = total("standalone");
+    if standalone > 0 {
+        out.line(format!(
+            "  Note: findings of the {} are not centralised in the administrator.",
+            counted(standalone, "standalone target", "standalone targets")
+        ));
+    }
+}
+
+/// `Coverage gaps:` and one line per `no_detector` / `other_admin` target.
+fn gaps(out: &mut Out, targets: &[TargetReport], paint: Paint) {
+    let gaps: Vec<&TargetReport> = targets.iter().filter(|t| is_gap(&t.placement)).collect();
+    out.blank();
+    if gaps.is_empty() {
+        out.line(format!("{} none", paint.bold("Coverage gaps:")));
+        return;
+    }
+    out.line(paint.bold("Coverage gaps:"));
+    let lines = gaps.iter().map(|t| {
+        let why = match &t.note {
+            Some(note) => format!("{}: {note}", t.placement),
+            None => t.placement.clone(),
+        };
+        (key(t), paint.yellow(&why))
+    });
+    keyed_lines(out, lines);
+}
+
+/// `Failed targets:` and every failure with its reason.
+fn failures(out: &mut Out, report: &Report, paint: Paint) {
+    let failed: Vec<&TargetReport> = report.targets.iter().filter(|t| is_failed(t)).collect();
+    if failed.is_empty() {
+        return;
+    }
+    out.blank();
+    out.line(paint.bold_red("Failed targets:"));
+    let lines = failed.iter().map(|t| {
+        let why = format!("({}) {}", t.placement, reason(t));
+        (key(t), paint.red(&why))
+    });
+    keyed_lines(out, lines);
+}
+
+/// `  KEY  text` lines with the keys padded to one width.
+fn keyed_lines(out: &mut Out, lines: impl Iterator<Item = (String, String)>) {
+    let lines: Vec<(String, String)> = lines.collect();
+    let width = lines
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (k, text) in lines {
+        out.line(format!("  {k:<width$}  {text}"));
+    }
+}
+
+/// The terraform-like last line.
+fn summary_line(report: &Report, paint: Paint) -> String {
+    let s = &report.summary;
+    let mut tail = counted(s.coverage_gaps, "coverage gap", "coverage gaps");
+    if s.failed > 0 {
+        tail.push_str(&format!(
+            ", {}",
+            paint.red(&format!("{} failed", thousands(s.failed)))
+        ));
+    }
+    let across = counted(s.targets, "target", "targets");
+    match report.mode {
+        Mode::Plan if s.creates + s.updates + s.deletes == 0 && !report.list.changed => {
+            let ok = s.targets - s.failed;
+            let up_to_date = if s.failed > 0 {
+                format!("{} of {across} are up to date", thousands(ok))
+            } else if ok == 1 {
+                format!("{across} is up to date")
+            } else {
+                format!("{across} are up to date")
+            };
+            format!("{} {up_to_date}; {tail}.", paint.bold("No changes."))
+        }
+        Mode::Plan => format!(
+            "{} {} to create, {} to update, {} to delete across {across}; {tail}.",
+            paint.bold("Plan:"),
+            thousands(s.creates),
+            thousands(s.updates),
+            thousands(s.deletes),
+        ),
+        Mode::Apply => {
+            let label = if s.failed > 0 {
+                paint.bold_red("Apply finished with failures:")
+            } else {
+                paint.bold("Apply complete:")
+            };
+            format!(
+                "{label} {} created, {} updated, {} deleted across {across}; {tail}.",
+                thousands(s.creates),
+                thousands(s.updates),
+                thousands(s.deletes),
+            )
+        }
+    }
+}
+
+/// `1 target`, `19,712,345 addresses`.
+fn counted<N: Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+    let noun = if n == N::from(1) { one } else { many };
+    format!("{} {noun}", thousands(n))
+}
+
+/// An unsigned count with a comma every three digits: `19712345` -> `19,712,345`.
+fn thousands(n: impl Display) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use test_case::test_case;
+
+    use super::*;
+    use crate::report::{ListReport, Resource, Summary};
+
+    const ADMIN: &str = "111111111111";
+
+    fn list(changed: bool, rebuilt: bool) -> ListReport {
+        ListReport {
+            sha256: "3f2a9c1b7d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8".to_owned(),
+            entries: 1934,
+            addresses: 19_712_345,
+            location: "s3://guardsync-lists/firehol/3f2a9c1b7d4e.txt".to_owned(),
+            changed,
+            rebuilt,
+        }
+    }
+
+    fn target(account: &str, region: &str, placement: &str, status: Status) -> TargetReport {
+        TargetReport {
+            account_id: account.to_owned(),
+            account_name: None,
+            region: region.to_owned(),
+            placement: placement.to_owned(),
+            wave: 1,
+            status,
+            changes: Vec::new(),
+            error: None,
+            note: None,
+            unmanaged: Vec::new(),
+        }
+    }
+
+    fn change(resource: Resource, name: &str, action: Action, detail: &[&str]) -> Change {
+        Change {
+            resource,
+            name: name.to_owned(),
+            action,
+            detail: detail.iter().map(|d| (*d).to_owned()).collect(),
+        }
+    }
+
+    fn report(mode: Mode, list: ListReport, targets: Vec<TargetReport>) -> Report {
+        Report {
+            mode,
+            list,
+            organization_id: Some("o-a1b2c3d4e5".to_owned()),
+            regions: vec!["eu-west-1".to_owned(), "us-east-1".to_owned()],
+            summary: Summary::of(&targets),
+            targets,
+        }
+    }
+
+    /// An organization with every placement, in two regions.
+    fn mixed_targets(status: Status) -> Vec<TargetReport> {
+        let mut admin = target(ADMIN, "eu-west-1", "admin", status);
+        admin.account_name = Some("security-tooling".to_owned());
+        admin.changes = vec![
+            change(
+                Resource::ThreatIntelSet,
+                "FireHOL-Level1",
+                Action::Create,
+                &[
+                    "location s3://guardsync-lists/firehol/3f2a9c1b7d4e.txt",
+                    "format TXT",
+                ],
+            ),
+            change(
+                Resource::Filter,
+                "guardsync-firehol-low",
+                Action::Create,
+                &[],
+            ),
+            change(
+                Resource::BucketPolicy,
+                "guardsync-lists",
+                Action::Update,
+                &["allow read by 2 more accounts"],
+            ),
+        ];
+        let mut admin_us = target(ADMIN, "us-east-1", "admin", status);
+        admin_us.account_name = Some("security-tooling".to_owned());
+        admin_us.changes = vec![change(
+            Resource::ThreatIntelSet,
+            "FireHOL-Level1",
+            Action::Activate,
+            &["status DEACTIVATED -> ACTIVE"],
+        )];
+        let member = target("222222222222", "eu-west-1", "member", Status::Unchanged);
+        let member_us = target("222222222222", "us-east-1", "member", Status::Unchanged);
+        let mut standalone = target("333333333333", "eu-west-1", "standalone", status);
+        standalone.account_name = Some("payments-prod".to_owned());
+        standalone.changes = vec![
+            change(
+                Resource::ThreatIntelSet,
+                "FireHOL-Level1",
+                Action::Update,
+                &[
+                    "location s3://guardsync-lists/firehol/0aa1bb2cc3dd.txt",
+                    "      -> s3://guardsync-lists/firehol/3f2a9c1b7d4e.txt",
+                ],
+            ),
+            change(Resource::Filter, "guardsync-old-rule", Action::Delete, &[]),
+        ];
+        let mut standalone_us =
+            target("333333333333", "us-east-1", "standalone", Status::Unchanged);
+        standalone_us.account_name = Some("payments-prod".to_owned());
+        standalone_us.unmanaged = vec![Unmanaged {
+            resource: Resource::ThreatIntelSet,
+            name: "partner-list".to_owned(),
+        }];
+        let mut failed = target("444444444444", "eu-west-1", "unknown", Status::Failed);
+        failed.error = Some(
+            "failed to assume role arn:aws:iam::444444444444:role/guardsync-member: AccessDenied"
+                .to_owned(),
+        );
+        let mut no_detector = target("555555555555", "us-east-1", "no_detector", Status::Skipped);
+        no_detector.note = Some("GuardDuty is not enabled".to_owned());
+        let mut other_admin = target("666666666666", "eu-west-1", "other_admin", Status::Skipped);
+        other_admin.note = Some("associated with administrator 999999999999".to_owned());
+        let excluded = target("777777777777", "eu-west-1", "excluded", Status::Skipped);
+        vec![
+            admin,
+            admin_us,
+            member,
+            member_us,
+            standalone,
+            standalone_us,
+            failed,
+            no_detector,
+            other_admin,
+            excluded,
+        ]
+    }
+
+    #[test]
+    fn plan_with_every_placement() {
+        let r = report(Mode::Plan, list(true, true), mixed_targets(Status::Pending));
+        insta::assert_snapshot!(render(&r, Style::Plain));
+    }
+
+    #[test]
+    fn plan_without_changes() {
+        let mut admin = target(ADMIN, "eu-west-1", "admin", Status::Unchanged);
+        admin.account_name = Some("security-tooling".to_owned());
+        let mut no_detector = target("555555555555", "eu-west-1", "no_detector", Status::Skipped);
+        no_detector.note = Some("GuardDuty is not enabled".to_owned());
+        let targets = vec![
+            admin,
+            target("222222222222", "eu-west-1", "member", Status::Unchanged),
+            no_detector,
+        ];
+        let mut r = report(Mode::Plan, list(false, false), targets);
+        r.regions = vec!["eu-west-1".to_owned()];
+        r.organization_id = None;
+        insta::assert_snapshot!(render(&r, Style::Plain));
+    }
+
+    #[test]
+    fn apply_with_a_failure() {
+        let r = report(
+            Mode::Apply,
+            list(true, true),
+            mixed_targets(Status::Changed),
+        );
+        insta::assert_snapshot!(render(&r, Style::Plain));
+    }
+
+    #[test]
+    fn color_has_escapes_and_plain_has_none() {
+        let r = report(Mode::Plan, list(true, true), mixed_targets(Status::Pending));
+        assert!(render(&r, Style::Color).contains("\x1b["));
+        assert!(!render(&r, Style::Plain).contains('\x1b'));
+    }
+
+    #[test_case(Mode::Plan, 0, 0 => "No changes. 3 targets are up to date; 0 coverage gaps."; "plan, nothing")]
+    #[test_case(Mode::Plan, 0, 1 => "No changes. 2 of 3 targets are up to date; 0 coverage gaps, 1 failed."; "plan, nothing but a failure")]
+    #[test_case(Mode::Plan, 1, 0 => "Plan: 1 to create, 0 to update, 0 to delete across 3 targets; 0 coverage gaps."; "plan, one create")]
+    #[test_case(Mode::Apply, 1, 0 => "Apply complete: 1 created, 0 updated, 0 deleted across 3 targets; 0 coverage gaps."; "apply")]
+    #[test_case(Mode::Apply, 1, 2 => "Apply finished with failures: 1 created, 0 updated, 0 deleted across 3 targets; 0 coverage gaps, 2 failed."; "apply, failures")]
+    fn summary(mode: Mode, creates: usize, failed: usize) -> String {
+        let mut r = report(mode, list(false, true), Vec::new());
+        r.summary = Summary {
+            targets: 3,
+            failed,
+            creates,
+            ..Summary::default()
+        };
+        summary_line(&r, Paint(Style::Plain))
+    }
+
+    #[test]
+    fn one_target_one_gap_reads_in_the_singular() {
+        let mut r = report(Mode::Plan, list(false, true), Vec::new());
+        r.summary = Summary {
+            targets: 1,
+            coverage_gaps: 1,
+            ..Summary::default()
+        };
+        assert_eq!(
+            summary_line(&r, Paint(Style::Plain)),
+            "No changes. 1 target is up to date; 1 coverage gap."
+        );
+    }
+
+    #[test_case(0 => "0")]
+    #[test_case(7 => "7")]
+    #[test_case(999 => "999")]
+    #[test_case(1_000 => "1,000")]
+    #[test_case(12_345 => "12,345")]
+    #[test_case(123_456 => "123,456")]
+    #[test_case(1_234_567 => "1,234,567")]
+    #[test_case(u64::MAX => "18,446,744,073,709,551,615")]
+    fn thousands_separators(n: u64) -> String {
+        thousands(n)
+    }
+}

@@ -1,0 +1,390 @@
+//! `guardsync plan` and `guardsync apply` end to end: the binary against the
+//! local organization (`tests/emulator/scenarios/demo.yaml`), asserting on
+//! what the emulator holds afterwards, on the JSON report and on the call log.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::run::Run;
+use common::{ADMIN, Emulator, emulator};
+use serde_json::Value;
+
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+const BUCKET: &str = "org-threat-lists-111111111111";
+const STANDALONE: &str = "777777777777";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/firehol")
+}
+
+/// A configuration for the demo organization: `threat_list` gets `list`
+/// appended, `bucket` gets `bucket`, and `extra` is appended as is.
+fn config(dir: &Path, regions: &[&str], list: &str, bucket: &str, extra: &str) -> PathBuf {
+    let yaml = format!(
+        "admin:\n  account_id: \"{ADMIN}\"\n\
+         regions: [{}]\n\
+         feeds:\n  - name: firehol_level1\n    url: file://{}/firehol_level1.netset\n\
+         threat_list:\n  name: FireHOL-Level1\n  max_age_hours: null\n{list}\
+         bucket:\n  name: {BUCKET}\n  region: us-east-1\n{bucket}{extra}",
+        regions.join(", "),
+        fixtures().display()
+    );
+    let path = dir.join("guardsync.yaml");
+    std::fs::write(&path, yaml).expect("write config");
+    path
+}
+
+fn guardsync(emu: &Emulator, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_guardsync"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", &emu.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIAGUARDSYNCTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("GUARDSYNC_RETRY_INITIAL_BACKOFF_MS", "5")
+        .output()
+        .expect("run guardsync");
+    Run::from(out)
+}
+
+fn run(emu: &Emulator, cmd: &str, config: &Path) -> Run {
+    let c = config.to_str().expect("utf-8 path");
+    guardsync(emu, &[cmd, "--config", c, "--format", "json"])
+}
+
+/// (account, region) -> (placement, status) of the report.
+fn outcomes(report: &Value) -> Vec<String> {
+    report["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {} {}",
+                t["account_id"].as_str().unwrap_or("?"),
+                t["region"].as_str().unwrap_or("?"),
+                t["placement"].as_str().unwrap_or("?"),
+                t["status"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect()
+}
+
+/// The sets the emulator holds in one account and region: (name, location, status, owned).
+async fn sets(emu: &Emulator, account: &str, region: &str) -> Vec<(String, String, String, bool)> {
+    let v = emu.guardduty(account, region).await;
+    v["threat_intel_sets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or_default().to_owned(),
+                s["location"].as_str().unwrap_or_default().to_owned(),
+                s["status"].as_str().unwrap_or_default().to_owned(),
+                s["tags"]["managed-by"] == "guardsync",
+            )
+        })
+        .collect()
+}
+
+async fn mutating_calls(emu: &Emulator) -> Vec<String> {
+    emu.calls()
+        .await
+        .into_iter()
+        .filter(|c| c.mutating)
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c.account.unwrap_or_default(),
+                c.region.unwrap_or_default(),
+                c.operation.unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// A set guardsync does not own, created by someone else in the administrator account.
+async fn create_foreign_set(emu: &Emulator, region: &str, name: &str) {
+    let gd = aws_sdk_guardduty::Client::new(&emu.sdk(region).await);
+    let det = gd.list_detectors().send().await.expect("detectors");
+    let det = det.detector_ids().first().expect("a detector").clone();
+    gd.create_threat_intel_set()
+        .detector_id(det)
+        .name(name)
+        .format(aws_sdk_guardduty::types::ThreatIntelSetFormat::Txt)
+        .location(format!("s3://{BUCKET}/partner/list.txt"))
+        .activate(false)
+        .send()
+        .await
+        .expect("create a foreign set");
+}
+
+const DEMO_TARGETS: [&str; 24] = [
+    "111111111111 ap-southeast-2 admin pending",
+    "111111111111 eu-west-1 admin pending",
+    "111111111111 us-east-1 admin pending",
+    "222222222222 ap-southeast-2 member unchanged",
+    "222222222222 eu-west-1 member unchanged",
+    "222222222222 us-east-1 member unchanged",
+    "333333333333 ap-southeast-2 member unchanged",
+    "333333333333 eu-west-1 member unchanged",
+    "333333333333 us-east-1 member unchanged",
+    "444444444444 ap-southeast-2 member unchanged",
+    "444444444444 eu-west-1 standalone pending",
+    "444444444444 us-east-1 member unchanged",
+    "555555555555 ap-southeast-2 no_detector skipped",
+    "555555555555 eu-west-1 member unchanged",
+    "555555555555 us-east-1 member unchanged",
+    "666666666666 ap-southeast-2 other_admin skipped",
+    "666666666666 eu-west-1 other_admin skipped",
+    "666666666666 us-east-1 other_admin skipped",
+    "777777777777 ap-southeast-2 standalone pending",
+    "777777777777 eu-west-1 standalone pending",
+    "777777777777 us-east-1 standalone pending",
+    "999999999999 ap-southeast-2 no_detector skipped",
+    "999999999999 eu-west-1 no_detector skipped",
+    "999999999999 us-east-1 no_detector skipped",
+];
+
+#[tokio::test]
+async fn plan_apply_converge_and_a_second_apply_changes_nothing() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    emu.seed("demo").await;
+    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
+        .await;
+    create_foreign_set(emu, "us-east-1", "partner-list").await;
+    emu.clear_calls().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), &REGIONS, "", "", "");
+
+    // plan: every change shown, nothing written.
+    let plan = run(emu, "plan", &cfg);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let report = plan.json();
+    assert_eq!(outcomes(&report), DEMO_TARGETS);
+    assert_eq!(report["list"]["changed"], true);
+    assert_eq!(mutating_calls(emu).await, Vec::<String>::new());
+    let admin_us = &report["targets"][2];
+    let kinds: Vec<(&str, &str)> = admin_us["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["resource"].as_str().unwrap_or(""),
+                c["action"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("threat_intel_set", "create"), ("bucket_policy", "create")]
+    );
+    assert_eq!(admin_us["unmanaged"][0]["name"], "partner-list");
+
+    // apply: every admin and standalone target gets an ACTIVE set at the new key.
+    let apply = run(emu, "apply", &cfg);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let report = apply.json();
+    let expected: Vec<String> = DEMO_TARGETS
+        .iter()
+        .map(|t| t.replace("pending", "changed"))
+        .collect();
+    assert_eq!(outcomes(&report), expected);
+    let sha = report["list"]["sha256"]
+        .as_str()
+        .expect("sha256")
+        .to_owned();
+    let key = format!("guardduty/{sha}.txt");
+    let location = format!("https://s3.us-east-1.amazonaws.com/{BUCKET}/{key}");
+    for (account, region) in REGIONS
+        .iter()
+        .map(|r| (ADMIN, *r))
+        .chain(REGIONS.iter().map(|r| (STANDALONE, *r)))
+        .chain([("444444444444", "eu-west-1")])
+    {
+        let ours: Vec<_> = sets(emu, account, region)
+            .await
+            .into_iter()
+            .filter(|s| s.0 == "FireHOL-Level1")
+            .collect();
+        assert_eq!(
+            ours,
+            [(
+                "FireHOL-Level1".to_owned(),
+                location.clone(),
+                "ACTIVE".to_owned(),
+                true
+            )],
+            "{account} {region}"
+        );
+    }
+    // Members and gaps untouched; the foreign set untouched.
+    for (account, region) in [
+        ("222222222222", "us-east-1"),
+        ("444444444444", "us-east-1"),
+        ("555555555555", "eu-west-1"),
+    ] {
+        assert_eq!(sets(emu, account, region).await, [], "{account} {region}");
+    }
+    let foreign: Vec<_> = sets(emu, ADMIN, "us-east-1")
+        .await
+        .into_iter()
+        .filter(|s| s.0 == "partner-list")
+        .collect();
+    assert_eq!(
+        foreign,
+        [(
+            "partner-list".to_owned(),
+            format!("s3://{BUCKET}/partner/list.txt"),
+            "INACTIVE".to_owned(),
+            false
+        )]
+    );
+
+    // A second apply makes no mutating call, and plan then shows no changes.
+    emu.clear_calls().await;
+    let again = run(emu, "apply", &cfg);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["summary"]["changed"], 0);
+    assert_eq!(mutating_calls(emu).await, Vec::<String>::new());
+    let c = cfg.to_str().expect("utf-8");
+    let plan = guardsync(emu, &["plan", "--config", c, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    assert_eq!(mutating_calls(emu).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_content_change_reactivates_every_managed_set() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    emu.seed("demo").await;
+    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let regions = ["us-east-1", "eu-west-1"];
+    let first = run(emu, "apply", &config(dir.path(), &regions, "", "", ""));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let old_sha = first.json()["list"]["sha256"]
+        .as_str()
+        .expect("sha")
+        .to_owned();
+
+    // A new allowlist entry changes the list's content.
+    let cfg = config(
+        dir.path(),
+        &regions,
+        "  allowlist: [\"1.10.16.0/20\"]\n",
+        "",
+        "",
+    );
+    let c = cfg.to_str().expect("utf-8");
+    let plan = guardsync(emu, &["plan", "--config", c, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 4, "{}\n{}", plan.stdout, plan.stderr);
+    emu.clear_calls().await;
+    let second = run(emu, "apply", &cfg);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let report = second.json();
+    let new_sha = report["list"]["sha256"].as_str().expect("sha").to_owned();
+    assert_ne!(new_sha, old_sha);
+    let updated: Vec<String> = report["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .filter(|t| t["status"] == "changed")
+        .map(|t| {
+            format!(
+                "{} {} {}",
+                t["account_id"].as_str().unwrap_or(""),
+                t["region"].as_str().unwrap_or(""),
+                t["changes"][0]["action"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        updated,
+        [
+            "111111111111 eu-west-1 update",
+            "111111111111 us-east-1 update",
+            "444444444444 eu-west-1 update",
+            "777777777777 eu-west-1 update",
+            "777777777777 us-east-1 update",
+        ]
+    );
+    let mut writes = mutating_calls(emu).await;
+    writes.sort();
+    let mut expected = vec![
+        "111111111111 us-east-1 PutObject".to_owned(),
+        "111111111111 us-east-1 PutObject".to_owned(),
+    ];
+    for (a, r) in [
+        (ADMIN, "eu-west-1"),
+        (ADMIN, "us-east-1"),
+        ("444444444444", "eu-west-1"),
+        (STANDALONE, "eu-west-1"),
+        (STANDALONE, "us-east-1"),
+    ] {
+        expected.push(format!("{a} {r} TagResource"));
+        expected.push(format!("{a} {r} UpdateThreatIntelSet"));
+    }
+    expected.sort();
+    assert_eq!(writes, expected);
+    for region in regions {
+        let s = sets(emu, STANDALONE, region).await;
+        assert!(s[0].1.ends_with(&format!("{new_sha}.txt")), "{s:?}");
+        assert_eq!(s[0].2, "ACTIVE");
+    }
+}
+
+#[tokio::test]
+async fn failures_stay_with_their_own_targets() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    emu.seed("failures").await;
+    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // us-west-2: the administrator has no detector there. Without the bucket
+    // policy, standalone accounts cannot read the list: their sets go to ERROR.
+    let cfg = config(
+        dir.path(),
+        &["us-east-1", "eu-west-1", "us-west-2"],
+        "",
+        "  manage_policy: false\n",
+        "",
+    );
+    let out = run(emu, "apply", &cfg);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    let report = out.json();
+    let failures: Vec<String> = report["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .filter(|t| t["status"] == "failed")
+        .map(|t| {
+            format!(
+                "{} {}: {}",
+                t["account_id"].as_str().unwrap_or(""),
+                t["region"].as_str().unwrap_or(""),
+                t["error"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(failures.join("\n"));
+    // The administrator's own regions still got their sets; the standalone
+    // account's sets went to ERROR: GuardDuty there cannot read the object.
+    for region in ["us-east-1", "eu-west-1"] {
+        assert_eq!(sets(emu, ADMIN, region).await[0].2, "ACTIVE");
+        assert_eq!(sets(emu, STANDALONE, region).await[0].2, "ERROR");
+    }
+    assert_eq!(report["summary"]["failed"], failures.len());
+}
