@@ -46,9 +46,19 @@ async fn demo_organization_is_placed_as_spec_section_2_says() {
     emu.clear_calls().await;
     let got = placements(&config("needed", "\"222222222222\"")).await;
     let want = [
+        "101010101010 ap-southeast-2 member",
+        "101010101010 eu-west-1 member",
+        "101010101010 us-east-1 member",
         "111111111111 ap-southeast-2 admin",
         "111111111111 eu-west-1 admin",
         "111111111111 us-east-1 admin",
+        // Never enrolled in ap-southeast-2: standalone there.
+        "121212121212 ap-southeast-2 standalone (role)",
+        "121212121212 eu-west-1 member (role)",
+        "121212121212 us-east-1 member (role)",
+        "131313131313 ap-southeast-2 no_detector (role)",
+        "131313131313 eu-west-1 no_detector (role)",
+        "131313131313 us-east-1 standalone (role)",
         "222222222222 ap-southeast-2 excluded",
         "222222222222 eu-west-1 excluded",
         "222222222222 us-east-1 excluded",
@@ -86,7 +96,7 @@ async fn demo_organization_is_placed_as_spec_section_2_says() {
         .collect();
     assert_eq!(
         assumed.len(),
-        5,
+        7,
         "one AssumeRole per account that needs one"
     );
     let members_calls = calls
@@ -95,12 +105,13 @@ async fn demo_organization_is_placed_as_spec_section_2_says() {
         .count();
     assert_eq!(members_calls, 3, "one ListMembers page per region");
     // Probed from inside: only the non-member regions that have a detector
-    // (444 eu-west-1, 666 x3, 777 x3), never a region the administrator covers.
+    // (121212 ap-southeast-2, 131313 us-east-1, 444 eu-west-1, 666 x3, 777 x3),
+    // never a region the administrator covers.
     let admin_lookups = calls
         .iter()
         .filter(|c| c.operation.as_deref() == Some("GetAdministratorAccount"))
         .count();
-    assert_eq!(admin_lookups, 7);
+    assert_eq!(admin_lookups, 9);
 }
 
 #[tokio::test]
@@ -158,11 +169,12 @@ async fn include_ous_selects_accounts_below_them_recursively() {
         .expect("discover")
         .placed;
     let accounts: Vec<&str> = placed.iter().map(|p| p.target.account.as_str()).collect();
-    // Workloads (666), Workloads/Prod (333, 555), Workloads/Dev (444), and the administrator.
+    // Workloads (666), Workloads/Prod (121212, 333, 555), Workloads/Dev (444), and the administrator.
     assert_eq!(
         accounts,
         [
             "111111111111",
+            "121212121212",
             "333333333333",
             "444444444444",
             "555555555555",

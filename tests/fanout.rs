@@ -126,10 +126,19 @@ async fn create_foreign_set(emu: &Emulator, region: &str, name: &str) {
         .expect("create a foreign set");
 }
 
-const DEMO_TARGETS: [&str; 24] = [
+const DEMO_TARGETS: [&str; 33] = [
+    "101010101010 ap-southeast-2 member unchanged",
+    "101010101010 eu-west-1 member unchanged",
+    "101010101010 us-east-1 member unchanged",
     "111111111111 ap-southeast-2 admin pending",
     "111111111111 eu-west-1 admin pending",
     "111111111111 us-east-1 admin pending",
+    "121212121212 ap-southeast-2 standalone pending",
+    "121212121212 eu-west-1 member unchanged",
+    "121212121212 us-east-1 member unchanged",
+    "131313131313 ap-southeast-2 no_detector skipped",
+    "131313131313 eu-west-1 no_detector skipped",
+    "131313131313 us-east-1 standalone pending",
     "222222222222 ap-southeast-2 member unchanged",
     "222222222222 eu-west-1 member unchanged",
     "222222222222 us-east-1 member unchanged",
@@ -172,7 +181,12 @@ async fn plan_apply_converge_and_a_second_apply_changes_nothing() {
     assert_eq!(outcomes(&report), DEMO_TARGETS);
     assert_eq!(report["list"]["changed"], true);
     assert_eq!(mutating_calls(emu).await, Vec::<String>::new());
-    let admin_us = &report["targets"][2];
+    let admin_us = report["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .find(|t| t["account_id"] == ADMIN && t["region"] == "us-east-1")
+        .expect("the administrator in us-east-1");
     let kinds: Vec<(&str, &str)> = admin_us["changes"]
         .as_array()
         .expect("changes")
@@ -315,6 +329,7 @@ async fn a_content_change_reactivates_every_managed_set() {
         [
             "111111111111 eu-west-1 update",
             "111111111111 us-east-1 update",
+            "131313131313 us-east-1 update",
             "444444444444 eu-west-1 update",
             "777777777777 eu-west-1 update",
             "777777777777 us-east-1 update",
@@ -329,6 +344,7 @@ async fn a_content_change_reactivates_every_managed_set() {
     for (a, r) in [
         (ADMIN, "eu-west-1"),
         (ADMIN, "us-east-1"),
+        ("131313131313", "us-east-1"),
         ("444444444444", "eu-west-1"),
         (STANDALONE, "eu-west-1"),
         (STANDALONE, "us-east-1"),
@@ -387,4 +403,82 @@ async fn failures_stay_with_their_own_targets() {
         assert_eq!(sets(emu, STANDALONE, region).await[0].2, "ERROR");
     }
     assert_eq!(report["summary"]["failed"], failures.len());
+}
+
+#[tokio::test]
+async fn a_set_that_cannot_read_the_new_list_goes_back_to_the_previous_one() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    let seed = emu.seed("demo").await;
+    let org = seed["organization_id"]
+        .as_str()
+        .expect("organization id")
+        .to_owned();
+    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let regions = ["eu-west-1"];
+    let first = run(emu, "apply", &config(dir.path(), &regions, "", "", ""));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let old_key = format!(
+        "guardduty/{}.txt",
+        first.json()["list"]["sha256"].as_str().expect("sha")
+    );
+
+    // Someone narrows the bucket policy to the old object only, and guardsync
+    // is told not to manage it: GuardDuty in the standalone account can read
+    // the old list but not the next one.
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{BUCKET}/{old_key}"),
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}}}]});
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&emu.sdk("us-east-1").await)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.put_bucket_policy()
+        .bucket(BUCKET)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .expect("put the narrowed policy");
+    let cfg = config(
+        dir.path(),
+        &regions,
+        "  allowlist: [\"1.10.16.0/20\"]\n",
+        "  manage_policy: false\n",
+        "",
+    );
+    let out = run(emu, "apply", &cfg);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    let report = out.json();
+    let failed: Vec<(&str, &str)> = report["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .filter(|t| t["status"] == "failed")
+        .map(|t| {
+            (
+                t["account_id"].as_str().unwrap_or(""),
+                t["error"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    // Both standalone accounts of eu-west-1, nothing else.
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    for (account, error) in &failed {
+        assert!(["444444444444", STANDALONE].contains(account), "{account}");
+        assert!(error.contains("status ERROR"), "{error}");
+        assert!(error.contains("put back the previous location"), "{error}");
+    }
+    // The sets point at the old list again and GuardDuty reads it.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let s = sets(emu, STANDALONE, "eu-west-1").await;
+    assert!(s[0].1.ends_with(&old_key), "{s:?}");
+    assert_eq!(s[0].2, "ACTIVE");
+    // The administrator, the bucket owner, moved on.
+    let a = sets(emu, ADMIN, "eu-west-1").await;
+    assert!(!a[0].1.ends_with(&old_key), "{a:?}");
+    assert_eq!(a[0].2, "ACTIVE");
 }

@@ -348,7 +348,16 @@ impl Progress {
                 b.inc(1);
                 b.set_message(format!("{} · {}", r.account_id, r.region));
             }
-            None => tracing::info!(
+            // Without a terminal, a line per target that changed or failed;
+            // the rest only with -v.
+            None if matches!(r.status, Status::Changed | Status::Failed) => tracing::info!(
+                account = r.account_id.as_str(),
+                region = r.region.as_str(),
+                placement = r.placement.as_str(),
+                status = ?r.status,
+                "target done"
+            ),
+            None => tracing::debug!(
                 account = r.account_id.as_str(),
                 region = r.region.as_str(),
                 placement = r.placement.as_str(),

@@ -129,6 +129,15 @@ pub fn plan(
     }
 }
 
+/// A location as `s3://bucket/key` when it is an S3 URL: shorter, and the
+/// same form whichever URL style the set was created with.
+fn readable(location: &str) -> String {
+    parse_location(location).map_or_else(
+        || location.to_owned(),
+        |(b, k)| crate::publish::s3_url(&b, &k),
+    )
+}
+
 fn change(desired: &Desired, action: Action, detail: Vec<String>) -> Option<Change> {
     Some(Change {
         resource: Resource::ThreatIntelSet,
@@ -156,7 +165,7 @@ fn decide(
             );
         }
         let detail = vec![
-            format!("location {}", desired.location),
+            format!("location {}", readable(&desired.location)),
             "format TXT, activate".into(),
         ];
         return (Ok(Step::Create), change(desired, Action::Create, detail));
@@ -195,7 +204,11 @@ fn decide(
             _ => "the set points elsewhere",
         };
         let detail = vec![
-            format!("location {} -> {}", set.location, desired.location),
+            format!(
+                "location {} -> {}",
+                readable(&set.location),
+                readable(&desired.location)
+            ),
             format!("{why}; activate again (status {status})"),
         ];
         // Busy sets cannot be changed yet: wait first, then decide again.
