@@ -182,3 +182,30 @@ async fn include_ous_selects_accounts_below_them_recursively() {
         ]
     );
 }
+
+#[tokio::test]
+async fn regions_enabled_are_the_guardduty_regions_enabled_in_the_administrator_account() {
+    let emu = emulator();
+    let _g = emu.lock().await;
+    emu.seed("demo").await;
+    emu.clear_calls().await;
+    let yaml = "admin:\n  account_id: \"111111111111\"\nregions: enabled\nbucket: {name: org-threat-lists-111111111111, region: us-east-1}\n";
+    let cfg = guardsync::config::parse(yaml, "t.yaml".as_ref(), "t.yaml").expect("valid");
+    let aws = Aws::from_config(emu.sdk("us-east-1").await);
+    let regions = guardsync::discover::configured_regions(&aws, &cfg)
+        .await
+        .expect("regions");
+    let names: Vec<&str> = regions.iter().map(|r| r.as_str()).collect();
+    // Opted in (me-south-1) or enabled by default; ap-east-1 is disabled.
+    assert_eq!(
+        names,
+        ["ap-southeast-2", "eu-west-1", "me-south-1", "us-east-1"]
+    );
+    let ops: Vec<String> = emu
+        .calls()
+        .await
+        .into_iter()
+        .filter_map(|c| c.operation)
+        .collect();
+    assert_eq!(ops, ["ListRegions"]);
+}
