@@ -13,6 +13,7 @@ use crate::cli::{Cli, Command, Format, ListCommand, ScopeArgs};
 use crate::config::{self, Config, RegionScope};
 use crate::error::{Error, ExitCode};
 use crate::feed::{self, BuiltList, Outcome};
+use crate::publish::record::RunRecord;
 use crate::publish::{self, Manifest};
 use crate::reconcile::{self, Context, Timing, threat_set::Desired};
 use crate::report::{self, ListReport, Mode, Report, Status, Summary, TargetReport};
@@ -24,29 +25,25 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::List(ListCommand::Build(a)) => list_build(&a).await,
         Command::List(ListCommand::Merge(a)) => list_merge(&a),
         Command::Plan(a) => {
-            let detailed = a.detailed_exitcode;
-            plan_or_apply(&RunArgs::new(
-                &a.config.config,
-                &a.scope,
-                a.format,
-                Mode::Plan,
-                detailed,
-            ))
+            plan_or_apply(&RunArgs {
+                config: &a.config.config,
+                scope: &a.scope,
+                format: a.format,
+                mode: Mode::Plan,
+                detailed_exitcode: a.detailed_exitcode,
+                retry_failed: false,
+            })
             .await
         }
-        Command::Apply(a) if a.retry_failed => not_yet(
-            &a.config.config,
-            "apply --retry-failed",
-            "issue #9: rollout waves and retry",
-        ),
         Command::Apply(a) => {
-            plan_or_apply(&RunArgs::new(
-                &a.config.config,
-                &a.scope,
-                a.format,
-                Mode::Apply,
-                false,
-            ))
+            plan_or_apply(&RunArgs {
+                config: &a.config.config,
+                scope: &a.scope,
+                format: a.format,
+                mode: Mode::Apply,
+                detailed_exitcode: false,
+                retry_failed: a.retry_failed,
+            })
             .await
         }
         Command::Policies(a) => not_yet(&a.config.config, "policies", "issue #6: IAM policies"),
@@ -187,37 +184,37 @@ struct RunArgs<'a> {
     format: Format,
     mode: Mode,
     detailed_exitcode: bool,
+    retry_failed: bool,
 }
 
-impl<'a> RunArgs<'a> {
-    fn new(
-        config: &'a Path,
-        scope: &'a ScopeArgs,
-        format: Format,
-        mode: Mode,
-        detailed_exitcode: bool,
-    ) -> Self {
-        RunArgs {
-            config,
-            scope,
-            format,
-            mode,
-            detailed_exitcode,
+/// The list this run puts in place: freshly built, the published one when no
+/// feed changed, or (`--retry-failed`) the one the last run recorded.
+struct List {
+    sha256: String,
+    key: String,
+    entries: u64,
+    addresses: u64,
+    /// A new list to upload, with its manifest (new content, or the object is gone).
+    upload: Option<(BuiltList, Manifest)>,
+    /// Whether the feeds were downloaded again.
+    rebuilt: bool,
+}
+
+impl List {
+    fn published(m: &Manifest, rebuilt: bool) -> List {
+        List {
+            sha256: m.sha256.clone(),
+            key: m.key.clone(),
+            entries: m.entries,
+            addresses: m.addresses,
+            upload: None,
+            rebuilt,
         }
     }
 }
 
-/// The list this run puts in place: freshly built, or the published one
-/// when no feed changed.
-struct List {
-    built: Option<BuiltList>,
-    manifest: Manifest,
-    /// Whether the object must be uploaded (new content, or the object is gone).
-    upload: bool,
-}
-
 /// `guardsync plan` and `guardsync apply`: build, publish (apply), discover,
-/// reconcile every target, report.
+/// reconcile every target wave by wave, record (apply), report.
 async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
     let mut c = load(run.config)?;
     if let Some(n) = run.scope.concurrency {
@@ -234,9 +231,28 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
     let s3 = S3::new(&aws.config_for(c.bucket.region.as_str(), None), admin);
     let (bucket, prefix) = (c.bucket.name.as_str(), c.bucket.prefix.as_str());
 
-    // 1. The list: built again only when a feed changed.
-    let list = list(&c, &s3).await?;
-    let key = list.manifest.key.clone();
+    // 1. The list: built again only when a feed changed; a retry reuses the
+    // recorded one.
+    let previous_run = if run.retry_failed {
+        Some(retry_record(&s3, bucket, prefix).await?)
+    } else {
+        None
+    };
+    let list = match &previous_run {
+        Some(record) => recorded_list(&s3, bucket, prefix, record).await?,
+        None => list(&c, &s3).await?,
+    };
+    if previous_run
+        .as_ref()
+        .is_some_and(|r| r.to_retry().is_empty())
+    {
+        println!(
+            "Nothing to retry: every target of the last apply reached its desired state \
+             (s3://{bucket}/{}).",
+            publish::record::key(prefix)
+        );
+        return Ok(ExitCode::Success);
+    }
 
     // 2. The bucket policy, then (apply) the object, the policy and the manifest,
     // in that order: the manifest names a list only once it can be read.
@@ -256,8 +272,11 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
     } else {
         None
     };
+    for w in policy.iter().flat_map(|p| &p.warnings) {
+        tracing::warn!(bucket, "{w}");
+    }
     if run.mode == Mode::Apply {
-        if let (true, Some(built)) = (list.upload, &list.built) {
+        if let Some((built, _)) = &list.upload {
             publish::upload_list(&s3, bucket, prefix, built).await?;
         }
         if let Some(p) = policy.as_ref().filter(|p| p.change.is_some()) {
@@ -265,29 +284,41 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
                 .await
                 .map_err(publish::PublishError::from)?;
         }
-        if list.upload {
-            publish::write_manifest(&s3, bucket, prefix, &list.manifest).await?;
+        if let Some((_, manifest)) = &list.upload {
+            publish::write_manifest(&s3, bucket, prefix, manifest).await?;
         }
     }
 
-    // 3. Discover and place every target, then reconcile them all.
-    let found =
-        crate::discover::discover(&aws, &c, &run.scope.accounts, &run.scope.regions).await?;
+    // 3. Discover and place every target (a retry: only those it repairs),
+    // then reconcile them wave by wave.
+    let retry: Option<Vec<(String, String)>> = previous_run.as_ref().map(|r| r.to_retry());
+    let (only_accounts, only_regions) = match &retry {
+        None => (run.scope.accounts.clone(), run.scope.regions.clone()),
+        Some(pairs) => narrow(pairs, &run.scope.accounts, &run.scope.regions),
+    };
+    let mut found = crate::discover::discover(&aws, &c, &only_accounts, &only_regions).await?;
+    if let Some(pairs) = &retry {
+        found.placed.retain(|p| {
+            pairs
+                .iter()
+                .any(|(a, r)| a == p.target.account.as_str() && r == p.target.region.as_str())
+        });
+    }
     let ctx = Context {
         aws: &aws,
         mode: run.mode,
         desired: Desired {
             name: c.threat_list.name.clone(),
-            location: publish::guardduty_location(bucket, c.bucket.region.as_str(), &key),
+            location: publish::guardduty_location(bucket, c.bucket.region.as_str(), &list.key),
             bucket: bucket.to_owned(),
-            key: key.clone(),
-            sha256: list.manifest.sha256.clone(),
+            key: list.key.clone(),
+            sha256: list.sha256.clone(),
         },
         bucket_owner: admin.to_owned(),
         concurrency: usize::try_from(c.concurrency).unwrap_or(1),
         timing: Timing::default(),
     };
-    let mut targets = reconcile::run(&ctx, found.placed).await;
+    let (mut targets, waves) = reconcile::rollout(&ctx, found.placed, c.rollout.as_ref()).await;
     for t in &mut targets {
         t.account_name = crate::config::AccountId::parse(&t.account_id)
             .ok()
@@ -300,18 +331,36 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
     let report = Report {
         mode: run.mode,
         list: ListReport {
-            sha256: list.manifest.sha256.clone(),
-            entries: list.manifest.entries,
-            addresses: list.manifest.addresses,
-            location: publish::s3_url(bucket, &key),
-            changed: list.upload,
-            rebuilt: list.built.is_some(),
+            sha256: list.sha256.clone(),
+            entries: list.entries,
+            addresses: list.addresses,
+            location: publish::s3_url(bucket, &list.key),
+            changed: list.upload.is_some(),
+            rebuilt: list.rebuilt,
         },
         organization_id: Some(organization_id),
         regions: found.regions.iter().map(ToString::to_string).collect(),
+        waves,
+        retry_of: previous_run.as_ref().map(|r| r.finished_at.clone()),
         summary: Summary::of(&targets),
         targets,
     };
+
+    // 4. The run record, so that `--retry-failed` knows what to repair.
+    if run.mode == Mode::Apply {
+        let this = RunRecord::of(&report, &list.key, SystemTime::now());
+        let record = match &previous_run {
+            Some(before) => before.merged(&this),
+            None => this,
+        };
+        if let Err(e) = publish::record::write(&s3, bucket, prefix, &record).await {
+            tracing::error!(
+                "{}; `apply --retry-failed` will not know this run",
+                crate::error::chain(&e)
+            );
+        }
+    }
+
     match run.format {
         Format::Json => print!("{}", report.to_json()),
         Format::Text => {
@@ -324,6 +373,76 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
         }
     }
     Ok(exit_code(&report, run.detailed_exitcode))
+}
+
+/// The last run's record, for `--retry-failed`.
+async fn retry_record(s3: &S3, bucket: &str, prefix: &str) -> Result<RunRecord, Error> {
+    publish::record::read(s3, bucket, prefix)
+        .await?
+        .ok_or_else(|| Error::NoRunRecord {
+            location: publish::s3_url(bucket, &publish::record::key(prefix)),
+        })
+}
+
+/// The list the last run put in place; says so when a newer one has been
+/// published since.
+async fn recorded_list(
+    s3: &S3,
+    bucket: &str,
+    prefix: &str,
+    record: &RunRecord,
+) -> Result<List, Error> {
+    let l = &record.list;
+    if !s3
+        .exists(bucket, &l.key)
+        .await
+        .map_err(publish::PublishError::from)?
+    {
+        return Err(Error::RecordedListGone {
+            location: publish::s3_url(bucket, &l.key),
+        });
+    }
+    if let Some(m) = publish::read_manifest(s3, bucket, prefix).await?
+        && m.sha256 != l.sha256
+    {
+        tracing::warn!(
+            "the published list changed since the last apply ({} -> {}); --retry-failed \
+             puts the recorded list in place; run a full apply to roll out the new one",
+            &l.sha256[..12.min(l.sha256.len())],
+            &m.sha256[..12.min(m.sha256.len())]
+        );
+    }
+    Ok(List {
+        sha256: l.sha256.clone(),
+        key: l.key.clone(),
+        entries: l.entries,
+        addresses: l.addresses,
+        upload: None,
+        rebuilt: false,
+    })
+}
+
+/// The accounts and Regions of the retried targets, within `--account`/`--region`.
+fn narrow(
+    pairs: &[(String, String)],
+    accounts: &[crate::config::AccountId],
+    regions: &[crate::config::Region],
+) -> (Vec<crate::config::AccountId>, Vec<crate::config::Region>) {
+    let mut a: Vec<_> = pairs
+        .iter()
+        .filter_map(|(a, _)| crate::config::AccountId::parse(a).ok())
+        .filter(|a| accounts.is_empty() || accounts.contains(a))
+        .collect();
+    let mut r: Vec<_> = pairs
+        .iter()
+        .filter_map(|(_, r)| crate::config::Region::parse(r).ok())
+        .filter(|r| regions.is_empty() || regions.contains(r))
+        .collect();
+    a.sort();
+    a.dedup();
+    r.sort();
+    r.dedup();
+    (a, r)
 }
 
 /// SPEC.md §3: 3 when a target failed; with `--detailed-exitcode`, 4 when
@@ -386,13 +505,7 @@ async fn list(c: &Config, s3: &S3) -> Result<List, Error> {
         (Some(m), true) => {
             match feed::build_if_changed(&settings, &m.previous(), now, &Default::default()).await?
             {
-                Outcome::NotModified => {
-                    return Ok(List {
-                        built: None,
-                        manifest: m.clone(),
-                        upload: false,
-                    });
-                }
+                Outcome::NotModified => return Ok(List::published(m, false)),
                 Outcome::Built(b) => b,
             }
         }
@@ -403,17 +516,17 @@ async fn list(c: &Config, s3: &S3) -> Result<List, Error> {
     };
     Ok(match previous {
         // Same bytes as the published list: nothing to upload, manifest kept.
-        Some(m) if published && m.sha256 == built.sha256 => List {
-            built: Some(built),
-            manifest: m,
-            upload: false,
-        },
+        Some(m) if published && m.sha256 == built.sha256 => List::published(&m, true),
         _ => {
             let key = publish::object_key(prefix, &built.sha256);
+            let manifest = Manifest::new(&built, &key, now);
             List {
-                manifest: Manifest::new(&built, &key, now),
-                built: Some(built),
-                upload: true,
+                sha256: built.sha256.clone(),
+                key,
+                entries: built.entries,
+                addresses: built.addresses,
+                upload: Some((built, manifest)),
+                rebuilt: true,
             }
         }
     })

@@ -64,6 +64,24 @@ pub enum Error {
     #[error(transparent)]
     Aws(#[from] crate::aws::AwsError),
 
+    /// `apply --retry-failed` without a run record.
+    #[error(
+        "failed to find a run record at {location}: run `guardsync apply` first; --retry-failed repairs what the last apply left failed or not run"
+    )]
+    NoRunRecord {
+        /// `s3://bucket/key` of the record.
+        location: String,
+    },
+
+    /// `apply --retry-failed`: the list the last run recorded is no longer in the bucket.
+    #[error(
+        "failed to retry: the recorded list {location} is no longer in the bucket; run a full `guardsync apply`"
+    )]
+    RecordedListGone {
+        /// `s3://bucket/key` of the list.
+        location: String,
+    },
+
     /// The command exists but its implementation is tracked by an open issue.
     #[error("`guardsync {command}` is not implemented yet ({tracking})")]
     NotImplemented {
@@ -80,9 +98,12 @@ impl Error {
         match self {
             Error::Config(_) | Error::File { .. } => ExitCode::Usage,
             Error::Feed(e) if e.is_usage() => ExitCode::Usage,
-            Error::Feed(_) | Error::Publish(_) | Error::Discover(_) | Error::Aws(_) => {
-                ExitCode::Aborted
-            }
+            Error::Feed(_)
+            | Error::Publish(_)
+            | Error::Discover(_)
+            | Error::Aws(_)
+            | Error::NoRunRecord { .. }
+            | Error::RecordedListGone { .. } => ExitCode::Aborted,
             Error::NotImplemented { .. } => ExitCode::Aborted,
         }
     }

@@ -4,112 +4,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use common::run::Run;
+use common::gs::{BUCKET, RUN_RECORD, config, guardsync, mutating_calls, outcomes, run, sets};
 use common::{ADMIN, Emulator, emulator};
-use serde_json::Value;
 
-const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
-const BUCKET: &str = "org-threat-lists-111111111111";
+/// The demo's standalone account (in every region).
 const STANDALONE: &str = "777777777777";
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/firehol")
-}
-
-/// A configuration for the demo organization: `threat_list` gets `list`
-/// appended, `bucket` gets `bucket`, and `extra` is appended as is.
-fn config(dir: &Path, regions: &[&str], list: &str, bucket: &str, extra: &str) -> PathBuf {
-    let yaml = format!(
-        "admin:\n  account_id: \"{ADMIN}\"\n\
-         regions: [{}]\n\
-         feeds:\n  - name: firehol_level1\n    url: file://{}/firehol_level1.netset\n\
-         threat_list:\n  name: FireHOL-Level1\n  max_age_hours: null\n{list}\
-         bucket:\n  name: {BUCKET}\n  region: us-east-1\n{bucket}{extra}",
-        regions.join(", "),
-        fixtures().display()
-    );
-    let path = dir.join("guardsync.yaml");
-    std::fs::write(&path, yaml).expect("write config");
-    path
-}
-
-fn guardsync(emu: &Emulator, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_guardsync"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", &emu.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIAGUARDSYNCTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("GUARDSYNC_RETRY_INITIAL_BACKOFF_MS", "5")
-        .output()
-        .expect("run guardsync");
-    Run::from(out)
-}
-
-fn run(emu: &Emulator, cmd: &str, config: &Path) -> Run {
-    let c = config.to_str().expect("utf-8 path");
-    guardsync(emu, &[cmd, "--config", c, "--format", "json"])
-}
-
-/// (account, region) -> (placement, status) of the report.
-fn outcomes(report: &Value) -> Vec<String> {
-    report["targets"]
-        .as_array()
-        .expect("targets")
-        .iter()
-        .map(|t| {
-            format!(
-                "{} {} {} {}",
-                t["account_id"].as_str().unwrap_or("?"),
-                t["region"].as_str().unwrap_or("?"),
-                t["placement"].as_str().unwrap_or("?"),
-                t["status"].as_str().unwrap_or("?"),
-            )
-        })
-        .collect()
-}
-
-/// The sets the emulator holds in one account and region: (name, location, status, owned).
-async fn sets(emu: &Emulator, account: &str, region: &str) -> Vec<(String, String, String, bool)> {
-    let v = emu.guardduty(account, region).await;
-    v["threat_intel_sets"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap_or_default().to_owned(),
-                s["location"].as_str().unwrap_or_default().to_owned(),
-                s["status"].as_str().unwrap_or_default().to_owned(),
-                s["tags"]["managed-by"] == "guardsync",
-            )
-        })
-        .collect()
-}
-
-async fn mutating_calls(emu: &Emulator) -> Vec<String> {
-    emu.calls()
-        .await
-        .into_iter()
-        .filter(|c| c.mutating)
-        .map(|c| {
-            format!(
-                "{} {} {}",
-                c.account.unwrap_or_default(),
-                c.region.unwrap_or_default(),
-                c.operation.unwrap_or_default()
-            )
-        })
-        .collect()
-}
-
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 /// A set guardsync does not own, created by someone else in the administrator account.
 async fn create_foreign_set(emu: &Emulator, region: &str, name: &str) {
     let gd = aws_sdk_guardduty::Client::new(&emu.sdk(region).await);
@@ -264,12 +165,14 @@ async fn plan_apply_converge_and_a_second_apply_changes_nothing() {
         )]
     );
 
-    // A second apply makes no mutating call, and plan then shows no changes.
+    // A second apply makes no mutating call but its own run record (SPEC.md
+    // §5's one exception), and plan then shows no changes and writes nothing.
     emu.clear_calls().await;
     let again = run(emu, "apply", &cfg);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(again.json()["summary"]["changed"], 0);
-    assert_eq!(mutating_calls(emu).await, Vec::<String>::new());
+    assert_eq!(mutating_calls(emu).await, [RUN_RECORD]);
+    emu.clear_calls().await;
     let c = cfg.to_str().expect("utf-8");
     let plan = guardsync(emu, &["plan", "--config", c, "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
@@ -338,8 +241,10 @@ async fn a_content_change_reactivates_every_managed_set() {
     let mut writes = mutating_calls(emu).await;
     writes.sort();
     let mut expected = vec![
+        // The list, its manifest and the run record.
         "111111111111 us-east-1 PutObject".to_owned(),
         "111111111111 us-east-1 PutObject".to_owned(),
+        RUN_RECORD.to_owned(),
     ];
     for (a, r) in [
         (ADMIN, "eu-west-1"),

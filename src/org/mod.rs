@@ -1,11 +1,13 @@
 //! The organization as guardsync sees it: which (account, region) targets are
-//! in scope, and where each one stands with GuardDuty (its placement).
+//! in scope, where each one stands with GuardDuty (its placement), and in
+//! which rollout wave it runs.
 //!
 //! Everything here is pure: discovery and probing adapters (issue #4) produce
 //! the observations, these functions decide.
 
 pub mod placement;
 pub mod targets;
+pub mod waves;
 
 pub use placement::{AdminView, Placement, Probe, needs_role, place};
 pub use targets::{OrgAccount, Target, expand};

@@ -11,6 +11,7 @@
 
 pub mod manifest;
 pub mod policy;
+pub mod record;
 
 use sha2::{Digest, Sha256};
 
@@ -52,6 +53,17 @@ pub enum PublishError {
         /// The format found.
         #[source]
         source: ManifestError,
+    },
+    /// The run record is there but cannot be used.
+    #[error(
+        "failed to read the run record {location}: {problem}; run a full `guardsync apply` \
+         (it writes a new record) instead of --retry-failed"
+    )]
+    CorruptRecord {
+        /// `s3://bucket/key`.
+        location: String,
+        /// What is wrong with it.
+        problem: String,
     },
     /// The current bucket policy cannot be reconciled.
     #[error("failed to reconcile the policy of bucket {bucket}: {reason}")]

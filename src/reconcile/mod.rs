@@ -7,6 +7,7 @@
 
 pub mod threat_set;
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -16,9 +17,11 @@ use tracing::Instrument;
 
 use crate::aws::Aws;
 use crate::aws::guardduty::{GuardDuty, NewSet};
+use crate::config::{Rollout, Tolerance};
 use crate::discover::Placed;
 use crate::org::Placement;
-use crate::report::{Change, Mode, Status, TargetReport};
+use crate::org::waves;
+use crate::report::{Change, Mode, Status, TargetReport, WaveOutcome, WaveReport};
 use threat_set::{ACTIVE, Desired, ERROR, Step};
 
 /// How long guardsync waits for GuardDuty, and how often it looks.
@@ -60,6 +63,88 @@ pub struct Context<'a> {
     pub concurrency: usize,
     /// Waits and time limits.
     pub timing: Timing,
+}
+
+/// Run the rollout: wave after wave, each wave's targets concurrently; in
+/// `apply`, a wave whose failures exceed the tolerance stops the rollout and
+/// the managed targets of later waves are reported as not run. Returns every
+/// target's report (ordered by account then region) and each wave's outcome.
+pub async fn rollout(
+    ctx: &Context<'_>,
+    placed: Vec<Placed>,
+    rollout: Option<&Rollout>,
+) -> (Vec<TargetReport>, Vec<WaveReport>) {
+    let tolerance = rollout.map_or(Tolerance::Count(0), |r| r.failure_tolerance);
+    let mut by_wave: BTreeMap<u32, Vec<Placed>> = BTreeMap::new();
+    for p in placed {
+        let w = waves::wave_of(rollout, &p.target.account, &p.target.region);
+        by_wave.entry(w).or_default().push(p);
+    }
+    let mut reports = Vec::new();
+    let mut summary = Vec::new();
+    let mut stopped: Option<String> = None;
+    for (wave, targets) in by_wave {
+        let total = targets.len();
+        let mut done = match &stopped {
+            None => {
+                tracing::info!(wave, targets = total, "starting wave");
+                run(ctx, targets).await
+            }
+            Some(why) => {
+                let mut r = Vec::with_capacity(total);
+                for p in &targets {
+                    r.push(not_run(ctx, p, why).await);
+                }
+                r
+            }
+        };
+        let failed = done
+            .iter()
+            .filter(|r| r.status == Status::Failed && !r.not_run)
+            .count();
+        let outcome = if stopped.is_some() {
+            WaveOutcome::NotStarted
+        } else if ctx.mode == Mode::Apply && waves::exceeds(tolerance, failed, total) {
+            stopped = Some(format!(
+                "wave {wave} stopped the rollout: {failed} of {total} targets failed, \
+                 rollout.failure_tolerance is {tolerance}"
+            ));
+            tracing::warn!(wave, failed, total, "wave exceeded its failure tolerance");
+            WaveOutcome::Stopped
+        } else {
+            WaveOutcome::Done
+        };
+        for r in &mut done {
+            r.wave = wave;
+        }
+        summary.push(WaveReport {
+            wave,
+            selects: waves::describe(rollout, wave),
+            targets: total,
+            failed,
+            outcome,
+        });
+        reports.extend(done);
+    }
+    reports.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
+    (reports, summary)
+}
+
+/// A target of a wave that was not started: targets with nothing to write
+/// get their usual (call-free) report; managed ones are not run.
+async fn not_run(ctx: &Context<'_>, p: &Placed, why: &str) -> TargetReport {
+    if p.placement.is_managed() {
+        let mut r = report(
+            p,
+            Status::Failed,
+            Vec::new(),
+            Some(format!("not run: {why}")),
+        );
+        r.not_run = true;
+        r
+    } else {
+        target(ctx, p).await
+    }
 }
 
 /// Reconcile every target, at most `ctx.concurrency` at once, and return one
@@ -130,6 +215,7 @@ fn report(p: &Placed, status: Status, changes: Vec<Change>, error: Option<String
         status,
         changes,
         error,
+        not_run: false,
         note: match &p.placement {
             Placement::Standalone => Some(
                 "not an associated member: has its own list; its findings are not centralised"

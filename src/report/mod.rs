@@ -39,10 +39,42 @@ pub struct Report {
     pub organization_id: Option<String>,
     /// The regions in scope, in order.
     pub regions: Vec<String>,
+    /// The rollout waves, in order (one wave without `rollout`).
+    pub waves: Vec<WaveReport>,
+    /// Set by `apply --retry-failed`: the run it repairs.
+    pub retry_of: Option<String>,
     /// One entry per (account, region), ordered by account then region.
     pub targets: Vec<TargetReport>,
     /// Counts over `targets`.
     pub summary: Summary,
+}
+
+/// How a rollout wave went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaveReport {
+    /// From 1.
+    pub wave: u32,
+    /// What it selects (`regions us-east-1`, `rest`, ...).
+    pub selects: String,
+    /// Targets in it.
+    pub targets: usize,
+    /// Of which failed (not counting those not run).
+    pub failed: usize,
+    /// `done`, `stopped` (its failures exceeded the tolerance), or
+    /// `not_started` (an earlier wave stopped the rollout).
+    pub outcome: WaveOutcome,
+}
+
+/// How a wave ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaveOutcome {
+    /// Every target ran (plan: would run).
+    Done,
+    /// It ran, and its failures exceeded `rollout.failure_tolerance`.
+    Stopped,
+    /// Not started: an earlier wave stopped the rollout.
+    NotStarted,
 }
 
 /// The published list (SPEC.md §6 `list`).
@@ -178,6 +210,9 @@ pub struct TargetReport {
     pub changes: Vec<Change>,
     /// Why the target failed, when it did.
     pub error: Option<String>,
+    /// The target was not run: an earlier wave stopped the rollout
+    /// (its status is `failed`, so that it counts and is retried).
+    pub not_run: bool,
     /// Why a placement is what it is, for gaps and skips
     /// (for instance `associated with administrator 123412341234`).
     pub note: Option<String>,
@@ -205,8 +240,10 @@ pub struct Summary {
     pub unchanged: usize,
     /// plan: targets with changes to make.
     pub pending: usize,
-    /// Targets that failed.
+    /// Targets that failed (including those not run).
     pub failed: usize,
+    /// Of the failed targets, those not run because a wave stopped the rollout.
+    pub not_run: usize,
     /// Targets skipped by placement.
     pub skipped: usize,
     /// `no_detector` and `other_admin` targets.
@@ -233,6 +270,9 @@ impl Summary {
                 Status::Pending => s.pending += 1,
                 Status::Failed => s.failed += 1,
                 Status::Skipped => s.skipped += 1,
+            }
+            if t.not_run {
+                s.not_run += 1;
             }
             if t.placement == "no_detector" || t.placement == "other_admin" {
                 s.coverage_gaps += 1;

@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Display;
 
-use super::{Action, Change, Mode, Report, Status, TargetReport, Unmanaged};
+use super::{Action, Change, Mode, Report, Status, TargetReport, Unmanaged, WaveOutcome};
 
 /// Whether to colour (ANSI) the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +25,14 @@ pub fn render(report: &Report, style: Style) -> String {
     let paint = Paint(style);
     let mut out = Out::default();
     header(&mut out, report, paint);
+    rollout(&mut out, report, paint);
     if report.targets.iter().any(|t| !t.changes.is_empty()) {
         legend(&mut out, report.mode, paint);
     }
     blocks(&mut out, report, paint);
     coverage(&mut out, report, paint);
     failures(&mut out, report, paint);
+    not_run(&mut out, report, paint);
     out.blank();
     out.line(summary_line(report, paint));
     out.0
@@ -180,12 +182,16 @@ fn blocks(out: &mut Out, report: &Report, paint: Paint) {
     let shown = report
         .targets
         .iter()
+        .filter(|t| !t.not_run)
         .filter(|t| !t.changes.is_empty() || is_failed(t) || !t.unmanaged.is_empty());
     for t in shown {
         out.blank();
         let mut title = format!("{}  ({}", key(t), t.placement);
         if let Some(name) = &t.account_name {
             title.push_str(&format!(", {name}"));
+        }
+        if report.waves.len() > 1 {
+            title.push_str(&format!(", wave {}", t.wave));
         }
         title.push(')');
         out.line(paint.bold(&title));
@@ -346,8 +352,73 @@ fn gaps(out: &mut Out, targets: &[TargetReport], paint: Paint) {
 }
 
 /// `Failed targets:` and every failure with its reason.
+/// The waves, when there is more than one, and how each went; and, for a
+/// retry, which run it repairs.
+fn rollout(out: &mut Out, report: &Report, paint: Paint) {
+    if let Some(when) = &report.retry_of {
+        out.blank();
+        out.line(format!(
+            "Retry: only the targets that failed or were not run in the apply of {when}"
+        ));
+    }
+    if report.waves.len() < 2 {
+        return;
+    }
+    out.blank();
+    out.line(paint.bold("Rollout:"));
+    let lines = report.waves.iter().map(|w| {
+        let outcome = match (w.outcome, report.mode) {
+            (WaveOutcome::Done, Mode::Plan) => String::new(),
+            (WaveOutcome::Done, Mode::Apply) if w.failed == 0 => "done".to_owned(),
+            (WaveOutcome::Done, Mode::Apply) => {
+                format!(
+                    "done, {} within tolerance",
+                    counted(w.failed, "failure", "failures")
+                )
+            }
+            (WaveOutcome::Stopped, _) => paint.red(&format!(
+                "stopped the rollout: {} failed",
+                thousands(w.failed)
+            )),
+            (WaveOutcome::NotStarted, _) => paint.yellow("not started"),
+        };
+        (
+            format!("wave {}", w.wave),
+            format!(
+                "{:<40} {:>12}  {outcome}",
+                w.selects,
+                counted(w.targets, "target", "targets")
+            )
+            .trim_end()
+            .to_owned(),
+        )
+    });
+    keyed_lines(out, lines);
+}
+
+/// Targets an earlier wave kept from running, in one list.
+fn not_run(out: &mut Out, report: &Report, paint: Paint) {
+    let skipped: Vec<&TargetReport> = report.targets.iter().filter(|t| t.not_run).collect();
+    if skipped.is_empty() {
+        return;
+    }
+    out.blank();
+    out.line(paint.bold_red(&format!(
+        "Not run ({}; `guardsync apply --retry-failed` runs them):",
+        reason(skipped[0]).trim_start_matches("not run: ")
+    )));
+    let lines = skipped
+        .iter()
+        .map(|t| (key(t), format!("({}) wave {}", t.placement, t.wave)));
+    keyed_lines(out, lines);
+}
+
 fn failures(out: &mut Out, report: &Report, paint: Paint) {
-    let failed: Vec<&TargetReport> = report.targets.iter().filter(|t| is_failed(t)).collect();
+    let failed: Vec<&TargetReport> = report
+        .targets
+        .iter()
+        .filter(|t| is_failed(t) && !t.not_run)
+        .collect();
     if failed.is_empty() {
         return;
     }
@@ -377,10 +448,16 @@ fn keyed_lines(out: &mut Out, lines: impl Iterator<Item = (String, String)>) {
 fn summary_line(report: &Report, paint: Paint) -> String {
     let s = &report.summary;
     let mut tail = counted(s.coverage_gaps, "coverage gap", "coverage gaps");
-    if s.failed > 0 {
+    if s.failed > s.not_run {
         tail.push_str(&format!(
             ", {}",
-            paint.red(&format!("{} failed", thousands(s.failed)))
+            paint.red(&format!("{} failed", thousands(s.failed - s.not_run)))
+        ));
+    }
+    if s.not_run > 0 {
+        tail.push_str(&format!(
+            ", {}",
+            paint.red(&format!("{} not run", thousands(s.not_run)))
         ));
     }
     let across = counted(s.targets, "target", "targets");
@@ -443,6 +520,7 @@ mod tests {
     use test_case::test_case;
 
     use super::*;
+    use crate::report::WaveReport;
     use crate::report::{ListReport, Resource, Summary};
 
     const ADMIN: &str = "111111111111";
@@ -468,6 +546,7 @@ mod tests {
             status,
             changes: Vec::new(),
             error: None,
+            not_run: false,
             note: None,
             unmanaged: Vec::new(),
         }
@@ -488,6 +567,8 @@ mod tests {
             list,
             organization_id: Some("o-a1b2c3d4e5".to_owned()),
             regions: vec!["eu-west-1".to_owned(), "us-east-1".to_owned()],
+            waves: Vec::new(),
+            retry_of: None,
             summary: Summary::of(&targets),
             targets,
         }
@@ -605,6 +686,40 @@ mod tests {
             list(true, true),
             mixed_targets(Status::Changed),
         );
+        insta::assert_snapshot!(render(&r, Style::Plain));
+    }
+
+    #[test]
+    fn apply_stopped_by_a_canary_wave() {
+        let mut canary = target(ADMIN, "us-east-1", "admin", Status::Failed);
+        canary.error = Some("GuardDuty could not use the new ThreatIntelSet: status ERROR".into());
+        let mut later = target(ADMIN, "eu-west-1", "admin", Status::Failed);
+        later.wave = 2;
+        later.not_run = true;
+        later.error = Some(
+            "not run: wave 1 stopped the rollout: 1 of 1 targets failed, \
+             rollout.failure_tolerance is 0"
+                .into(),
+        );
+        let mut member = target("222222222222", "eu-west-1", "member", Status::Unchanged);
+        member.wave = 2;
+        let mut r = report(Mode::Apply, list(true, true), vec![later, canary, member]);
+        r.waves = vec![
+            WaveReport {
+                wave: 1,
+                selects: "regions us-east-1".into(),
+                targets: 1,
+                failed: 1,
+                outcome: WaveOutcome::Stopped,
+            },
+            WaveReport {
+                wave: 2,
+                selects: "rest".into(),
+                targets: 2,
+                failed: 0,
+                outcome: WaveOutcome::NotStarted,
+            },
+        ];
         insta::assert_snapshot!(render(&r, Style::Plain));
     }
 

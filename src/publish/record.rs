@@ -1,0 +1,258 @@
+//! The run record, `<prefix>state/last-run.json`: after each apply, which list
+//! it put in place and every target's outcome, so that
+//! `apply --retry-failed` can run exactly what failed or was not run.
+//! The types and their merge are pure; [`read`] and [`write`] do the S3 I/O.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::PublishError;
+use crate::aws::s3::S3;
+use crate::feed::parse::FileDate;
+use crate::report::{Report, Status};
+
+/// The format this guardsync writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// The record's key: `<prefix>state/last-run.json` (SPEC.md §5).
+pub fn key(prefix: &str) -> String {
+    format!("{prefix}state/last-run.json")
+}
+
+/// The last apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// `guardsync VERSION`.
+    pub generator: String,
+    /// When the apply finished, RFC 3339 UTC.
+    pub finished_at: String,
+    /// The list it put in place.
+    pub list: RecordList,
+    /// Every target of the run (for a retry: of the run it repaired, updated).
+    pub targets: Vec<RecordTarget>,
+}
+
+/// The list of a recorded run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordList {
+    /// sha256 of the object.
+    pub sha256: String,
+    /// Its key in the bucket.
+    pub key: String,
+    /// CIDR entries.
+    pub entries: u64,
+    /// Addresses covered.
+    pub addresses: u64,
+}
+
+/// One target's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordTarget {
+    /// The account.
+    pub account_id: String,
+    /// The region.
+    pub region: String,
+    /// Its placement.
+    pub placement: String,
+    /// Its wave.
+    pub wave: u32,
+    /// `changed`, `unchanged`, `failed`, `skipped`.
+    pub status: String,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Not run because a wave stopped the rollout.
+    pub not_run: bool,
+}
+
+impl RecordTarget {
+    /// Whether `--retry-failed` runs it again.
+    pub fn needs_retry(&self) -> bool {
+        self.status == "failed" || self.not_run
+    }
+}
+
+impl RunRecord {
+    /// The record of an apply's report.
+    pub fn of(report: &Report, key: &str, finished_at: SystemTime) -> RunRecord {
+        let unix = finished_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        RunRecord {
+            format: FORMAT,
+            generator: format!("guardsync {}", env!("CARGO_PKG_VERSION")),
+            finished_at: FileDate { unix }.to_string(),
+            list: RecordList {
+                sha256: report.list.sha256.clone(),
+                key: key.to_owned(),
+                entries: report.list.entries,
+                addresses: report.list.addresses,
+            },
+            targets: report
+                .targets
+                .iter()
+                .map(|t| RecordTarget {
+                    account_id: t.account_id.clone(),
+                    region: t.region.clone(),
+                    placement: t.placement.clone(),
+                    wave: t.wave,
+                    status: match t.status {
+                        Status::Unchanged => "unchanged",
+                        Status::Changed => "changed",
+                        Status::Pending => "pending",
+                        Status::Failed => "failed",
+                        Status::Skipped => "skipped",
+                    }
+                    .to_owned(),
+                    error: t.error.clone(),
+                    not_run: t.not_run,
+                })
+                .collect(),
+        }
+    }
+
+    /// The targets `--retry-failed` runs again, as (account, region).
+    pub fn to_retry(&self) -> Vec<(String, String)> {
+        self.targets
+            .iter()
+            .filter(|t| t.needs_retry())
+            .map(|t| (t.account_id.clone(), t.region.clone()))
+            .collect()
+    }
+
+    /// This record with a retry's outcomes put over the earlier ones; the
+    /// list and the other targets stay as they were.
+    pub fn merged(&self, retry: &RunRecord) -> RunRecord {
+        let mut out = self.clone();
+        for t in &mut out.targets {
+            if let Some(new) = retry
+                .targets
+                .iter()
+                .find(|r| r.account_id == t.account_id && r.region == t.region)
+            {
+                *t = new.clone();
+            }
+        }
+        out.finished_at.clone_from(&retry.finished_at);
+        out.generator.clone_from(&retry.generator);
+        out
+    }
+
+    fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+}
+
+/// The last run's record, if there is one.
+pub async fn read(s3: &S3, bucket: &str, prefix: &str) -> Result<Option<RunRecord>, PublishError> {
+    let key = key(prefix);
+    let Some(bytes) = s3.get(bucket, &key).await? else {
+        return Ok(None);
+    };
+    let location = super::s3_url(bucket, &key);
+    let record: RunRecord =
+        serde_json::from_slice(&bytes).map_err(|e| PublishError::CorruptRecord {
+            location: location.clone(),
+            problem: format!("not a guardsync run record: {e}"),
+        })?;
+    if record.format > FORMAT {
+        return Err(PublishError::CorruptRecord {
+            location,
+            problem: format!(
+                "written by a newer guardsync ({}, format {})",
+                record.generator, record.format
+            ),
+        });
+    }
+    Ok(Some(record))
+}
+
+/// Write the record (the one object guardsync writes on every apply).
+pub async fn write(
+    s3: &S3,
+    bucket: &str,
+    prefix: &str,
+    record: &RunRecord,
+) -> Result<(), PublishError> {
+    let body = record.to_json();
+    let sha256 = hex::encode(Sha256::digest(&body));
+    s3.put(bucket, &key(prefix), body, "application/json", &sha256)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(account: &str, region: &str, status: &str, not_run: bool) -> RecordTarget {
+        RecordTarget {
+            account_id: account.into(),
+            region: region.into(),
+            placement: "standalone".into(),
+            wave: 1,
+            status: status.into(),
+            error: None,
+            not_run,
+        }
+    }
+
+    fn record(targets: Vec<RecordTarget>) -> RunRecord {
+        RunRecord {
+            format: FORMAT,
+            generator: "guardsync test".into(),
+            finished_at: "2026-11-30T08:00:00Z".into(),
+            list: RecordList {
+                sha256: "abc".into(),
+                key: "guardduty/abc.txt".into(),
+                entries: 1,
+                addresses: 1,
+            },
+            targets,
+        }
+    }
+
+    #[test]
+    fn retry_takes_failed_and_not_run_targets_only() {
+        let r = record(vec![
+            target("1", "us-east-1", "changed", false),
+            target("2", "us-east-1", "failed", false),
+            target("3", "eu-west-1", "failed", true),
+            target("4", "eu-west-1", "skipped", false),
+        ]);
+        assert_eq!(
+            r.to_retry(),
+            [
+                ("2".to_owned(), "us-east-1".to_owned()),
+                ("3".to_owned(), "eu-west-1".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_retry_replaces_only_its_targets_outcomes() {
+        let first = record(vec![
+            target("1", "us-east-1", "changed", false),
+            target("2", "us-east-1", "failed", false),
+        ]);
+        let mut retry = record(vec![target("2", "us-east-1", "changed", false)]);
+        retry.finished_at = "2026-11-30T09:00:00Z".into();
+        let merged = first.merged(&retry);
+        assert_eq!(merged.targets[0], first.targets[0]);
+        assert_eq!(merged.targets[1].status, "changed");
+        assert_eq!(merged.finished_at, "2026-11-30T09:00:00Z");
+        assert!(merged.to_retry().is_empty());
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let r = record(vec![target("1", "us-east-1", "failed", true)]);
+        let back: RunRecord = serde_json::from_slice(&r.to_json()).expect("parse");
+        assert_eq!(back, r);
+    }
+}
