@@ -366,6 +366,12 @@ fn rollout(out: &mut Out, report: &Report, paint: Paint) {
     }
     out.blank();
     out.line(paint.bold("Rollout:"));
+    let width = report
+        .waves
+        .iter()
+        .map(|w| w.selects.chars().count())
+        .max()
+        .unwrap_or(0);
     let lines = report.waves.iter().map(|w| {
         let outcome = match (w.outcome, report.mode) {
             (WaveOutcome::Done, Mode::Plan) => String::new(),
@@ -385,7 +391,7 @@ fn rollout(out: &mut Out, report: &Report, paint: Paint) {
         (
             format!("wave {}", w.wave),
             format!(
-                "{:<40} {:>12}  {outcome}",
+                "{:<width$}  {:>11}  {outcome}",
                 w.selects,
                 counted(w.targets, "target", "targets")
             )
