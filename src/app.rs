@@ -220,12 +220,6 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
     if let Some(n) = run.scope.concurrency {
         c.concurrency = n;
     }
-    if !c.suppression_rules.is_empty() || c.alerts.is_some() {
-        tracing::warn!(
-            "suppression_rules and alerts are validated but not reconciled yet (issue #5); \
-             this run manages the threat list only"
-        );
-    }
     let aws = Aws::load(c.retry_max_attempts).await;
     let admin = c.admin_account.as_str();
     let s3 = S3::new(&aws.config_for(c.bucket.region.as_str(), None), admin);
@@ -315,6 +309,8 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
             sha256: list.sha256.clone(),
         },
         bucket_owner: admin.to_owned(),
+        rules: &c.suppression_rules,
+        alerts: c.alerts.as_ref(),
         concurrency: usize::try_from(c.concurrency).unwrap_or(1),
         timing: Timing::default(),
     };
@@ -341,6 +337,7 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
         organization_id: Some(organization_id),
         regions: found.regions.iter().map(ToString::to_string).collect(),
         waves,
+        warnings: warnings(&c),
         retry_of: previous_run.as_ref().map(|r| r.finished_at.clone()),
         summary: Summary::of(&targets),
         targets,
@@ -443,6 +440,21 @@ fn narrow(
     r.sort();
     r.dedup();
     (a, r)
+}
+
+/// What a reviewer of this configuration should keep in mind.
+fn warnings(c: &Config) -> Vec<String> {
+    let mut w = Vec::new();
+    if let (Some(a), false) = (&c.alerts, c.suppression_rules.is_empty()) {
+        w.push(format!(
+            "findings archived by the {} suppression rule(s) never alert: GuardDuty does not \
+             send suppressed findings to EventBridge, whatever their severity (alerts fire at \
+             severity >= {})",
+            c.suppression_rules.len(),
+            a.min_severity
+        ));
+    }
+    w
 }
 
 /// SPEC.md §3: 3 when a target failed; with `--detailed-exitcode`, 4 when

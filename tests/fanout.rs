@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::gs::{BUCKET, RUN_RECORD, config, guardsync, mutating_calls, outcomes, run, sets};
+use common::gs::{
+    BUCKET, RUN_RECORD, config, failures, guardsync, mutating_calls, outcomes, run, seed_demo, sets,
+};
 use common::{ADMIN, Emulator, emulator};
 
 /// The demo's standalone account (in every region).
@@ -67,9 +69,7 @@ const DEMO_TARGETS: [&str; 33] = [
 async fn plan_apply_converge_and_a_second_apply_changes_nothing() {
     let emu = emulator();
     let _guard = emu.lock().await;
-    emu.seed("demo").await;
-    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
-        .await;
+    seed_demo(emu).await;
     create_foreign_set(emu, "us-east-1", "partner-list").await;
     emu.clear_calls().await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -184,9 +184,7 @@ async fn plan_apply_converge_and_a_second_apply_changes_nothing() {
 async fn a_content_change_reactivates_every_managed_set() {
     let emu = emulator();
     let _guard = emu.lock().await;
-    emu.seed("demo").await;
-    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
-        .await;
+    seed_demo(emu).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let regions = ["us-east-1", "eu-west-1"];
     let first = run(emu, "apply", &config(dir.path(), &regions, "", "", ""));
@@ -286,20 +284,7 @@ async fn failures_stay_with_their_own_targets() {
     let out = run(emu, "apply", &cfg);
     assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
     let report = out.json();
-    let failures: Vec<String> = report["targets"]
-        .as_array()
-        .expect("targets")
-        .iter()
-        .filter(|t| t["status"] == "failed")
-        .map(|t| {
-            format!(
-                "{} {}: {}",
-                t["account_id"].as_str().unwrap_or(""),
-                t["region"].as_str().unwrap_or(""),
-                t["error"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let failures = failures(&report);
     insta::assert_snapshot!(failures.join("\n"));
     // The administrator's own regions still got their sets; the standalone
     // account's sets went to ERROR: GuardDuty there cannot read the object.
@@ -314,13 +299,11 @@ async fn failures_stay_with_their_own_targets() {
 async fn a_set_that_cannot_read_the_new_list_goes_back_to_the_previous_one() {
     let emu = emulator();
     let _guard = emu.lock().await;
-    let seed = emu.seed("demo").await;
+    let seed = seed_demo(emu).await;
     let org = seed["organization_id"]
         .as_str()
         .expect("organization id")
         .to_owned();
-    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
-        .await;
     let dir = tempfile::tempdir().expect("tempdir");
     let regions = ["eu-west-1"];
     let first = run(emu, "apply", &config(dir.path(), &regions, "", "", ""));

@@ -9,8 +9,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::gs::{RUN_RECORD, config, mutating_calls, run, sets};
-use common::{ADMIN, Emulator, emulator};
+use common::gs::{RUN_RECORD, config, mutating_calls, run, seed_demo, sets};
+use common::{ADMIN, emulator};
 use serde_json::Value;
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -72,17 +72,11 @@ fn managed(report: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn start(emu: &Emulator) {
-    emu.seed("demo").await;
-    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
-        .await;
-}
-
 #[tokio::test]
 async fn a_failed_canary_wave_stops_the_rollout() {
     let emu = emulator();
     let _guard = emu.lock().await;
-    start(emu).await;
+    seed_demo(emu).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = rollout_config(dir.path(), "0", false);
 
@@ -142,7 +136,7 @@ async fn a_failed_canary_wave_stops_the_rollout() {
 async fn a_tolerance_lets_the_rollout_go_on_and_retry_failed_repairs_exactly_the_rest() {
     let emu = emulator();
     let _guard = emu.lock().await;
-    start(emu).await;
+    seed_demo(emu).await;
     let dir = tempfile::tempdir().expect("tempdir");
 
     // One failure per wave is tolerated: the canary passes, eu-west-1 has two.
@@ -223,7 +217,7 @@ async fn a_tolerance_lets_the_rollout_go_on_and_retry_failed_repairs_exactly_the
 async fn retry_failed_without_a_record_says_to_run_apply_first() {
     let emu = emulator();
     let _guard = emu.lock().await;
-    start(emu).await;
+    seed_demo(emu).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = rollout_config(dir.path(), "0", true);
     let c = cfg.to_str().expect("utf-8");

@@ -243,6 +243,16 @@ impl GuardDuty {
         Ok(())
     }
 
+    /// The ARN of a filter.
+    pub fn filter_arn(&self, detector_id: &str, name: &str) -> String {
+        format!(
+            "arn:{}:guardduty:{}:{}:detector/{detector_id}/filter/{name}",
+            partition(&self.site.region),
+            self.site.region,
+            self.site.account
+        )
+    }
+
     /// The ARN of a set (GuardDuty's Get calls do not return it).
     pub fn threat_intel_set_arn(&self, detector_id: &str, id: &str) -> String {
         format!(
@@ -262,5 +272,214 @@ pub fn partition(region: &str) -> &'static str {
         "aws-us-gov"
     } else {
         "aws"
+    }
+}
+
+/// A GuardDuty filter as GetFilter reports it, its criteria in the current
+/// condition names (the deprecated `Eq`/`Gt`/... are read into them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    /// Its name.
+    pub name: String,
+    /// Its description ("" when none).
+    pub description: String,
+    /// Its rank.
+    pub rank: i32,
+    /// `ARCHIVE` or `NOOP`.
+    pub action: String,
+    /// Attribute -> condition.
+    pub criteria: BTreeMap<String, crate::config::Condition>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What to create or update a filter with.
+#[derive(Debug, Clone)]
+pub struct FilterSpec<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its description.
+    pub description: &'a str,
+    /// Its rank.
+    pub rank: i32,
+    /// Attribute -> condition.
+    pub criteria: &'a BTreeMap<String, crate::config::Condition>,
+}
+
+fn to_sdk_criteria(
+    criteria: &BTreeMap<String, crate::config::Condition>,
+) -> aws_sdk_guardduty::types::FindingCriteria {
+    use aws_sdk_guardduty::types::{Condition, FindingCriteria};
+    let criterion = criteria
+        .iter()
+        .map(|(field, c)| {
+            let cond = Condition::builder()
+                .set_equals(c.equals.clone())
+                .set_not_equals(c.not_equals.clone())
+                .set_greater_than(c.greater_than)
+                .set_greater_than_or_equal(c.greater_than_or_equal)
+                .set_less_than(c.less_than)
+                .set_less_than_or_equal(c.less_than_or_equal)
+                .set_matches(c.matches.clone())
+                .set_not_matches(c.not_matches.clone())
+                .build();
+            (field.clone(), cond)
+        })
+        .collect();
+    FindingCriteria::builder()
+        .set_criterion(Some(criterion))
+        .build()
+}
+
+#[expect(
+    deprecated,
+    reason = "filters made by other tools may still use Eq/Gt/...; they are read into the current names, never written"
+)]
+fn from_sdk_condition(c: &aws_sdk_guardduty::types::Condition) -> crate::config::Condition {
+    let list = |new: &[String], old: &[String]| {
+        let v: Vec<String> = if new.is_empty() {
+            old.to_vec()
+        } else {
+            new.to_vec()
+        };
+        (!v.is_empty()).then_some(v)
+    };
+    crate::config::Condition {
+        equals: list(c.equals(), c.eq()),
+        not_equals: list(c.not_equals(), c.neq()),
+        greater_than: c.greater_than().or(c.gt().map(i64::from)),
+        greater_than_or_equal: c.greater_than_or_equal().or(c.gte().map(i64::from)),
+        less_than: c.less_than().or(c.lt().map(i64::from)),
+        less_than_or_equal: c.less_than_or_equal().or(c.lte().map(i64::from)),
+        matches: list(c.matches(), &[]),
+        not_matches: list(c.not_matches(), &[]),
+    }
+}
+
+impl GuardDuty {
+    /// Every filter of the detector, with its details.
+    pub async fn filters(&self, detector_id: &str) -> Result<Vec<Filter>, AwsError> {
+        let mut names = Vec::new();
+        let mut pages = self
+            .client
+            .list_filters()
+            .detector_id(detector_id)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.site.err(&e, "ListFilters"))?;
+            names.extend(page.filter_names().iter().cloned());
+        }
+        let mut filters = Vec::with_capacity(names.len());
+        for name in names {
+            let out = self
+                .client
+                .get_filter()
+                .detector_id(detector_id)
+                .filter_name(&name)
+                .send()
+                .await
+                .map_err(|e| self.site.err(&e, "GetFilter"))?;
+            filters.push(Filter {
+                name,
+                description: out.description().unwrap_or_default().to_owned(),
+                rank: out.rank().unwrap_or_default(),
+                action: out
+                    .action()
+                    .map(|a| a.as_str().to_owned())
+                    .unwrap_or_default(),
+                criteria: out
+                    .finding_criteria()
+                    .and_then(|c| c.criterion())
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), from_sdk_condition(v)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                tags: out
+                    .tags()
+                    .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(filters)
+    }
+
+    /// Create an ARCHIVE filter with `tags`.
+    pub async fn create_filter(
+        &self,
+        detector_id: &str,
+        spec: &FilterSpec<'_>,
+        tags: &BTreeMap<String, String>,
+        client_token: &str,
+    ) -> Result<(), AwsError> {
+        self.client
+            .create_filter()
+            .detector_id(detector_id)
+            .name(spec.name)
+            .description(spec.description)
+            .action(aws_sdk_guardduty::types::FilterAction::Archive)
+            .rank(spec.rank)
+            .finding_criteria(to_sdk_criteria(spec.criteria))
+            .client_token(client_token)
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "CreateFilter"))?;
+        Ok(())
+    }
+
+    /// Put an existing filter to `spec`, action ARCHIVE.
+    pub async fn update_filter(
+        &self,
+        detector_id: &str,
+        spec: &FilterSpec<'_>,
+    ) -> Result<(), AwsError> {
+        self.client
+            .update_filter()
+            .detector_id(detector_id)
+            .filter_name(spec.name)
+            .description(spec.description)
+            .action(aws_sdk_guardduty::types::FilterAction::Archive)
+            .rank(spec.rank)
+            .finding_criteria(to_sdk_criteria(spec.criteria))
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "UpdateFilter"))?;
+        Ok(())
+    }
+
+    /// Delete a filter.
+    pub async fn delete_filter(&self, detector_id: &str, name: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_filter()
+            .detector_id(detector_id)
+            .filter_name(name)
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "DeleteFilter"))?;
+        Ok(())
+    }
+
+    /// How many findings of the detector match `criteria` (all pages of ListFindings).
+    pub async fn count_findings(
+        &self,
+        detector_id: &str,
+        criteria: &BTreeMap<String, crate::config::Condition>,
+    ) -> Result<usize, AwsError> {
+        let mut n = 0;
+        let mut pages = self
+            .client
+            .list_findings()
+            .detector_id(detector_id)
+            .finding_criteria(to_sdk_criteria(criteria))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.site.err(&e, "ListFindings"))?;
+            n += page.finding_ids().len();
+        }
+        Ok(n)
     }
 }

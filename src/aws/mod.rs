@@ -6,9 +6,11 @@
 //! Everything here does I/O.
 
 pub mod account;
+pub mod events;
 pub mod guardduty;
 pub mod organizations;
 pub mod s3;
+pub mod sns;
 pub mod sts;
 
 use std::time::Duration;

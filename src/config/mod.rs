@@ -3,6 +3,7 @@
 //! Pure apart from reading the file. [`load`] returns either a [`Config`] or
 //! every problem found, each one line `FILE:LINE: KEY.PATH: message`.
 
+pub mod finding_fields;
 mod raw;
 pub mod regions;
 mod types;

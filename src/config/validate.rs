@@ -619,15 +619,17 @@ fn criteria(
     let mut out = BTreeMap::new();
     for (field, c) in &raw.value {
         let path = format!("{base}.criteria.{field}");
-        if field.is_empty()
-            || !field
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '_')
-        {
+        if !super::finding_fields::is_finding_field(field) {
+            let hint = field_hint(field)
+                .map(|h| format!("; did you mean {h:?}?"))
+                .unwrap_or_default();
             cx.err(
                 c.referenced,
                 &path,
-                "must be a GuardDuty finding attribute such as service.action.actionType",
+                format!(
+                    "not a GuardDuty finding attribute that filters accept \
+                     (such as type, severity or service.action.actionType){hint}"
+                ),
             );
         }
         let r = &c.value;
@@ -862,6 +864,25 @@ fn overlap(a: &Wave, b: &Wave) -> Option<String> {
 }
 
 /// The candidate closest to `word` by edit distance, when it is close enough to be a typo.
+/// A documented attribute close to `field`: a near miss (a typo, a case
+/// slip, a missing `V4`), or the one attribute whose path ends like it.
+fn field_hint(field: &str) -> Option<&'static str> {
+    let fields = &super::finding_fields::FINDING_FIELDS;
+    let lower = field.to_ascii_lowercase();
+    if let Some(f) = fields.iter().find(|f| f.to_ascii_lowercase() == lower) {
+        return Some(f);
+    }
+    if let Some(f) = nearest(field, fields) {
+        return Some(f);
+    }
+    let tail = format!(".{field}");
+    let mut ends = fields.iter().filter(|f| f.ends_with(&tail));
+    match (ends.next(), ends.next()) {
+        (Some(f), None) => Some(f),
+        _ => None,
+    }
+}
+
 pub(crate) fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()

@@ -5,6 +5,8 @@
 //! [`run`] fans out over every target under one concurrency bound, with a
 //! time limit per target; one target's failure never stops the others.
 
+pub mod alerts;
+pub mod filters;
 pub mod threat_set;
 
 use std::collections::BTreeMap;
@@ -16,12 +18,12 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::aws::Aws;
-use crate::aws::guardduty::{GuardDuty, NewSet};
-use crate::config::{Rollout, Tolerance};
+use crate::aws::guardduty::{FilterSpec, GuardDuty, NewSet};
+use crate::config::{Alerts, Rollout, SuppressionRule, Tolerance};
 use crate::discover::Placed;
 use crate::org::Placement;
 use crate::org::waves;
-use crate::report::{Change, Mode, Status, TargetReport, WaveOutcome, WaveReport};
+use crate::report::{Change, Mode, Status, TargetReport, Unmanaged, WaveOutcome, WaveReport};
 use threat_set::{ACTIVE, Desired, ERROR, Step};
 
 /// How long guardsync waits for GuardDuty, and how often it looks.
@@ -59,6 +61,10 @@ pub struct Context<'a> {
     pub desired: Desired,
     /// The account that owns the bucket (`ExpectedBucketOwner`).
     pub bucket_owner: String,
+    /// `suppression_rules`, for every managed target.
+    pub rules: &'a [SuppressionRule],
+    /// `alerts`, for the administrator's targets (`None`: remove guardsync's).
+    pub alerts: Option<&'a Alerts>,
     /// How many targets run at once.
     pub concurrency: usize,
     /// Waits and time limits.
@@ -232,7 +238,27 @@ fn failed(p: &Placed, changes: Vec<Change>, error: String) -> TargetReport {
     report(p, Status::Failed, changes, Some(error))
 }
 
-/// An `admin` or `standalone` target: its ThreatIntelSet.
+/// What one resource kind of a target did (apply) or would do (plan).
+#[derive(Debug, Default)]
+struct Part {
+    changes: Vec<Change>,
+    unmanaged: Vec<Unmanaged>,
+    error: Option<String>,
+}
+
+impl Part {
+    fn failed(changes: Vec<Change>, unmanaged: Vec<Unmanaged>, error: String) -> Part {
+        Part {
+            changes,
+            unmanaged,
+            error: Some(error),
+        }
+    }
+}
+
+/// An `admin` or `standalone` target: its ThreatIntelSet and suppression
+/// rules, and in the administrator its alerts. One part failing does not
+/// keep the others from running; the target fails with every reason.
 async fn managed(ctx: &Context<'_>, p: &Placed) -> TargetReport {
     let Some(detector) = p.detector_id.as_deref() else {
         return failed(p, Vec::new(), "no GuardDuty detector id was found".into());
@@ -241,70 +267,190 @@ async fn managed(ctx: &Context<'_>, p: &Placed) -> TargetReport {
         .aws
         .config_for(p.target.region.as_str(), p.credentials.as_ref());
     let gd = GuardDuty::new(&conf, p.target.account.as_str());
+    let mut parts = vec![
+        threat_list(ctx, &gd, detector, p).await,
+        rules(ctx, &gd, detector, p).await,
+    ];
+    if p.placement == Placement::Admin {
+        parts.push(
+            match alerts::reconcile(&conf, p.target.account.as_str(), ctx.alerts, ctx.mode).await {
+                Ok(o) => {
+                    for n in &o.notes {
+                        tracing::info!("{n}");
+                    }
+                    Part {
+                        changes: o.changes,
+                        unmanaged: o.unmanaged,
+                        error: None,
+                    }
+                }
+                Err(e) => Part::failed(Vec::new(), Vec::new(), e),
+            },
+        );
+    }
+    let mut changes = Vec::new();
+    let mut unmanaged = Vec::new();
+    let mut errors = Vec::new();
+    for part in parts {
+        changes.extend(part.changes);
+        unmanaged.extend(part.unmanaged);
+        errors.extend(part.error);
+    }
+    let mut r = if !errors.is_empty() {
+        failed(p, changes, errors.join("; "))
+    } else {
+        let status = match (changes.is_empty(), ctx.mode) {
+            (true, _) => Status::Unchanged,
+            (false, Mode::Plan) => Status::Pending,
+            (false, Mode::Apply) => Status::Changed,
+        };
+        report(p, status, changes, None)
+    };
+    r.unmanaged = unmanaged;
+    r
+}
+
+/// The ThreatIntelSet of a managed target.
+async fn threat_list(ctx: &Context<'_>, gd: &GuardDuty, detector: &str, p: &Placed) -> Part {
     // A busy set is waited for, then looked at again; guardsync's own
     // activation is waited for inside its round, so three rounds are plenty.
     for _round in 0..3 {
         let found = match gd.threat_intel_sets(detector).await {
             Ok(f) => f,
-            Err(e) => return failed(p, Vec::new(), e.to_string()),
+            Err(e) => return Part::failed(Vec::new(), Vec::new(), e.to_string()),
         };
         let plan = threat_set::plan(&ctx.desired, &found, |id| {
             gd.threat_intel_set_arn(detector, id)
         });
         let changes: Vec<Change> = plan.change.into_iter().collect();
-        let with = |mut r: TargetReport| {
-            r.unmanaged = plan.unmanaged.clone();
-            r
-        };
+        let unmanaged = plan.unmanaged;
         let step = match plan.step {
             Ok(s) => s,
-            Err(e) => return with(failed(p, changes, e)),
+            Err(e) => return Part::failed(changes, unmanaged, e),
         };
         if ctx.mode == Mode::Plan {
-            let status = if changes.is_empty() {
-                Status::Unchanged
-            } else {
-                Status::Pending
+            return Part {
+                changes,
+                unmanaged,
+                error: None,
             };
-            return with(report(p, status, changes, None));
         }
         let done = match step {
-            Step::Nothing { .. } => return with(report(p, Status::Unchanged, changes, None)),
-            Step::Wait { id } => settle(ctx, &gd, detector, &id).await.map(|_| None),
-            Step::Create => create(ctx, &gd, detector, p).await.map(Some),
-            Step::Update { id, previous } => update(ctx, &gd, detector, &id, Some(&previous))
+            Step::Nothing { .. } => Ok(true),
+            Step::Wait { id } => settle(ctx, gd, detector, &id).await.map(|_| false),
+            Step::Create => create(ctx, gd, detector, p).await.map(|_| true),
+            Step::Update { id, previous } => update(ctx, gd, detector, &id, Some(&previous))
                 .await
-                .map(|()| Some(id)),
-            Step::Activate { id } => update(ctx, &gd, detector, &id, None)
-                .await
-                .map(|()| Some(id)),
+                .map(|()| true),
+            Step::Activate { id } => update(ctx, gd, detector, &id, None).await.map(|()| true),
         };
         match done {
-            Err(e) => return with(failed(p, changes, e)),
-            Ok(None) => continue,
-            Ok(Some(_)) => return with(report(p, Status::Changed, changes, None)),
+            Err(e) => return Part::failed(changes, unmanaged, e),
+            Ok(false) => continue,
+            Ok(true) => {
+                return Part {
+                    changes,
+                    unmanaged,
+                    error: None,
+                };
+            }
         }
     }
-    failed(
-        p,
+    Part::failed(
+        Vec::new(),
         Vec::new(),
         "the ThreatIntelSet kept changing status; run again".into(),
     )
+}
+
+/// The suppression rules of a managed target. In `plan`, each rule to
+/// create or change says how many current findings it would archive.
+async fn rules(ctx: &Context<'_>, gd: &GuardDuty, detector: &str, p: &Placed) -> Part {
+    let found = match gd.filters(detector).await {
+        Ok(f) => f,
+        Err(e) => return Part::failed(Vec::new(), Vec::new(), e.to_string()),
+    };
+    let plan = filters::plan(ctx.rules, &found, |name| gd.filter_arn(detector, name));
+    let mut changes = Vec::with_capacity(plan.steps.len());
+    let mut error = (!plan.errors.is_empty()).then(|| plan.errors.join("; "));
+    for (step, mut change) in plan.steps {
+        let rule = ctx.rules.iter().find(|r| match &step {
+            filters::Step::Create(n) | filters::Step::Update(n) => r.name.as_str() == n,
+            filters::Step::Delete(_) => false,
+        });
+        let spec = rule.map(|r| FilterSpec {
+            name: r.name.as_str(),
+            description: r.description.as_deref().unwrap_or_default(),
+            rank: i32::from(r.rank),
+            criteria: &r.criteria,
+        });
+        let done = match (ctx.mode, &step, &spec) {
+            (Mode::Plan, _, Some(spec)) => {
+                // What would this rule hide? The findings it matches today.
+                let mut criteria = spec.criteria.clone();
+                criteria.insert(
+                    "service.archived".into(),
+                    crate::config::Condition {
+                        equals: Some(vec!["false".into()]),
+                        ..Default::default()
+                    },
+                );
+                gd.count_findings(detector, &criteria).await.map(|n| {
+                    change.detail.push(format!(
+                        "would archive {n} current finding{}",
+                        if n == 1 { "" } else { "s" }
+                    ));
+                })
+            }
+            (Mode::Plan, _, None) => Ok(()),
+            (Mode::Apply, filters::Step::Delete(name), _) => gd.delete_filter(detector, name).await,
+            (Mode::Apply, filters::Step::Update(_), Some(spec)) => {
+                gd.update_filter(detector, spec).await
+            }
+            (Mode::Apply, filters::Step::Create(_), Some(spec)) => {
+                let token = client_token(&format!(
+                    "{}|{}|filter|{}|{}",
+                    p.target.account, p.target.region, spec.name, spec.rank
+                ));
+                gd.create_filter(detector, spec, &owner_tags(), &token)
+                    .await
+            }
+            (Mode::Apply, _, None) => Ok(()),
+        };
+        match done {
+            Ok(()) => changes.push(change),
+            Err(e) => {
+                error = Some(match error {
+                    Some(prev) => format!("{prev}; {e}"),
+                    None => e.to_string(),
+                });
+                break;
+            }
+        }
+    }
+    Part {
+        changes,
+        unmanaged: plan.unmanaged,
+        error,
+    }
+}
+
+/// The tags of everything guardsync creates besides the sets.
+fn owner_tags() -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([(
+        threat_set::OWNER_TAG.to_owned(),
+        threat_set::OWNER_VALUE.to_owned(),
+    )])
 }
 
 /// What an ERROR status most often means.
 const READ_HINT: &str = " (GuardDuty in this account must be able to read the object: \
                          bucket.manage_policy grants the organization read access)";
 
-/// An idempotency token for the create: the same target and list give the
-/// same token, so a retried or interrupted create never makes a second set.
-fn client_token(p: &Placed, desired: &Desired) -> String {
-    let mut h = Sha256::new();
-    h.update(format!(
-        "{}|{}|{}|{}",
-        p.target.account, p.target.region, desired.name, desired.sha256
-    ));
-    hex::encode(h.finalize())[..32].to_owned()
+/// An idempotency token for a create: the same inputs give the same token,
+/// so a retried or interrupted create never makes a second resource.
+fn client_token(inputs: &str) -> String {
+    hex::encode(Sha256::digest(inputs.as_bytes()))[..32].to_owned()
 }
 
 async fn create(
@@ -315,7 +461,10 @@ async fn create(
 ) -> Result<String, String> {
     let d = &ctx.desired;
     let tags = d.tags();
-    let token = client_token(p, d);
+    let token = client_token(&format!(
+        "{}|{}|{}|{}",
+        p.target.account, p.target.region, d.name, d.sha256
+    ));
     let id = gd
         .create_threat_intel_set(
             detector,

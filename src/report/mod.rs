@@ -41,6 +41,9 @@ pub struct Report {
     pub regions: Vec<String>,
     /// The rollout waves, in order (one wave without `rollout`).
     pub waves: Vec<WaveReport>,
+    /// Things a reviewer should know that are not changes (for instance that
+    /// suppressed findings never alert).
+    pub warnings: Vec<String>,
     /// Set by `apply --retry-failed`: the run it repairs.
     pub retry_of: Option<String>,
     /// One entry per (account, region), ordered by account then region.

@@ -33,6 +33,13 @@ pub fn render(report: &Report, style: Style) -> String {
     coverage(&mut out, report, paint);
     failures(&mut out, report, paint);
     not_run(&mut out, report, paint);
+    if !report.warnings.is_empty() {
+        out.blank();
+        out.line(paint.bold("Warnings:"));
+        for w in &report.warnings {
+            out.line(format!("  {}", paint.yellow(w)));
+        }
+    }
     out.blank();
     out.line(summary_line(report, paint));
     out.0
@@ -574,6 +581,7 @@ mod tests {
             organization_id: Some("o-a1b2c3d4e5".to_owned()),
             regions: vec!["eu-west-1".to_owned(), "us-east-1".to_owned()],
             waves: Vec::new(),
+            warnings: Vec::new(),
             retry_of: None,
             summary: Summary::of(&targets),
             targets,

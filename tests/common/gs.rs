@@ -114,3 +114,30 @@ pub async fn mutating_calls(emu: &Emulator) -> Vec<String> {
         })
         .collect()
 }
+
+/// Reset the emulator to the demo organization, with GuardDuty activating
+/// sets after 20 ms (fast tests).
+pub async fn seed_demo(emu: &Emulator) -> Value {
+    let seed = emu.seed("demo").await;
+    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
+        .await;
+    seed
+}
+
+/// `ACCOUNT REGION: error` for every failed target of a report.
+pub fn failures(report: &Value) -> Vec<String> {
+    report["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .filter(|t| t["status"] == "failed")
+        .map(|t| {
+            format!(
+                "{} {}: {}",
+                t["account_id"].as_str().unwrap_or(""),
+                t["region"].as_str().unwrap_or(""),
+                t["error"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}

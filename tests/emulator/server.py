@@ -34,6 +34,7 @@ def install_extensions(default_account: str) -> None:
     organizations_ext.install()
     account_ext.install()
     s3_policy.install()
+    __import__("gsemu.events_ext", fromlist=["install"]).install()
 
 
 def build_app(default_account: str):

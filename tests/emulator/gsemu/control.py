@@ -16,6 +16,9 @@ Control API (JSON; never logged as AWS calls):
   GET|POST|DELETE /_guardsync/faults           {"seed", "rules": [...]}
   GET|POST /_guardsync/config                  {"activation_delay_ms", "secure_transport", "org_empty_pages"}
   GET    /_guardsync/guardduty?account=&region=  detector id, threat intel sets, filters
+  POST   /_guardsync/findings    {"account", "region", "findings": [...]}  -> {"findingIds": [...]}
+  GET    /_guardsync/findings?account=&region=     -> {"findings": [...]} (full JSON, stored order)
+  DELETE /_guardsync/findings[?account=&region=]   clear one detector's findings (or all)
 """
 
 import json
@@ -72,6 +75,33 @@ def guardduty_view(account: str, region: str) -> dict:
                               if admin else None)}
 
 
+def _findings_route(start_response, method: str, query: dict, environ) -> list[bytes]:
+    from . import findings_ext as fx
+
+    if method == "POST":
+        body = _read_json(environ)
+        if not body.get("account") or not body.get("region"):
+            return _json_response(start_response, 400, {"error": "account and region are required"})
+        with state.LOCK:
+            ids = fx.add_findings(str(body["account"]), str(body["region"]), body.get("findings") or [])
+        return _json_response(start_response, 200, {"findingIds": ids})
+    if method == "DELETE":
+        if bool(query.get("account")) != bool(query.get("region")):
+            return _json_response(start_response, 400, {"error": "give both account and region, or neither"})
+        with state.LOCK:
+            removed = fx.clear_findings(query.get("account"), query.get("region"))
+        return _json_response(start_response, 200, {"removed": removed})
+    if method == "GET":
+        from . import guardduty_ext as gd
+
+        if "account" not in query or "region" not in query:
+            return _json_response(start_response, 400, {"error": "account and region are required"})
+        det = gd.detector_for(query["account"], query["region"])
+        found = list(fx.findings_of(det).values()) if det is not None else []
+        return _json_response(start_response, 200, {"findings": found})
+    return _json_response(start_response, 405, {"error": f"{method} /_guardsync/findings"})
+
+
 def control(environ, start_response) -> list[bytes]:
     from .seeding import ScenarioError, seed
 
@@ -113,6 +143,8 @@ def control(environ, start_response) -> list[bytes]:
             if "account" not in query or "region" not in query:
                 return _json_response(start_response, 400, {"error": "account and region are required"})
             return _json_response(start_response, 200, guardduty_view(query["account"], query["region"]))
+        if route == "findings":
+            return _findings_route(start_response, method, query, environ)
         return _json_response(start_response, 404, {"error": f"no control route {method} {route}"})
     except (ScenarioError, KeyError, ValueError, TypeError) as e:
         return _json_response(start_response, 400, {"error": f"{type(e).__name__}: {e}",

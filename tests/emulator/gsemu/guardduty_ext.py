@@ -1,4 +1,4 @@
-"""GuardDuty extension: threat intel sets, filters, tags, members, administrator rules.
+"""GuardDuty extension: threat intel sets, filters, tags, members, administrator rules, findings.
 
 moto 5.2.5's GuardDuty has detectors, a few filter calls (no ListFilters, no
 tags, no limits, DeleteFilter ignores unknown names) and a stub
@@ -11,6 +11,7 @@ State lives on moto's own objects so that a moto reset clears it:
   * `Detector.gs_tokens`    clientToken -> (request fingerprint, resource id)
   * `Filter.gs_tags`        tags of a filter
   * `GuardDutyBackend.gs_members`  (administrator's backend) member id -> record
+  * `Detector.gs_findings`  finding id -> finding JSON (findings_ext.py)
 
 Wire format follows the GuardDuty API reference (REST-JSON, camelCase keys).
 Errors: HTTP 400, body {"__type", "message"}, header X-Amzn-ErrorType:
@@ -615,6 +616,40 @@ class GuardDutyExtResponse(GuardDutyResponse):
         })
 
 
+    # -- Findings (API_ListFindings, API_GetFindings; model in findings_ext.py) --
+    def list_findings(self) -> Any:
+        from . import findings_ext as fx
+
+        detector = self._own_detector()
+        p = self._json()
+        criteria = p.get("findingCriteria")
+        try:
+            fx.validate_criteria(criteria)
+        except fx.FindingError as e:
+            raise BadRequest(str(e), e.error_type)
+        # sortCriteria is ignored: findings are listed in the order they were added.
+        found = fx.filter_findings(list(fx.findings_of(detector).values()), criteria)
+        page, token = paginate([f["id"] for f in found], p.get("maxResults"), p.get("nextToken"))
+        body: dict = {"findingIds": page}
+        if token:
+            body["nextToken"] = token
+        return self._ok(body=body)
+
+    def get_findings(self) -> Any:
+        from . import findings_ext as fx
+
+        detector = self._own_detector()
+        ids = self._json().get("findingIds")
+        if not isinstance(ids, list):
+            raise BadRequest("The request is rejected because findingIds is required.",
+                             "InvalidInputException")
+        if len(ids) > fx.MAX_GET_FINDINGS:
+            raise BadRequest("The request is rejected because findingIds takes at most "
+                             f"{fx.MAX_GET_FINDINGS} ids.", "InvalidInputException")
+        store = fx.findings_of(detector)
+        return self._ok(body={"findings": [store[i] for i in ids if isinstance(i, str) and i in store]})
+
+
 def new_member_record(email: str | None, status: str) -> dict:
     now = _now_iso()
     return {"email": email or "member@example.com", "relationshipStatus": status,
@@ -630,6 +665,9 @@ EXTRA_PATHS = [
     "{0}/detector/(?P<detector_id>[^/]+)/master$",
     "{0}/detector/(?P<detector_id>[^/]+)/admin$",
     "{0}/tags/(?P<resource_arn>.+)$",
+    # moto 5.2.5 has no findings routes or handlers; ListFindings and GetFindings are ours.
+    "{0}/detector/(?P<detector_id>[^/]+)/findings$",
+    "{0}/detector/(?P<detector_id>[^/]+)/findings/get$",
 ]
 
 

@@ -10,6 +10,7 @@ from moto.guardduty.models import guardduty_backends
 from moto.organizations.models import organizations_backends
 from moto.s3.models import s3_backends
 
+from . import findings_ext as fx
 from . import guardduty_ext as gd
 from . import organizations_ext as orgx
 from . import state
@@ -109,6 +110,25 @@ def _seed_guardduty(g: dict, mgmt: str | None, summary: dict) -> None:
     summary["detectors"] = detectors
 
 
+def _seed_findings(spec: Any, summary: dict) -> None:
+    """`findings: {DETECTOR_ACCOUNT: {REGION: [finding, ...]}}` (README "Findings").
+    Runs after the detectors and members exist, so member findings also reach the
+    administrator's detector; stored directly, never through HTTP."""
+    if not isinstance(spec, dict):
+        raise ScenarioError("findings must be a map: {account: {region: [finding, ...]}}")
+    counts: dict[str, dict[str, int]] = {}
+    for acct, per_region in spec.items():
+        if not isinstance(per_region, dict):
+            raise ScenarioError(f"findings.{acct} must be a map: {{region: [finding, ...]}}")
+        for region, items in per_region.items():
+            try:
+                ids = fx.add_findings(str(acct), str(region), items or [])
+            except fx.FindingError as e:
+                raise ScenarioError(f"findings.{acct}.{region}: {e}") from None
+            counts.setdefault(str(acct), {})[str(region)] = len(ids)
+    summary["findings"] = counts
+
+
 def _seed_buckets(buckets: list, summary: dict) -> None:
     names = []
     for b in buckets:
@@ -132,6 +152,8 @@ def seed(scenario: dict[str, Any]) -> dict:
         _seed_organization(org, summary)
         mgmt = summary["management_account"]
     _seed_guardduty(scenario.get("guardduty") or {}, mgmt, summary)
+    if scenario.get("findings"):
+        _seed_findings(scenario["findings"], summary)
     state.SCENARIO["regions"] = {
         str(acct): {r: str(s).upper() for r, s in regions.items()}
         for acct, regions in (scenario.get("regions") or {}).items()

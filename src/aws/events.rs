@@ -1,0 +1,323 @@
+//! EventBridge for the alerts: one rule on the default event bus, its tags
+//! and its targets. Does I/O; SDK types stop here.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::types::{InputTransformer, RuleState, Tag, Target as SdkTarget};
+
+use super::guardduty::partition;
+use super::{AwsError, Site};
+
+/// An EventBridge rule of the default bus, as DescribeRule, ListTagsForResource
+/// and ListTargetsByRule report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Its name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// The event pattern, as EventBridge stores it (JSON text).
+    pub pattern: Option<String>,
+    /// `ENABLED`, `DISABLED`, ...
+    pub state: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+    /// Its targets.
+    pub targets: Vec<Target>,
+}
+
+/// One target of a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The target's id in the rule.
+    pub id: String,
+    /// What it delivers to.
+    pub arn: String,
+    /// How the event is turned into the target's input, when it is.
+    pub transformer: Option<Transformer>,
+    /// The target sets `Input` or `InputPath` (a constant or a part of the event).
+    pub other_input: bool,
+}
+
+/// An InputTransformer: fields picked from the event and the text they fill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transformer {
+    /// Placeholder name -> JSON path in the event.
+    pub paths: BTreeMap<String, String>,
+    /// The template, with `<name>` placeholders.
+    pub template: String,
+}
+
+/// What to create or update a rule with.
+#[derive(Debug, Clone)]
+pub struct NewRule<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// The event pattern (JSON text).
+    pub pattern: &'a str,
+    /// Its description.
+    pub description: &'a str,
+    /// Tags to create it with (EventBridge ignores them on an update).
+    pub tags: &'a BTreeMap<String, String>,
+}
+
+/// EventBridge in one account and region.
+pub struct EventBridge {
+    client: Client,
+    site: Site,
+}
+
+// Helpers of the alerts' adapters (this module and [`super::sns`]).
+impl Site {
+    /// The site of a client built from `conf` for `account`.
+    pub(crate) fn of(conf: &aws_config::SdkConfig, account: &str) -> Site {
+        Site {
+            account: account.to_owned(),
+            region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// The ARN of `resource` of `service` at this site.
+    pub(crate) fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{}:{}:{resource}",
+            partition(&self.region),
+            self.region,
+            self.account
+        )
+    }
+
+    /// `tags` as the SDK's tags, built by `build` (the SDKs' tag types differ).
+    pub(crate) fn tags<T, E: std::fmt::Display>(
+        &self,
+        operation: &'static str,
+        tags: &BTreeMap<String, String>,
+        build: impl Fn(&str, &str) -> Result<T, E>,
+    ) -> Result<Vec<T>, AwsError> {
+        tags.iter()
+            .map(|(k, v)| build(k, v).map_err(|e| self.failed(operation, None, e.to_string())))
+            .collect()
+    }
+
+    /// An error AWS answered inside a successful response (a failed entry),
+    /// or a request the SDK could not build, as an [`AwsError`] at this site.
+    pub(crate) fn failed(
+        &self,
+        operation: &'static str,
+        code: Option<&str>,
+        message: impl Into<String>,
+    ) -> AwsError {
+        AwsError {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            operation,
+            code: code.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+impl EventBridge {
+    /// A client for `account` in `region`, from a configuration built by [`super::Aws::config_for`].
+    pub fn new(conf: &aws_config::SdkConfig, account: &str) -> Self {
+        EventBridge {
+            client: Client::new(conf),
+            site: Site::of(conf, account),
+        }
+    }
+
+    /// The ARN of a rule of the default bus (known before the rule exists).
+    pub fn rule_arn(&self, name: &str) -> String {
+        self.site.arn("events", &format!("rule/{name}"))
+    }
+
+    /// The rule `name` of the default bus with its tags and targets, if it exists.
+    pub async fn rule(&self, name: &str) -> Result<Option<Rule>, AwsError> {
+        let out = match self.client.describe_rule().name(name).send().await {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(self.site.err(&e, "DescribeRule")),
+        };
+        let arn = out.arn().map_or_else(|| self.rule_arn(name), str::to_owned);
+        let tags = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "ListTagsForResource"))?
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        Ok(Some(Rule {
+            name: name.to_owned(),
+            pattern: out.event_pattern().map(str::to_owned),
+            state: out
+                .state()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            description: out.description().map(str::to_owned),
+            tags,
+            targets: self.targets(name).await?,
+            arn,
+        }))
+    }
+
+    /// Every target of a rule.
+    async fn targets(&self, rule: &str) -> Result<Vec<Target>, AwsError> {
+        // The SDK has no paginator for ListTargetsByRule: follow NextToken.
+        let mut targets = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_targets_by_rule()
+                .rule(rule)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.site.err(&e, "ListTargetsByRule"))?;
+            targets.extend(page.targets().iter().map(|t| Target {
+                id: t.id().to_owned(),
+                arn: t.arn().to_owned(),
+                transformer: t.input_transformer().map(|x| {
+                    Transformer {
+                        paths: x
+                            .input_paths_map()
+                            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                            .unwrap_or_default(),
+                        template: x.input_template().to_owned(),
+                    }
+                }),
+                other_input: t.input().is_some() || t.input_path().is_some(),
+            }));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(targets),
+            }
+        }
+    }
+
+    /// Create the rule, enabled, or update its pattern, description and state; returns its ARN.
+    pub async fn put_rule(&self, rule: &NewRule<'_>) -> Result<String, AwsError> {
+        let tags = self.site.tags("PutRule", rule.tags, |k, v| {
+            Tag::builder().key(k).value(v).build()
+        })?;
+        let out = self
+            .client
+            .put_rule()
+            .name(rule.name)
+            .event_pattern(rule.pattern)
+            .description(rule.description)
+            .state(RuleState::Enabled)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "PutRule"))?;
+        Ok(out
+            .rule_arn()
+            .map_or_else(|| self.rule_arn(rule.name), str::to_owned))
+    }
+
+    /// Put one target on a rule (a target with the same id is replaced).
+    pub async fn put_target(&self, rule: &str, target: &Target) -> Result<(), AwsError> {
+        let fail = |e: aws_smithy_types::error::operation::BuildError| {
+            self.site.failed("PutTargets", None, e.to_string())
+        };
+        let mut b = SdkTarget::builder().id(&target.id).arn(&target.arn);
+        if let Some(x) = &target.transformer {
+            let transformer = InputTransformer::builder()
+                .set_input_paths_map(Some(x.paths.clone().into_iter().collect()))
+                .input_template(&x.template)
+                .build()
+                .map_err(fail)?;
+            b = b.input_transformer(transformer);
+        }
+        let out = self
+            .client
+            .put_targets()
+            .rule(rule)
+            .targets(b.build().map_err(fail)?)
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "PutTargets"))?;
+        // PutTargets answers 200 and lists the targets it could not put.
+        self.entries(
+            "PutTargets",
+            out.failed_entries()
+                .first()
+                .map(|f| (f.target_id(), f.error_code(), f.error_message())),
+        )
+    }
+
+    /// Remove targets from a rule.
+    pub async fn remove_targets(&self, rule: &str, ids: &[String]) -> Result<(), AwsError> {
+        let out = self
+            .client
+            .remove_targets()
+            .rule(rule)
+            .set_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "RemoveTargets"))?;
+        self.entries(
+            "RemoveTargets",
+            out.failed_entries()
+                .first()
+                .map(|f| (f.target_id(), f.error_code(), f.error_message())),
+        )
+    }
+
+    /// The first failed entry of a batch answer (target id, code, message) as an error.
+    fn entries(
+        &self,
+        operation: &'static str,
+        failed: Option<(Option<&str>, Option<&str>, Option<&str>)>,
+    ) -> Result<(), AwsError> {
+        match failed {
+            Some((id, code, message)) => Err(self.site.failed(
+                operation,
+                code,
+                format!(
+                    "target {}: {}",
+                    id.unwrap_or_default(),
+                    message.unwrap_or("failed")
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Delete a rule (it must have no targets left).
+    pub async fn delete_rule(&self, name: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_rule()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "DeleteRule"))?;
+        Ok(())
+    }
+
+    /// Whether `event` (JSON text) matches `pattern`, as EventBridge decides it.
+    pub async fn test_event_pattern(&self, pattern: &str, event: &str) -> Result<bool, AwsError> {
+        let out = self
+            .client
+            .test_event_pattern()
+            .event_pattern(pattern)
+            .event(event)
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "TestEventPattern"))?;
+        Ok(out.result())
+    }
+}

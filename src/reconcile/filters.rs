@@ -1,0 +1,342 @@
+//! Suppression rules of one target: GuardDuty filters with action ARCHIVE.
+//! The filters guardsync owns (tag `managed-by=guardsync`) are made equal to
+//! `suppression_rules`; the others are never touched. Pure.
+
+use std::collections::BTreeMap;
+
+use crate::aws::guardduty::Filter;
+use crate::config::{Condition, SuppressionRule};
+use crate::report::{Action, Change, Resource, Unmanaged};
+
+use super::threat_set::{OWNER_TAG, OWNER_VALUE};
+
+/// GuardDuty's limit of filters per account per region.
+pub const MAX_FILTERS: usize = 100;
+/// The action of a suppression rule.
+pub const ARCHIVE: &str = "ARCHIVE";
+
+/// One write, in the order they must run: deletes free room for creates.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    /// Delete an owned filter no rule names any more.
+    Delete(String),
+    /// Put an owned filter back to its rule.
+    Update(String),
+    /// Create the filter of a rule.
+    Create(String),
+}
+
+/// The decision for one detector.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FiltersPlan {
+    /// Writes with the change each reports, deletes first.
+    pub steps: Vec<(Step, Change)>,
+    /// Why some rules cannot be put in place (the target fails with these).
+    pub errors: Vec<String>,
+    /// Filters found there that guardsync leaves alone.
+    pub unmanaged: Vec<Unmanaged>,
+}
+
+/// Whether guardsync owns a filter.
+pub fn is_owned(f: &Filter) -> bool {
+    f.tags.get(OWNER_TAG).is_some_and(|v| v == OWNER_VALUE)
+}
+
+/// A condition with its value lists sorted: the order of values means
+/// nothing to GuardDuty, so it must not make a rule look changed.
+fn normal(c: &Condition) -> Condition {
+    let sorted = |v: &Option<Vec<String>>| {
+        v.as_ref().map(|v| {
+            let mut v = v.clone();
+            v.sort();
+            v.dedup();
+            v
+        })
+    };
+    Condition {
+        equals: sorted(&c.equals),
+        not_equals: sorted(&c.not_equals),
+        matches: sorted(&c.matches),
+        not_matches: sorted(&c.not_matches),
+        ..c.clone()
+    }
+}
+
+fn normal_all(c: &BTreeMap<String, Condition>) -> BTreeMap<String, Condition> {
+    c.iter().map(|(k, v)| (k.clone(), normal(v))).collect()
+}
+
+/// `equals [a, b]; greater_than 3`, for the plan.
+pub fn describe(c: &Condition) -> String {
+    let mut parts = Vec::new();
+    let mut list = |name: &str, v: &Option<Vec<String>>| {
+        if let Some(v) = v {
+            parts.push(format!("{name} [{}]", v.join(", ")));
+        }
+    };
+    list("equals", &c.equals);
+    list("not_equals", &c.not_equals);
+    list("matches", &c.matches);
+    list("not_matches", &c.not_matches);
+    for (name, v) in [
+        ("greater_than", c.greater_than),
+        ("greater_than_or_equal", c.greater_than_or_equal),
+        ("less_than", c.less_than),
+        ("less_than_or_equal", c.less_than_or_equal),
+    ] {
+        if let Some(v) = v {
+            parts.push(format!("{name} {v}"));
+        }
+    }
+    parts.join("; ")
+}
+
+/// What differs between a rule and its filter, one line each; empty when equal.
+fn differences(rule: &SuppressionRule, f: &Filter) -> Vec<String> {
+    let mut out = Vec::new();
+    let want_desc = rule.description.as_deref().unwrap_or_default();
+    if f.description != want_desc {
+        out.push(format!(
+            "description {:?} -> {:?}",
+            f.description, want_desc
+        ));
+    }
+    if f.rank != i32::from(rule.rank) {
+        out.push(format!("rank {} -> {}", f.rank, rule.rank));
+    }
+    if f.action != ARCHIVE {
+        out.push(format!("action {} -> {ARCHIVE}", f.action));
+    }
+    let (have, want) = (normal_all(&f.criteria), normal_all(&rule.criteria));
+    let fields: std::collections::BTreeSet<&String> = have.keys().chain(want.keys()).collect();
+    for field in fields {
+        match (have.get(field), want.get(field)) {
+            (Some(h), Some(w)) if h != w => {
+                out.push(format!("{field}: {} -> {}", describe(h), describe(w)));
+            }
+            (Some(h), None) => out.push(format!("- {field}: {}", describe(h))),
+            (None, Some(w)) => out.push(format!("+ {field}: {}", describe(w))),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Decide what to do with the filters found in one detector.
+pub fn plan(
+    rules: &[SuppressionRule],
+    found: &[Filter],
+    arn_of: impl Fn(&str) -> String,
+) -> FiltersPlan {
+    let mut p = FiltersPlan::default();
+    let by_name: BTreeMap<&str, &Filter> = found.iter().map(|f| (f.name.as_str(), f)).collect();
+    let wanted: BTreeMap<&str, &SuppressionRule> =
+        rules.iter().map(|r| (r.name.as_str(), r)).collect();
+    for f in found {
+        if !is_owned(f) {
+            p.unmanaged.push(Unmanaged {
+                resource: Resource::Filter,
+                name: f.name.clone(),
+            });
+        } else if !wanted.contains_key(f.name.as_str()) {
+            let change = Change {
+                resource: Resource::Filter,
+                name: f.name.clone(),
+                action: Action::Delete,
+                detail: vec!["no suppression rule of that name any more".into()],
+            };
+            p.steps.push((Step::Delete(f.name.clone()), change));
+        }
+    }
+    for rule in rules {
+        let name = rule.name.as_str();
+        match by_name.get(name) {
+            Some(f) if !is_owned(f) => p.errors.push(format!(
+                "a filter named {name:?} exists and is not managed by guardsync; guardsync \
+                 never adopts silently: to let it manage this filter, tag it \
+                 (aws guardduty tag-resource --resource-arn {} --tags {OWNER_TAG}={OWNER_VALUE}), \
+                 or rename the rule",
+                arn_of(name)
+            )),
+            Some(f) => {
+                let diff = differences(rule, f);
+                if !diff.is_empty() {
+                    let change = Change {
+                        resource: Resource::Filter,
+                        name: name.to_owned(),
+                        action: Action::Update,
+                        detail: diff,
+                    };
+                    p.steps.push((Step::Update(name.to_owned()), change));
+                }
+            }
+            None => {
+                let mut detail = vec![format!("rank {}, action {ARCHIVE}", rule.rank)];
+                detail.extend(
+                    rule.criteria
+                        .iter()
+                        .map(|(k, c)| format!("{k}: {}", describe(c))),
+                );
+                let change = Change {
+                    resource: Resource::Filter,
+                    name: name.to_owned(),
+                    action: Action::Create,
+                    detail,
+                };
+                p.steps.push((Step::Create(name.to_owned()), change));
+            }
+        }
+    }
+    let count = |pred: fn(&Step) -> bool| p.steps.iter().filter(|(s, _)| pred(s)).count();
+    let creates = count(|s| matches!(s, Step::Create(_)));
+    let deletes = count(|s| matches!(s, Step::Delete(_)));
+    let after = found.len() + creates - deletes;
+    if creates > 0 && after > MAX_FILTERS {
+        let foreign = found.iter().filter(|f| !is_owned(f)).count();
+        p.errors.push(format!(
+            "cannot create {creates} filter(s): the detector would hold {after} filters, \
+             GuardDuty's limit is {MAX_FILTERS} ({} exist, {foreign} of them not managed by guardsync)",
+            found.len()
+        ));
+        p.steps.retain(|(s, _)| !matches!(s, Step::Create(_)));
+    }
+    p.steps.sort_by(|a, b| a.0.cmp(&b.0));
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FilterName;
+
+    fn rule(name: &str, rank: u8, types: &[&str]) -> SuppressionRule {
+        SuppressionRule {
+            name: FilterName(name.into()),
+            description: Some("ours".into()),
+            rank,
+            criteria: BTreeMap::from([(
+                "type".to_owned(),
+                Condition {
+                    equals: Some(types.iter().map(|t| (*t).to_owned()).collect()),
+                    ..Condition::default()
+                },
+            )]),
+        }
+    }
+
+    fn filter(r: &SuppressionRule, owned: bool) -> Filter {
+        let mut tags = BTreeMap::new();
+        if owned {
+            tags.insert(OWNER_TAG.to_owned(), OWNER_VALUE.to_owned());
+        }
+        Filter {
+            name: r.name.as_str().to_owned(),
+            description: r.description.clone().unwrap_or_default(),
+            rank: i32::from(r.rank),
+            action: ARCHIVE.into(),
+            criteria: r.criteria.clone(),
+            tags,
+        }
+    }
+
+    fn arn(name: &str) -> String {
+        format!("arn:filter/{name}")
+    }
+
+    fn steps(p: &FiltersPlan) -> Vec<Step> {
+        p.steps.iter().map(|(s, _)| s.clone()).collect()
+    }
+
+    #[test]
+    fn equal_rules_need_nothing_whatever_the_order_of_values() {
+        let r = rule("scanner", 1, &["a", "b"]);
+        let mut f = filter(&r, true);
+        f.criteria = rule("scanner", 1, &["b", "a"]).criteria;
+        let p = plan(&[r], &[f], arn);
+        assert_eq!(p, FiltersPlan::default());
+    }
+
+    #[test]
+    fn creates_updates_and_deletes_only_what_it_owns() {
+        let keep = rule("keep", 1, &["a"]);
+        let moved = rule("moved", 2, &["a"]);
+        let gone = rule("gone", 3, &["a"]);
+        let theirs = rule("theirs", 4, &["a"]);
+        let mut old_moved = filter(&moved, true);
+        old_moved.rank = 5;
+        let found = [
+            filter(&keep, true),
+            old_moved,
+            filter(&gone, true),
+            filter(&theirs, false),
+        ];
+        let new = rule("new", 3, &["x"]);
+        let p = plan(&[keep, moved, new], &found, arn);
+        assert_eq!(
+            steps(&p),
+            [
+                Step::Delete("gone".into()),
+                Step::Update("moved".into()),
+                Step::Create("new".into())
+            ]
+        );
+        assert_eq!(p.steps[1].1.detail, ["rank 5 -> 2"]);
+        assert_eq!(p.unmanaged[0].name, "theirs");
+        assert!(p.errors.is_empty());
+    }
+
+    #[test]
+    fn criteria_changes_are_shown_field_by_field() {
+        let r = rule("scanner", 1, &["a"]);
+        let mut f = filter(&r, true);
+        f.criteria.insert(
+            "severity".into(),
+            Condition {
+                greater_than_or_equal: Some(4),
+                ..Condition::default()
+            },
+        );
+        f.criteria.get_mut("type").expect("type").equals = Some(vec!["b".into()]);
+        let p = plan(&[r], &[f], arn);
+        assert_eq!(
+            p.steps[0].1.detail,
+            [
+                "- severity: greater_than_or_equal 4",
+                "type: equals [b] -> equals [a]"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_foreign_filter_with_a_rules_name_is_a_conflict() {
+        let r = rule("scanner", 1, &["a"]);
+        let p = plan(std::slice::from_ref(&r), &[filter(&r, false)], arn);
+        assert!(p.steps.is_empty());
+        assert!(
+            p.errors[0].contains("--resource-arn arn:filter/scanner"),
+            "{:?}",
+            p.errors
+        );
+    }
+
+    #[test]
+    fn the_limit_counts_filters_it_does_not_own() {
+        let found: Vec<Filter> = (0..100)
+            .map(|i| filter(&rule(&format!("f{i:03}"), 1, &["a"]), i < 1))
+            .collect();
+        // f000 is ours and goes away: room for exactly one new rule.
+        let p = plan(&[rule("one", 1, &["a"])], &found, arn);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let p = plan(
+            &[rule("one", 1, &["a"]), rule("two", 2, &["a"])],
+            &found,
+            arn,
+        );
+        assert!(
+            p.errors[0].contains("would hold 101 filters"),
+            "{:?}",
+            p.errors
+        );
+        assert_eq!(steps(&p), [Step::Delete("f000".into())]);
+    }
+}
