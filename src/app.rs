@@ -449,7 +449,7 @@ fn warnings(c: &Config) -> Vec<String> {
         w.push(format!(
             "findings archived by the {} suppression rule(s) never alert: GuardDuty does not \
              send suppressed findings to EventBridge, whatever their severity (alerts fire at \
-             severity >= {})",
+             severity >= {:.1})",
             c.suppression_rules.len(),
             a.min_severity
         ));

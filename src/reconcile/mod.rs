@@ -222,6 +222,7 @@ fn report(p: &Placed, status: Status, changes: Vec<Change>, error: Option<String
         changes,
         error,
         not_run: false,
+        warnings: Vec::new(),
         note: match &p.placement {
             Placement::Standalone => Some(
                 "not an associated member: has its own list; its findings are not centralised"
@@ -244,6 +245,7 @@ struct Part {
     changes: Vec<Change>,
     unmanaged: Vec<Unmanaged>,
     error: Option<String>,
+    warnings: Vec<String>,
 }
 
 impl Part {
@@ -252,6 +254,7 @@ impl Part {
             changes,
             unmanaged,
             error: Some(error),
+            warnings: Vec::new(),
         }
     }
 }
@@ -274,16 +277,18 @@ async fn managed(ctx: &Context<'_>, p: &Placed) -> TargetReport {
     if p.placement == Placement::Admin {
         parts.push(
             match alerts::reconcile(&conf, p.target.account.as_str(), ctx.alerts, ctx.mode).await {
-                Ok(o) => {
-                    for n in &o.notes {
-                        tracing::info!("{n}");
-                    }
-                    Part {
-                        changes: o.changes,
-                        unmanaged: o.unmanaged,
-                        error: None,
-                    }
-                }
+                // The report warns once about suppressed findings; the other
+                // notes (pending confirmations, ...) belong to this target.
+                Ok(o) => Part {
+                    changes: o.changes,
+                    unmanaged: o.unmanaged,
+                    error: None,
+                    warnings: o
+                        .notes
+                        .into_iter()
+                        .filter(|n| n != alerts::SUPPRESSED_NOTE)
+                        .collect(),
+                },
                 Err(e) => Part::failed(Vec::new(), Vec::new(), e),
             },
         );
@@ -291,10 +296,12 @@ async fn managed(ctx: &Context<'_>, p: &Placed) -> TargetReport {
     let mut changes = Vec::new();
     let mut unmanaged = Vec::new();
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     for part in parts {
         changes.extend(part.changes);
         unmanaged.extend(part.unmanaged);
         errors.extend(part.error);
+        warnings.extend(part.warnings);
     }
     let mut r = if !errors.is_empty() {
         failed(p, changes, errors.join("; "))
@@ -307,6 +314,7 @@ async fn managed(ctx: &Context<'_>, p: &Placed) -> TargetReport {
         report(p, status, changes, None)
     };
     r.unmanaged = unmanaged;
+    r.warnings = warnings;
     r
 }
 
@@ -332,7 +340,7 @@ async fn threat_list(ctx: &Context<'_>, gd: &GuardDuty, detector: &str, p: &Plac
             return Part {
                 changes,
                 unmanaged,
-                error: None,
+                ..Part::default()
             };
         }
         let done = match step {
@@ -351,7 +359,7 @@ async fn threat_list(ctx: &Context<'_>, gd: &GuardDuty, detector: &str, p: &Plac
                 return Part {
                     changes,
                     unmanaged,
-                    error: None,
+                    ..Part::default()
                 };
             }
         }
@@ -432,6 +440,7 @@ async fn rules(ctx: &Context<'_>, gd: &GuardDuty, detector: &str, p: &Placed) ->
         changes,
         unmanaged: plan.unmanaged,
         error,
+        warnings: Vec::new(),
     }
 }
 

@@ -221,6 +221,9 @@ pub struct TargetReport {
     pub note: Option<String>,
     /// Resources found there that guardsync does not own and left alone.
     pub unmanaged: Vec<Unmanaged>,
+    /// What a reviewer should know about this target that is not a change
+    /// (for instance an e-mail subscription still waiting for confirmation).
+    pub warnings: Vec<String>,
 }
 
 /// A resource guardsync found and does not own.

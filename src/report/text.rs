@@ -33,12 +33,18 @@ pub fn render(report: &Report, style: Style) -> String {
     coverage(&mut out, report, paint);
     failures(&mut out, report, paint);
     not_run(&mut out, report, paint);
-    if !report.warnings.is_empty() {
+    let per_target: Vec<(String, String)> = report
+        .targets
+        .iter()
+        .flat_map(|t| t.warnings.iter().map(move |w| (key(t), paint.yellow(w))))
+        .collect();
+    if !report.warnings.is_empty() || !per_target.is_empty() {
         out.blank();
         out.line(paint.bold("Warnings:"));
         for w in &report.warnings {
             out.line(format!("  {}", paint.yellow(w)));
         }
+        keyed_lines(&mut out, per_target.into_iter());
     }
     out.blank();
     out.line(summary_line(report, paint));
@@ -560,6 +566,7 @@ mod tests {
             changes: Vec::new(),
             error: None,
             not_run: false,
+            warnings: Vec::new(),
             note: None,
             unmanaged: Vec::new(),
         }
