@@ -12,7 +12,7 @@ use crate::aws::s3::S3;
 use crate::cli::{Cli, Command, Format, ListCommand, ScopeArgs};
 use crate::config::{self, Config, RegionScope};
 use crate::error::{Error, ExitCode};
-use crate::feed::{self, BuiltList, Outcome};
+use crate::feed::{self, BuiltList};
 use crate::publish::record::RunRecord;
 use crate::publish::{self, Manifest};
 use crate::reconcile::{self, Context, Timing, threat_set::Desired};
@@ -46,7 +46,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             })
             .await
         }
-        Command::Policies(a) => not_yet(&a.config.config, "policies", "issue #6: IAM policies"),
+        Command::Policies(a) => crate::policies::command(&a),
     };
     match result {
         Ok(code) => code,
@@ -166,17 +166,6 @@ pub fn build_settings(c: &Config) -> crate::feed::BuildSettings {
     }
 }
 
-/// Commands whose implementation is tracked by a later issue: the
-/// configuration is still checked first, so a bad one exits 2.
-fn not_yet(
-    path: &std::path::Path,
-    command: &'static str,
-    tracking: &'static str,
-) -> Result<ExitCode, Error> {
-    load(path)?;
-    Err(Error::NotImplemented { command, tracking })
-}
-
 /// What `plan` and `apply` share from the command line.
 struct RunArgs<'a> {
     config: &'a Path,
@@ -220,6 +209,63 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
     if let Some(n) = run.scope.concurrency {
         c.concurrency = n;
     }
+    let opts = RunOptions {
+        mode: run.mode,
+        accounts: run.scope.accounts.clone(),
+        regions: run.scope.regions.clone(),
+        retry_failed: run.retry_failed,
+        deadline: None,
+    };
+    let report = match execute(&c, &opts).await? {
+        Outcome::Report(r) => r,
+        Outcome::NothingToRetry(message) => {
+            println!("{message}");
+            return Ok(ExitCode::Success);
+        }
+    };
+    match run.format {
+        Format::Json => print!("{}", report.to_json()),
+        Format::Text => {
+            let style = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                report::text::Style::Color
+            } else {
+                report::text::Style::Plain
+            };
+            print!("{}", report::text::render(&report, style));
+        }
+    }
+    Ok(exit_code(&report, run.detailed_exitcode))
+}
+
+/// How a plan or apply runs, whoever starts it (the command line or the
+/// scheduled Lambda).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// plan or apply.
+    pub mode: Mode,
+    /// `--account`: only these accounts (empty: all).
+    pub accounts: Vec<crate::config::AccountId>,
+    /// `--region`: only these Regions (empty: all).
+    pub regions: Vec<crate::config::Region>,
+    /// `apply --retry-failed`.
+    pub retry_failed: bool,
+    /// When the run must be over (a Lambda's deadline): no target starts
+    /// too close to it.
+    pub deadline: Option<tokio::time::Instant>,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The report of the run.
+    Report(Box<Report>),
+    /// `--retry-failed` found nothing to do; the message says so.
+    NothingToRetry(String),
+}
+
+/// Build, publish (apply), discover, reconcile every target wave by wave,
+/// record (apply): the whole job, without printing.
+pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
     let aws = Aws::load(c.retry_max_attempts).await;
     let admin = c.admin_account.as_str();
     let s3 = S3::new(&aws.config_for(c.bucket.region.as_str(), None), admin);
@@ -234,18 +280,17 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
     };
     let list = match &previous_run {
         Some(record) => recorded_list(&s3, bucket, prefix, record).await?,
-        None => list(&c, &s3).await?,
+        None => list(c, &s3).await?,
     };
     if previous_run
         .as_ref()
         .is_some_and(|r| r.to_retry().is_empty())
     {
-        println!(
+        return Ok(Outcome::NothingToRetry(format!(
             "Nothing to retry: every target of the last apply reached its desired state \
              (s3://{bucket}/{}).",
             publish::record::key(prefix)
-        );
-        return Ok(ExitCode::Success);
+        )));
     }
 
     // 2. The bucket policy, then (apply) the object, the policy and the manifest,
@@ -287,10 +332,10 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
     // then reconcile them wave by wave.
     let retry: Option<Vec<(String, String)>> = previous_run.as_ref().map(|r| r.to_retry());
     let (only_accounts, only_regions) = match &retry {
-        None => (run.scope.accounts.clone(), run.scope.regions.clone()),
-        Some(pairs) => narrow(pairs, &run.scope.accounts, &run.scope.regions),
+        None => (run.accounts.clone(), run.regions.clone()),
+        Some(pairs) => narrow(pairs, &run.accounts, &run.regions),
     };
-    let mut found = crate::discover::discover(&aws, &c, &only_accounts, &only_regions).await?;
+    let mut found = crate::discover::discover(&aws, c, &only_accounts, &only_regions).await?;
     if let Some(pairs) = &retry {
         found.placed.retain(|p| {
             pairs
@@ -313,6 +358,7 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
         alerts: c.alerts.as_ref(),
         concurrency: usize::try_from(c.concurrency).unwrap_or(1),
         timing: Timing::default(),
+        deadline: run.deadline,
     };
     let (mut targets, waves) = reconcile::rollout(&ctx, found.placed, c.rollout.as_ref()).await;
     for t in &mut targets {
@@ -321,7 +367,7 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
             .and_then(|id| found.names.get(&id).cloned());
     }
     if let Some(change) = policy.and_then(|p| p.change) {
-        attach_policy_change(&mut targets, &c, run.mode, change);
+        attach_policy_change(&mut targets, c, run.mode, change);
     }
 
     let report = Report {
@@ -337,7 +383,7 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
         organization_id: Some(organization_id),
         regions: found.regions.iter().map(ToString::to_string).collect(),
         waves,
-        warnings: warnings(&c),
+        warnings: warnings(c),
         retry_of: previous_run.as_ref().map(|r| r.finished_at.clone()),
         summary: Summary::of(&targets),
         targets,
@@ -358,18 +404,7 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
         }
     }
 
-    match run.format {
-        Format::Json => print!("{}", report.to_json()),
-        Format::Text => {
-            let style = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-                report::text::Style::Color
-            } else {
-                report::text::Style::Plain
-            };
-            print!("{}", report::text::render(&report, style));
-        }
-    }
-    Ok(exit_code(&report, run.detailed_exitcode))
+    Ok(Outcome::Report(Box::new(report)))
 }
 
 /// The last run's record, for `--retry-failed`.
@@ -459,7 +494,7 @@ fn warnings(c: &Config) -> Vec<String> {
 
 /// SPEC.md §3: 3 when a target failed; with `--detailed-exitcode`, 4 when
 /// changes are pending.
-fn exit_code(report: &Report, detailed: bool) -> ExitCode {
+pub fn exit_code(report: &Report, detailed: bool) -> ExitCode {
     let s = &report.summary;
     if s.failed > 0 {
         ExitCode::TargetsFailed
@@ -517,8 +552,8 @@ async fn list(c: &Config, s3: &S3) -> Result<List, Error> {
         (Some(m), true) => {
             match feed::build_if_changed(&settings, &m.previous(), now, &Default::default()).await?
             {
-                Outcome::NotModified => return Ok(List::published(m, false)),
-                Outcome::Built(b) => b,
+                feed::Outcome::NotModified => return Ok(List::published(m, false)),
+                feed::Outcome::Built(b) => b,
             }
         }
         (m, _) => {

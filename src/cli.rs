@@ -195,6 +195,19 @@ pub struct PoliciesArgs {
     /// Write one JSON file per policy into this directory instead of stdout.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// The organization id the bucket policy admits (`o-...`); without it, the placeholder o-EXAMPLE.
+    #[arg(long, value_name = "ID", value_parser = crate::policies::parse_organization_id)]
+    pub organization_id: Option<String>,
+
+    /// The role guardsync runs as in the administrator account (name or path/name): member roles trust it.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = crate::policies::DEFAULT_ADMIN_ROLE,
+        value_parser = crate::policies::parse_role
+    )]
+    pub admin_role: String,
 }
 
 #[cfg(test)]

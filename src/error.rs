@@ -81,15 +81,6 @@ pub enum Error {
         /// `s3://bucket/key` of the list.
         location: String,
     },
-
-    /// The command exists but its implementation is tracked by an open issue.
-    #[error("`guardsync {command}` is not implemented yet ({tracking})")]
-    NotImplemented {
-        /// The command as the user typed it.
-        command: &'static str,
-        /// Where the work is tracked.
-        tracking: &'static str,
-    },
 }
 
 impl Error {
@@ -104,7 +95,6 @@ impl Error {
             | Error::Aws(_)
             | Error::NoRunRecord { .. }
             | Error::RecordedListGone { .. } => ExitCode::Aborted,
-            Error::NotImplemented { .. } => ExitCode::Aborted,
         }
     }
 }

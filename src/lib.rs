@@ -21,6 +21,9 @@
 //! - [`reconcile`]: per target observe -> plan (pure) -> apply, and the bounded fan-out (I/O).
 //! - [`error`]: the error kinds and their one mapping to the exit codes of SPEC.md.
 //! - [`report`]: the run's report, rendered as terraform-like text or JSON (pure).
+//! - [`policies`]: the bucket policy and the IAM policies guardsync needs, rendered
+//!   from the configuration (pure), and the `policies` command that prints or writes them.
+//! - [`lambda`]: the scheduled job's entry point: one invocation, one plan or apply (I/O).
 //! - [`app`]: the one place that wires the phases together for each command.
 //! - [`cli`]: the command-line surface (clap), shared by `main.rs` and the docs.
 
@@ -31,7 +34,9 @@ pub mod config;
 pub mod discover;
 pub mod error;
 pub mod feed;
+pub mod lambda;
 pub mod org;
+pub mod policies;
 pub mod publish;
 pub mod reconcile;
 pub mod report;

@@ -69,6 +69,23 @@ pub async fn assume(
     })
 }
 
+/// The account of the tool's own credentials (GetCallerIdentity).
+pub async fn caller_account(aws: &Aws) -> Result<String, AwsError> {
+    let region = aws
+        .config()
+        .region()
+        .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
+    let client = aws_sdk_sts::Client::new(&aws.config_for(&region, None));
+    let out = client.get_caller_identity().send().await.map_err(|e| {
+        super::Site {
+            account: String::new(),
+            region: region.clone(),
+        }
+        .err(&e, "GetCallerIdentity")
+    })?;
+    Ok(out.account().unwrap_or_default().to_owned())
+}
+
 /// STS's own words (`AccessDenied: User ... is not authorized ...`) when
 /// STS answered, rather than the SDK's debug dump of the whole response.
 fn sts_reason(e: &aws_credential_types::provider::error::CredentialsError) -> String {

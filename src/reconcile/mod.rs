@@ -69,6 +69,46 @@ pub struct Context<'a> {
     pub concurrency: usize,
     /// Waits and time limits.
     pub timing: Timing,
+    /// When the run must be over (a Lambda's deadline), if ever.
+    pub deadline: Option<tokio::time::Instant>,
+}
+
+/// How long before the deadline guardsync stops starting targets: room for
+/// the targets in flight to finish and for the report and run record.
+/// `GUARDSYNC_DEADLINE_MARGIN_MS` overrides it (tests).
+pub fn deadline_margin() -> Duration {
+    std::env::var("GUARDSYNC_DEADLINE_MARGIN_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(Duration::from_secs(90), Duration::from_millis)
+}
+
+impl Context<'_> {
+    /// Why no new target may start now, if the deadline is too close.
+    fn out_of_time(&self) -> Option<String> {
+        let deadline = self.deadline?;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        (left < deadline_margin()).then(|| {
+            format!(
+                "not started: {}s were left before the run's deadline (the Lambda's 15-minute \
+                 limit); run `guardsync apply --retry-failed`, or run guardsync as a Fargate \
+                 task for an organization this large",
+                left.as_secs()
+            )
+        })
+    }
+
+    /// The time limit of a target starting now: its own, cut to the deadline.
+    fn target_limit(&self) -> Duration {
+        let own = self.timing.target_timeout;
+        match self.deadline {
+            None => own,
+            Some(d) => own.min(
+                d.saturating_duration_since(tokio::time::Instant::now())
+                    .saturating_sub(deadline_margin() / 3),
+            ),
+        }
+    }
 }
 
 /// Run the rollout: wave after wave, each wave's targets concurrently; in
@@ -140,12 +180,13 @@ pub async fn rollout(
 /// get their usual (call-free) report; managed ones are not run.
 async fn not_run(ctx: &Context<'_>, p: &Placed, why: &str) -> TargetReport {
     if p.placement.is_managed() {
-        let mut r = report(
-            p,
-            Status::Failed,
-            Vec::new(),
-            Some(format!("not run: {why}")),
-        );
+        // Reasons that already say so ("not started: ...") are kept as they are.
+        let why = if why.starts_with("not ") {
+            why.to_owned()
+        } else {
+            format!("not run: {why}")
+        };
+        let mut r = report(p, Status::Failed, Vec::new(), Some(why));
         r.not_run = true;
         r
     } else {
@@ -165,7 +206,10 @@ pub async fn run(ctx: &Context<'_>, placed: Vec<Placed>) -> Vec<TargetReport> {
                 region = p.target.region.as_str()
             );
             async move {
-                let limit = ctx.timing.target_timeout;
+                if let Some(why) = ctx.out_of_time() {
+                    return not_run(ctx, &p, &why).await;
+                }
+                let limit = ctx.target_limit();
                 match tokio::time::timeout(limit, target(ctx, &p)).await {
                     Ok(r) => r,
                     Err(_) => failed(

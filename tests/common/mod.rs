@@ -33,11 +33,11 @@ pub struct Emulator {
     serial: tokio::sync::Mutex<()>,
 }
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     if let Ok(p) = std::env::var("GUARDSYNC_PYTHON") {
         return PathBuf::from(p);
     }

@@ -1,0 +1,35 @@
+//! `guardsync-lambda`: the AWS Lambda entry point (`bootstrap` in the
+//! function package). Logs are JSON, one object per line, with the target's
+//! `account` and `region` in its span, so that CloudWatch Logs Insights can
+//! query them; everything else lives in [`guardsync::lambda`].
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,guardsync=info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    lambda_runtime::run(service_fn(handle)).await
+}
+
+async fn handle(
+    event: LambdaEvent<guardsync::lambda::Event>,
+) -> Result<serde_json::Value, Diagnostic> {
+    let deadline = event.context.deadline();
+    guardsync::lambda::invoke(event.payload, deadline)
+        .await
+        .map_err(|f| {
+            tracing::error!(kind = f.kind, "{}", f.message);
+            Diagnostic {
+                error_type: f.kind.to_owned(),
+                error_message: f.message,
+            }
+        })
+}
