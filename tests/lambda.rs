@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::gs::{seed_demo, sets};
+use common::gs::{emulator_env, seed_demo, sets};
 use common::{ADMIN, Emulator, emulator, python, repo};
 use serde_json::{Value, json};
 
@@ -62,18 +62,11 @@ fn invoke(emu: &Emulator, event: &Value, deadline_ms: u64, env: &[(&str, &str)])
         .to_owned();
     let logs = tempfile::NamedTempFile::new().expect("log file");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_guardsync-lambda"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    emulator_env(&mut cmd, emu)
         .env("AWS_LAMBDA_RUNTIME_API", &address)
         .env("AWS_LAMBDA_FUNCTION_NAME", "guardsync")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_ENDPOINT_URL", &emu.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIAGUARDSYNCTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("GUARDSYNC_RETRY_INITIAL_BACKOFF_MS", "5")
         .stdout(Stdio::null())
         .stderr(logs.reopen().expect("log file"));
     for (k, v) in env {

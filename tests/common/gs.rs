@@ -37,10 +37,10 @@ pub fn config(dir: &Path, regions: &[&str], list: &str, bucket: &str, extra: &st
     path
 }
 
-pub fn guardsync(emu: &Emulator, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_guardsync"))
-        .args(args)
-        .env_clear()
+/// A clean environment that points every AWS call of `cmd` at the emulator,
+/// with the administrator's credentials and a short retry backoff.
+pub fn emulator_env<'a>(cmd: &'a mut Command, emu: &Emulator) -> &'a mut Command {
+    cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_ENDPOINT_URL", &emu.endpoint)
         .env("AWS_ACCESS_KEY_ID", "AKIAGUARDSYNCTEST")
@@ -48,6 +48,13 @@ pub fn guardsync(emu: &Emulator, args: &[&str]) -> Run {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("GUARDSYNC_RETRY_INITIAL_BACKOFF_MS", "5")
+}
+
+/// Run the guardsync binary against the emulator.
+pub fn guardsync(emu: &Emulator, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_guardsync"));
+    let out = emulator_env(&mut cmd, emu)
+        .args(args)
         .output()
         .expect("run guardsync");
     Run::from(out)
