@@ -215,6 +215,7 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
         regions: run.scope.regions.clone(),
         retry_failed: run.retry_failed,
         deadline: None,
+        stop: Some(stop_on_signals()),
     };
     let report = match execute(&c, &opts).await? {
         Outcome::Report(r) => r,
@@ -237,6 +238,41 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
     Ok(exit_code(&report, run.detailed_exitcode))
 }
 
+/// A stop request on the first SIGINT or SIGTERM: targets in flight finish
+/// (within a grace period), the others are reported as not started, the
+/// report and run record are written and the lease is given back. A second
+/// signal ends the process at once (exit 130), like terraform.
+fn stop_on_signals() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("cannot watch SIGTERM: {e}");
+                    return;
+                }
+            };
+        for n in 0.. {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            if n > 0 {
+                eprintln!("guardsync: second signal, stopping now");
+                std::process::exit(130);
+            }
+            tracing::warn!(
+                "stop requested: no new target starts; targets in flight get {}s to finish \
+                 (signal again to stop at once)",
+                crate::reconcile::GRACE.as_secs()
+            );
+            let _ = tx.send(true);
+        }
+    });
+    rx
+}
+
 /// How a plan or apply runs, whoever starts it (the command line or the
 /// scheduled Lambda).
 #[derive(Debug, Clone)]
@@ -252,6 +288,8 @@ pub struct RunOptions {
     /// When the run must be over (a Lambda's deadline): no target starts
     /// too close to it.
     pub deadline: Option<tokio::time::Instant>,
+    /// Becomes `true` on SIGINT/SIGTERM: no target starts after that.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// What a run produced.
@@ -269,18 +307,41 @@ pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
     let aws = Aws::load(c.retry_max_attempts).await;
     let admin = c.admin_account.as_str();
     let s3 = S3::new(&aws.config_for(c.bucket.region.as_str(), None), admin);
+    // One apply at a time: the lease is taken before anything is written and
+    // given back whatever the outcome. A plan writes nothing and takes none.
+    let lease = match run.mode {
+        Mode::Plan => None,
+        Mode::Apply => {
+            let command = if run.retry_failed {
+                "apply --retry-failed"
+            } else {
+                "apply"
+            };
+            Some(publish::lease::acquire(&s3, &c.bucket.name, &c.bucket.prefix, command).await?)
+        }
+    };
+    let outcome = job(c, run, &aws, &s3).await;
+    if let Some(l) = lease {
+        l.release(&s3).await;
+    }
+    outcome
+}
+
+/// The job itself, under the lease when it writes.
+async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome, Error> {
+    let admin = c.admin_account.as_str();
     let (bucket, prefix) = (c.bucket.name.as_str(), c.bucket.prefix.as_str());
 
     // 1. The list: built again only when a feed changed; a retry reuses the
     // recorded one.
     let previous_run = if run.retry_failed {
-        Some(retry_record(&s3, bucket, prefix).await?)
+        Some(retry_record(s3, bucket, prefix).await?)
     } else {
         None
     };
     let list = match &previous_run {
-        Some(record) => recorded_list(&s3, bucket, prefix, record).await?,
-        None => list(c, &s3).await?,
+        Some(record) => recorded_list(s3, bucket, prefix, record).await?,
+        None => list(c, s3).await?,
     };
     if previous_run
         .as_ref()
@@ -295,7 +356,7 @@ pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
 
     // 2. The bucket policy, then (apply) the object, the policy and the manifest,
     // in that order: the manifest names a list only once it can be read.
-    let organization_id = Organizations::new(&aws, admin).organization_id().await?;
+    let organization_id = Organizations::new(aws, admin).organization_id().await?;
     let policy = if c.bucket.manage_policy {
         let current = s3
             .policy(bucket)
@@ -316,7 +377,7 @@ pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
     }
     if run.mode == Mode::Apply {
         if let Some((built, _)) = &list.upload {
-            publish::upload_list(&s3, bucket, prefix, built).await?;
+            publish::upload_list(s3, bucket, prefix, built).await?;
         }
         if let Some(p) = policy.as_ref().filter(|p| p.change.is_some()) {
             s3.put_policy(bucket, &p.policy)
@@ -324,7 +385,7 @@ pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
                 .map_err(publish::PublishError::from)?;
         }
         if let Some((_, manifest)) = &list.upload {
-            publish::write_manifest(&s3, bucket, prefix, manifest).await?;
+            publish::write_manifest(s3, bucket, prefix, manifest).await?;
         }
     }
 
@@ -335,7 +396,7 @@ pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
         None => (run.accounts.clone(), run.regions.clone()),
         Some(pairs) => narrow(pairs, &run.accounts, &run.regions),
     };
-    let mut found = crate::discover::discover(&aws, c, &only_accounts, &only_regions).await?;
+    let mut found = crate::discover::discover(aws, c, &only_accounts, &only_regions).await?;
     if let Some(pairs) = &retry {
         found.placed.retain(|p| {
             pairs
@@ -344,7 +405,7 @@ pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
         });
     }
     let ctx = Context {
-        aws: &aws,
+        aws,
         mode: run.mode,
         desired: Desired {
             name: c.threat_list.name.clone(),
@@ -359,6 +420,7 @@ pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
         concurrency: usize::try_from(c.concurrency).unwrap_or(1),
         timing: Timing::default(),
         deadline: run.deadline,
+        stop: run.stop.clone(),
     };
     let (mut targets, waves) = reconcile::rollout(&ctx, found.placed, c.rollout.as_ref()).await;
     for t in &mut targets {
@@ -396,7 +458,7 @@ pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
             Some(before) => before.merged(&this),
             None => this,
         };
-        if let Err(e) = publish::record::write(&s3, bucket, prefix, &record).await {
+        if let Err(e) = publish::record::write(s3, bucket, prefix, &record).await {
             tracing::error!(
                 "{}; `apply --retry-failed` will not know this run",
                 crate::error::chain(&e)

@@ -64,6 +64,10 @@ pub enum Error {
     #[error(transparent)]
     Aws(#[from] crate::aws::AwsError),
 
+    /// Another run holds the lease, or it could not be taken.
+    #[error(transparent)]
+    Lease(#[from] crate::publish::lease::LeaseError),
+
     /// `apply --retry-failed` without a run record.
     #[error(
         "failed to find a run record at {location}: run `guardsync apply` first; --retry-failed repairs what the last apply left failed or not run"
@@ -93,6 +97,7 @@ impl Error {
             | Error::Publish(_)
             | Error::Discover(_)
             | Error::Aws(_)
+            | Error::Lease(_)
             | Error::NoRunRecord { .. }
             | Error::RecordedListGone { .. } => ExitCode::Aborted,
         }

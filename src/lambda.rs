@@ -161,6 +161,7 @@ pub async fn invoke(event: Event, deadline: SystemTime) -> Result<serde_json::Va
         regions,
         retry_failed: event.retry_failed,
         deadline: Some(tokio::time::Instant::now() + left),
+        stop: None,
     };
     tracing::info!(
         command = mode.as_str(),

@@ -208,6 +208,15 @@ pub fn render(config: &Config, options: &Options) -> Policies {
             &["s3:GetObject", "s3:PutObject"],
             &[&objects],
         ),
+        // The run lease is the one object guardsync deletes.
+        Statement::allow(
+            "RunLease",
+            &["s3:DeleteObject"],
+            &[&format!(
+                "{bucket_arn}/{}state/lease.json",
+                config.bucket.prefix
+            )],
+        ),
         // S3 answers a read of a missing key (no manifest or run record yet)
         // with 404 only to callers allowed to list the bucket; others get 403
         // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).

@@ -193,12 +193,21 @@ fn needs(call: &Call, n: &Names, members: &BTreeSet<String>) -> Vec<(String, Str
     let topic = format!("arn:aws:sns:{region}:{account}:{}", n.topic);
     let rule = format!("arn:aws:events:{region}:{account}:rule/guardsync-findings");
     let bucket = format!("arn:aws:s3:::{}", n.bucket);
-    let object = format!("{bucket}/{}manifest.json", n.prefix);
+    // The object the call touched (the call log records S3 paths), else the manifest.
+    let object = call
+        .resource
+        .as_deref()
+        .and_then(|p| p.strip_prefix('/'))
+        .filter(|p| p.contains('/'))
+        .map_or_else(
+            || format!("{bucket}/{}manifest.json", n.prefix),
+            |p| format!("arn:aws:s3:::{p}"),
+        );
     let own = |resource: &str| vec![(format!("{service}:{op}"), resource.to_owned())];
     let mut need = match (service, op) {
         // S3 authorizes HeadObject as s3:GetObject.
         ("s3", "GetObject" | "HeadObject") => vec![("s3:GetObject".to_owned(), object.clone())],
-        ("s3", "PutObject") => own(&object),
+        ("s3", "PutObject" | "DeleteObject") => own(&object),
         ("s3", _) => own(&bucket),
         ("sts", "AssumeRole") => members
             .iter()
@@ -456,6 +465,7 @@ async fn every_call_of_plan_and_apply_is_allowed_by_the_rendered_policies() {
         "admin guardduty:UpdateThreatIntelSet",
         "admin organizations:DescribeOrganization",
         "admin organizations:ListAccounts",
+        "admin s3:DeleteObject",
         "admin s3:GetBucketPolicy",
         "admin s3:GetObject",
         "admin s3:HeadObject",
@@ -519,6 +529,7 @@ fn call(account: &str, service: &str, operation: &str, status: u16) -> Call {
         operation: Some(operation.to_owned()),
         status,
         mutating: false,
+        resource: None,
     }
 }
 

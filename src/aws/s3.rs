@@ -82,32 +82,10 @@ impl S3 {
 
     /// The object's bytes, or `None` when there is no such key.
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
-        let out = match self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .expected_bucket_owner(self.owner())
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                return Ok(None);
-            }
-            Err(e) => return Err(self.err(&e, "GetObject", &format!("s3://{bucket}/{key}"))),
-        };
-        let body = out.body.collect().await.map_err(|e| {
-            self.local_err(
-                "GetObject",
-                &format!("s3://{bucket}/{key}"),
-                format!(
-                    "failed to read the body: {}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                ),
-            )
-        })?;
-        Ok(Some(body.into_bytes().to_vec()))
+        Ok(self
+            .get_with_etag(bucket, key)
+            .await?
+            .map(|(bytes, _)| bytes))
     }
 
     /// Whether the object exists (HeadObject).
@@ -161,6 +139,85 @@ impl S3 {
             .send()
             .await
             .map_err(|e| self.err(&e, "PutObject", &format!("s3://{bucket}/{key}")))?;
+        Ok(())
+    }
+
+    /// The object's bytes and ETag, or `None` when there is no such key.
+    pub async fn get_with_etag(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, AwsError> {
+        let what = format!("s3://{bucket}/{key}");
+        let out = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .expected_bucket_owner(self.owner())
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(self.err(&e, "GetObject", &what)),
+        };
+        let etag = out.e_tag().unwrap_or_default().to_owned();
+        let body = out.body.collect().await.map_err(|e| {
+            self.local_err(
+                "GetObject",
+                &what,
+                format!(
+                    "failed to read the body: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                ),
+            )
+        })?;
+        Ok(Some((body.into_bytes().to_vec(), etag)))
+    }
+
+    /// Write the object only if the condition holds: no object there yet
+    /// (`None`: `If-None-Match: *`), or the object there has this ETag
+    /// (`If-Match`). `Ok(false)` when S3 refused it for the condition (412).
+    /// An S3 conditional write is atomic: of two writers, one wins.
+    pub async fn put_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        if_match: Option<&str>,
+    ) -> Result<bool, AwsError> {
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .expected_bucket_owner(self.owner())
+            .content_type("application/json")
+            .body(ByteStream::from(body));
+        req = match if_match {
+            None => req.if_none_match("*"),
+            Some(etag) => req.if_match(etag),
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(false),
+            Err(e) => Err(self.err(&e, "PutObject", &format!("s3://{bucket}/{key}"))),
+        }
+    }
+
+    /// Delete the object (no error when it is already gone).
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .expected_bucket_owner(self.owner())
+            .send()
+            .await
+            .map_err(|e| self.err(&e, "DeleteObject", &format!("s3://{bucket}/{key}")))?;
         Ok(())
     }
 

@@ -9,6 +9,7 @@
 //! through [`crate::aws::s3::S3`] and turn its errors into [`PublishError`],
 //! naming the object or bucket.
 
+pub mod lease;
 pub mod manifest;
 pub mod policy;
 pub mod record;

@@ -71,7 +71,13 @@ pub struct Context<'a> {
     pub timing: Timing,
     /// When the run must be over (a Lambda's deadline), if ever.
     pub deadline: Option<tokio::time::Instant>,
+    /// Becomes `true` when the run is asked to stop (SIGINT, SIGTERM): no
+    /// target starts after that, and those in flight get [`GRACE`] to finish.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
+
+/// How long targets in flight may go on after a stop request.
+pub const GRACE: Duration = Duration::from_secs(30);
 
 /// How long before the deadline guardsync stops starting targets: room for
 /// the targets in flight to finish and for the report and run record.
@@ -84,8 +90,15 @@ pub fn deadline_margin() -> Duration {
 }
 
 impl Context<'_> {
-    /// Why no new target may start now, if the deadline is too close.
+    /// Why no new target may start now: a stop request, or the deadline is too close.
     fn out_of_time(&self) -> Option<String> {
+        if self.stop.as_ref().is_some_and(|s| *s.borrow()) {
+            return Some(
+                "not started: guardsync was interrupted (SIGINT or SIGTERM); run \
+                 `guardsync apply --retry-failed` to finish"
+                    .to_owned(),
+            );
+        }
         let deadline = self.deadline?;
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         (left < deadline_margin()).then(|| {
@@ -176,6 +189,18 @@ pub async fn rollout(
     (reports, summary)
 }
 
+/// Resolves [`GRACE`] after a stop request; never without one.
+async fn stopped_then_grace(stop: Option<tokio::sync::watch::Receiver<bool>>) {
+    let Some(mut stop) = stop else {
+        return std::future::pending().await;
+    };
+    if stop.wait_for(|s| *s).await.is_err() {
+        // The sender is gone: nobody can ask to stop any more.
+        return std::future::pending().await;
+    }
+    tokio::time::sleep(GRACE).await;
+}
+
 /// A target of a wave that was not started: targets with nothing to write
 /// get their usual (call-free) report; managed ones are not run.
 async fn not_run(ctx: &Context<'_>, p: &Placed, why: &str) -> TargetReport {
@@ -210,12 +235,23 @@ pub async fn run(ctx: &Context<'_>, placed: Vec<Placed>) -> Vec<TargetReport> {
                     return not_run(ctx, &p, &why).await;
                 }
                 let limit = ctx.target_limit();
-                match tokio::time::timeout(limit, target(ctx, &p)).await {
-                    Ok(r) => r,
-                    Err(_) => failed(
+                tokio::select! {
+                    r = tokio::time::timeout(limit, target(ctx, &p)) => match r {
+                        Ok(r) => r,
+                        Err(_) => failed(
+                            &p,
+                            Vec::new(),
+                            format!("did not finish within {}s", limit.as_secs()),
+                        ),
+                    },
+                    () = stopped_then_grace(ctx.stop.clone()) => failed(
                         &p,
                         Vec::new(),
-                        format!("did not finish within {}s", limit.as_secs()),
+                        format!(
+                            "interrupted: did not finish within the {}s grace period after \
+                             SIGINT/SIGTERM; run `guardsync apply` again to converge",
+                            GRACE.as_secs()
+                        ),
                     ),
                 }
             }

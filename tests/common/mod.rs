@@ -100,6 +100,9 @@ pub struct Call {
     pub operation: Option<String>,
     pub status: u16,
     pub mutating: bool,
+    /// S3: the request path (`/bucket/key`).
+    #[serde(default)]
+    pub resource: Option<String>,
 }
 
 impl Emulator {

@@ -98,7 +98,7 @@ def test_call_log_fields_and_mutating(emu):
     emu.client("sns", region="eu-west-1").create_topic(Name="guardsync-findings")
     calls = emu.calls()
     assert [c["seq"] for c in calls] == list(range(1, len(calls) + 1))
-    assert all(set(c) == {"seq", "account", "region", "service", "operation", "status", "mutating"} for c in calls)
+    assert all(set(c) == {"seq", "account", "region", "service", "operation", "status", "mutating", "resource"} for c in calls)
     ops = {c["operation"]: c for c in calls}
     assert ops["PutObject"]["mutating"] and ops["PutObject"]["service"] == "s3"
     assert ops["CreateThreatIntelSet"]["mutating"] and ops["CreateThreatIntelSet"]["account"] == ADMIN
@@ -110,3 +110,35 @@ def test_call_log_fields_and_mutating(emu):
     assert not any(c["operation"].startswith("_") for c in calls)
     emu.ctl("DELETE", "calls")
     assert emu.calls() == []
+
+
+def test_reset_drops_the_connection_of_one_region_only(emu):
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    emu.ctl("POST", "faults", {"rules": [{"region": "eu-west-1", "reset_rate": 1.0}]})
+    t = time.monotonic()
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        emu.client("guardduty", region="eu-west-1").list_detectors()
+    # no hang: werkzeug does not wait for another request on that connection
+    assert time.monotonic() - t < 5
+    assert emu.client("guardduty", region="us-east-1").list_detectors()["DetectorIds"]
+    calls = [(c["region"], c["operation"], c["status"]) for c in emu.calls()]
+    assert calls == [("eu-west-1", "ListDetectors", 0), ("us-east-1", "ListDetectors", 200)]
+    # the server keeps serving that region once the rule is gone
+    emu.ctl("DELETE", "faults")
+    assert emu.client("guardduty", region="eu-west-1").list_detectors()["DetectorIds"]
+
+
+def test_role_arn_selects_assume_role_into_one_account(emu):
+    denied = "arn:aws:iam::444444444444:role/GuardSyncMemberRole"
+    emu.ctl("POST", "faults", {"rules": [
+        {"service": "sts", "operation": "AssumeRole", "role_arn": denied, "error_rate": 1.0, "error_status": 503},
+    ]})
+    sts = emu.client("sts")
+    c, status, _ = err(lambda: sts.assume_role(RoleArn=denied, RoleSessionName="guardsync"))
+    assert (c, status) == ("ServiceUnavailable", 503)
+    ok = sts.assume_role(RoleArn="arn:aws:iam::222222222222:role/GuardSyncMemberRole", RoleSessionName="guardsync")
+    assert ok["Credentials"]["AccessKeyId"]
+    # other calls of sts are not matched: a rule with role_arn only matches AssumeRole into that role
+    emu.ctl("POST", "faults", {"rules": [{"role_arn": denied, "throttle_rate": 1.0}]})
+    assert sts.get_caller_identity()["Account"] == ADMIN

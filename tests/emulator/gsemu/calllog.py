@@ -26,6 +26,7 @@ def record(info: dict, status: int) -> None:
                 "operation": info["operation"],
                 "status": int(status),
                 "mutating": is_mutating(info["operation"]),
+                "resource": info.get("resource"),
             }
         )
 

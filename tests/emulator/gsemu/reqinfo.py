@@ -102,6 +102,8 @@ def identify(environ: dict) -> dict:
         "protocol": protocol,
         "params": params,
         "access_key": access_key,
+        # S3: the path (/bucket/key), so that the call log can tell objects apart.
+        "resource": environ.get("PATH_INFO") if service == "s3" else None,
     }
 
 
