@@ -175,8 +175,11 @@ pub async fn discover(
                         v.as_ref()
                             .is_ok_and(|v| v.is_enabled_member(&target.account))
                     });
+                // A region whose administrator view failed fails all its
+                // targets: probing there would only waste calls.
+                let view_failed = view.is_some_and(Result::is_err);
                 let probe = match own {
-                    _ if covered => Probe::NotProbed,
+                    _ if covered || view_failed => Probe::NotProbed,
                     None => Probe::NotProbed,
                     Some(Err(e)) => Probe::Failed(e.message.clone()),
                     Some(Ok(c)) => {

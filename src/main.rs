@@ -30,7 +30,12 @@ fn init_logging(verbose: u8, quiet: bool) {
         // guardsync's own detail first; the AWS SDK's chatter only with -vv.
         (false, 0) => "warn,guardsync=info",
         (false, 1) => "warn,guardsync=debug",
-        (false, _) => "debug,guardsync=trace",
+        // The SDK's debug lines name access key ids (never secrets): keep
+        // those two sources at info even here.
+        (false, _) => {
+            "debug,guardsync=trace,aws_config::sts::assume_role=info,\
+             aws_smithy_runtime::client::orchestrator::endpoints=info"
+        }
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()

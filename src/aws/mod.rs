@@ -63,7 +63,9 @@ impl Site {
         let message = match service.map(|e| (e.code(), e.message())) {
             Some((Some(c), Some(m))) => format!("{c}: {m}"),
             Some((Some(c), None)) => c.to_owned(),
-            _ => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+            // Transport failures: the chain of causes, without the SDK's
+            // Debug dump of the whole error.
+            _ => crate::error::chain(err),
         };
         AwsError {
             account: self.account.clone(),

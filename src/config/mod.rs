@@ -89,7 +89,20 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 }
 
 /// Parse and validate configuration text; `label` names it in errors.
+/// Text over 1 MiB is refused unread, wherever it comes from (a file, a
+/// Lambda event, an S3 object).
 pub fn parse(text: &str, source: &Path, label: &str) -> Result<Config, ConfigErrors> {
+    if text.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigErrors(vec![ConfigError {
+            file: label.to_owned(),
+            line: 0,
+            path: String::new(),
+            message: format!(
+                "the configuration is {} bytes; at most {MAX_CONFIG_BYTES} are accepted",
+                text.len()
+            ),
+        }]));
+    }
     if text
         .trim()
         .lines()

@@ -36,9 +36,15 @@ pub struct FetchOptions {
 
 impl Default for FetchOptions {
     fn default() -> Self {
+        // `GUARDSYNC_FEED_TIMEOUT_MS` shortens the per-request timeout (tests
+        // of a feed that never answers).
+        let timeout = std::env::var("GUARDSYNC_FEED_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(Duration::from_secs(120), Duration::from_millis);
         FetchOptions {
             connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(120),
+            timeout,
             attempts: 3,
             backoff: Duration::from_secs(1),
             max_bytes: MAX_LIST_BYTES,
@@ -86,6 +92,10 @@ pub enum FetchFailure {
     /// A transport error (DNS, connection, TLS, timeout, body).
     #[error("{}", chain(.0))]
     Http(#[source] reqwest::Error),
+    /// The download broke off (connection reset, body shorter than its
+    /// declared length, timeout while reading): worth trying again.
+    #[error("the download broke off: {}", chain(.0))]
+    Cut(#[source] reqwest::Error),
     /// A `file://` feed could not be read.
     #[error("{0}")]
     Io(#[source] std::io::Error),
@@ -104,6 +114,9 @@ impl FetchFailure {
                     || *s == StatusCode::REQUEST_TIMEOUT
             }
             FetchFailure::Http(e) => e.is_timeout() || e.is_connect() || e.is_body(),
+            // reqwest reports a body cut short as a decode error; whatever
+            // broke it, a new download may succeed.
+            FetchFailure::Cut(_) => true,
             FetchFailure::TooLarge { .. } | FetchFailure::Io(_) | FetchFailure::Unsupported(_) => {
                 false
             }
@@ -196,7 +209,7 @@ impl Fetcher {
             last_modified: header(LAST_MODIFIED),
         };
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(FetchFailure::Http)? {
+        while let Some(chunk) = response.chunk().await.map_err(FetchFailure::Cut)? {
             if bytes.len() as u64 + chunk.len() as u64 > limit {
                 return Err(FetchFailure::TooLarge {
                     limit,

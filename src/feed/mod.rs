@@ -95,6 +95,18 @@ pub enum FeedError {
     /// A guard refused the list, or the list is over GuardDuty's limits.
     #[error("failed to build the list: {0}; the last published list stays in force")]
     Guard(#[source] Tripped),
+    /// A guard on the whole list tripped; `feeds` says what each feed gave,
+    /// so that the operator knows which one made the list small.
+    #[error(
+        "failed to build the list: {tripped} (from {feeds}); the last published list stays in force"
+    )]
+    ListGuard {
+        /// The guard.
+        #[source]
+        tripped: Tripped,
+        /// `feed a: N entries, M rejected; feed b: ...`.
+        feeds: String,
+    },
 }
 
 impl FeedError {
@@ -411,11 +423,24 @@ pub fn assemble(
     let cleaned = hygiene::clean(union, settings.strip_reserved, &settings.allowlist);
     let bytes = cleaned.set.render();
     let entries = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-    guards::check_limits(entries, bytes.len() as u64).map_err(FeedError::Guard)?;
-    guards::check_min_entries(entries, settings.min_entries).map_err(FeedError::Guard)?;
+    let list_guard = |tripped| FeedError::ListGuard {
+        tripped,
+        feeds: reports
+            .iter()
+            .map(|r| {
+                format!(
+                    "feed {}: {} entries, {} rejected",
+                    r.name, r.entries, r.rejected
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    guards::check_limits(entries, bytes.len() as u64).map_err(list_guard)?;
+    guards::check_min_entries(entries, settings.min_entries).map_err(list_guard)?;
     if let Some(p) = previous {
         guards::check_shrink(p.entries, entries, settings.max_shrink_percent)
-            .map_err(FeedError::Guard)?;
+            .map_err(list_guard)?;
     }
     Ok(BuiltList {
         sha256: hex::encode(Sha256::digest(&bytes)),

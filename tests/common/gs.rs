@@ -48,6 +48,9 @@ pub fn emulator_env<'a>(cmd: &'a mut Command, emu: &Emulator) -> &'a mut Command
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("GUARDSYNC_RETRY_INITIAL_BACKOFF_MS", "5")
+        // Feeds are served from 127.0.0.1: 3 s is plenty, and a feed that
+        // never answers is given up in seconds, not minutes.
+        .env("GUARDSYNC_FEED_TIMEOUT_MS", "3000")
 }
 
 /// Run the guardsync binary against the emulator.

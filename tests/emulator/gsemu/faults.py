@@ -2,13 +2,18 @@
 
 `POST /_guardsync/faults` replaces the rules; `DELETE /_guardsync/faults`
 clears them. A rule matches a call when every selector it sets (service,
-operation, account, region) equals the call's; unset selectors match all.
+operation, account, region, role_arn) equals the call's; unset selectors match
+all. `account` is the caller's account; `role_arn` is the `RoleArn` parameter
+of an sts AssumeRole (so a rule can fail AssumeRole into some accounts only).
 
 For each call, every matching rule adds its latency (latency_ms +/- a uniform
 jitter_ms). Then, in rule order, the first rule that fires decides the answer:
   * throttle_count N: the first N calls matching that rule are throttled;
   * throttle_rate p:  throttled with probability p;
-  * error_rate p:     answered with error_status (default 500) with probability p.
+  * error_rate p:     answered with error_status (default 500) with probability p;
+  * reset_rate p:     with probability p, no answer at all: the connection is
+                      reset (TCP RST) before any byte of a response is sent, as
+                      when an endpoint refuses or drops connections.
 Probabilities use one `random.Random(seed)` so a run is reproducible.
 
 Throttling is answered in each protocol's own shape so an AWS SDK classifies
@@ -23,15 +28,20 @@ it as throttling (and retries it):
 
 import json
 import random
+import socket
+import struct
+import sys
 import threading
 import time
 import uuid
+
+from . import calllog
 
 _LOCK = threading.Lock()
 _RULES: list[dict] = []
 _RNG = [random.Random(0)]
 
-SELECTORS = ("service", "operation", "account", "region")
+SELECTORS = ("service", "operation", "account", "region", "role_arn")
 
 
 def set_rules(spec: dict) -> None:
@@ -56,12 +66,22 @@ def rules() -> list[dict]:
         return [{k: v for k, v in r.items() if not k.startswith("_")} for r in _RULES]
 
 
+def _selector(info: dict, key: str):
+    if key == "role_arn":
+        return (info.get("params") or {}).get("RoleArn")
+    return info.get(key)
+
+
 def _matches(rule: dict, info: dict) -> bool:
-    return all(rule.get(k) in (None, info.get(k)) for k in SELECTORS)
+    return all(rule.get(k) in (None, _selector(info, k)) for k in SELECTORS)
 
 
 def decide(info: dict) -> tuple[float, str | None, int | None]:
-    """-> (delay seconds, fault kind 'throttle'|'error'|None, error status)."""
+    """-> (delay seconds, fault kind 'throttle'|'error'|None, error status).
+
+    A reset never returns: the call is logged with status 0, the connection is
+    reset and ConnectionResetError propagates out of the WSGI app (werkzeug
+    takes it for a dropped connection and writes nothing)."""
     delay = 0.0
     kind = None
     status = None
@@ -85,12 +105,45 @@ def decide(info: dict) -> tuple[float, str | None, int | None]:
             elif rule.get("error_rate") and rng.random() < float(rule["error_rate"]):
                 kind = "error"
                 status = int(rule.get("error_status") or 500)
+            elif rule.get("reset_rate") and rng.random() < float(rule["reset_rate"]):
+                kind = "reset"
+    if kind == "reset":
+        apply_delay(delay)
+        _reset_connection(info)
     return delay, kind, status
 
 
 def apply_delay(delay: float) -> None:
     if delay > 0:
         time.sleep(delay)
+
+
+def _request_socket():
+    """The client socket of the request being served: werkzeug puts it in the
+    WSGI environ (`werkzeug.socket`) of the middleware that called decide()."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        environ = frame.f_locals.get("environ")
+        if isinstance(environ, dict) and "werkzeug.socket" in environ:
+            return environ["werkzeug.socket"]
+        frame = frame.f_back
+    return None
+
+
+def _reset_connection(info: dict) -> None:
+    """Answer nothing: SO_LINGER 0 makes the close send a TCP RST, and shutting
+    the read side down keeps werkzeug from waiting for a next request on this
+    keep-alive connection. Then raise ConnectionResetError, which werkzeug
+    treats as a dropped connection: no byte of a response is written."""
+    calllog.record(info, 0)
+    sock = _request_socket()
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
+    raise ConnectionResetError("guardsync emulator: injected connection reset")
 
 
 def _xml_query_error(status: int, code: str, message: str, sender: bool) -> tuple[int, list, bytes]:
