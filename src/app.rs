@@ -304,6 +304,7 @@ pub enum Outcome {
 /// Build, publish (apply), discover, reconcile every target wave by wave,
 /// record (apply): the whole job, without printing.
 pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
+    let before = crate::aws::calls::snapshot();
     let aws = Aws::load(c.retry_max_attempts).await;
     let admin = c.admin_account.as_str();
     let s3 = S3::new(&aws.config_for(c.bucket.region.as_str(), None), admin);
@@ -324,7 +325,32 @@ pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
     if let Some(l) = lease {
         l.release(&s3).await;
     }
-    outcome
+    outcome.map(|o| match o {
+        Outcome::Report(mut r) => {
+            count_calls(&mut r, &before);
+            Outcome::Report(r)
+        }
+        other => other,
+    })
+}
+
+/// The run's call budget into its report, and per operation on stderr (`-v`).
+fn count_calls(r: &mut Report, before: &crate::aws::calls::Table) {
+    r.calls = crate::aws::calls::since(before);
+    r.summary.api_calls = r.calls.values().map(|c| c.calls).sum();
+    r.summary.api_retries = r
+        .calls
+        .values()
+        .map(|c| c.attempts.saturating_sub(c.calls))
+        .sum();
+    for (op, c) in &r.calls {
+        tracing::debug!(
+            operation = op.as_str(),
+            calls = c.calls,
+            attempts = c.attempts,
+            "AWS calls"
+        );
+    }
 }
 
 /// The job itself, under the lease when it writes.
@@ -448,6 +474,7 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         warnings: warnings(c),
         retry_of: previous_run.as_ref().map(|r| r.finished_at.clone()),
         summary: Summary::of(&targets),
+        calls: Default::default(),
         targets,
     };
 

@@ -16,7 +16,11 @@ pub async fn enabled_regions(
         account: account.to_owned(),
         region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
     };
-    let client = Client::new(conf);
+    let client = Client::from_conf(
+        aws_sdk_account::config::Builder::from(conf)
+            .interceptor(super::calls::counter())
+            .build(),
+    );
     let mut regions = Vec::new();
     let mut pages = client
         .list_regions()

@@ -124,7 +124,11 @@ impl EventBridge {
     /// A client for `account` in `region`, from a configuration built by [`super::Aws::config_for`].
     pub fn new(conf: &aws_config::SdkConfig, account: &str) -> Self {
         EventBridge {
-            client: Client::new(conf),
+            client: Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(conf)
+                    .interceptor(super::calls::counter())
+                    .build(),
+            ),
             site: Site::of(conf, account),
         }
     }

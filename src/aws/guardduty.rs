@@ -19,7 +19,11 @@ impl GuardDuty {
     /// A client for `account` in `region`, from a configuration built by [`super::Aws::config_for`].
     pub fn new(conf: &aws_config::SdkConfig, account: &str) -> Self {
         GuardDuty {
-            client: Client::new(conf),
+            client: Client::from_conf(
+                aws_sdk_guardduty::config::Builder::from(conf)
+                    .interceptor(super::calls::counter())
+                    .build(),
+            ),
             site: Site {
                 account: account.to_owned(),
                 region: conf.region().map(|r| r.to_string()).unwrap_or_default(),

@@ -6,6 +6,7 @@
 //! Everything here does I/O.
 
 pub mod account;
+pub mod calls;
 pub mod events;
 pub mod guardduty;
 pub mod organizations;

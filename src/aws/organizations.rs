@@ -22,7 +22,11 @@ impl Organizations {
     /// A client with the tool's own credentials; `caller` labels errors.
     pub fn new(aws: &Aws, caller: &str) -> Self {
         Organizations {
-            client: Client::new(&aws.config_for(REGION, None)),
+            client: Client::from_conf(
+                aws_sdk_organizations::config::Builder::from(&aws.config_for(REGION, None))
+                    .interceptor(super::calls::counter())
+                    .build(),
+            ),
             site: Site {
                 account: caller.to_owned(),
                 region: REGION.to_owned(),

@@ -30,7 +30,7 @@ impl S3 {
             b = b.force_path_style(true);
         }
         S3 {
-            client: Client::from_conf(b.build()),
+            client: Client::from_conf(b.interceptor(super::calls::counter()).build()),
             site: Site {
                 account: owner.to_owned(),
                 region: conf.region().map(|r| r.to_string()).unwrap_or_default(),

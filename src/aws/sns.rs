@@ -46,7 +46,11 @@ impl Sns {
     /// A client for `account` in `region`, from a configuration built by [`super::Aws::config_for`].
     pub fn new(conf: &aws_config::SdkConfig, account: &str) -> Self {
         Sns {
-            client: Client::new(conf),
+            client: Client::from_conf(
+                aws_sdk_sns::config::Builder::from(conf)
+                    .interceptor(super::calls::counter())
+                    .build(),
+            ),
             site: Site::of(conf, account),
         }
     }

@@ -75,7 +75,11 @@ pub async fn caller_account(aws: &Aws) -> Result<String, AwsError> {
         .config()
         .region()
         .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
-    let client = aws_sdk_sts::Client::new(&aws.config_for(&region, None));
+    let client = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&aws.config_for(&region, None))
+            .interceptor(super::calls::counter())
+            .build(),
+    );
     let out = client.get_caller_identity().send().await.map_err(|e| {
         super::Site {
             account: String::new(),
@@ -131,6 +135,8 @@ impl Refreshing {
                 return Ok(c.clone());
             }
         }
+        // The provider's own STS client is out of the interceptor's reach.
+        super::calls::record("sts:AssumeRole");
         let c = self.inner.provide_credentials().await?;
         *cached = Some(c.clone());
         Ok(c)

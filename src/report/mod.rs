@@ -50,6 +50,9 @@ pub struct Report {
     pub targets: Vec<TargetReport>,
     /// Counts over `targets`.
     pub summary: Summary,
+    /// The AWS calls the run made, per `service:Operation`, with their
+    /// attempts (retries included).
+    pub calls: crate::aws::calls::Table,
 }
 
 /// How a rollout wave went.
@@ -260,6 +263,10 @@ pub struct Summary {
     pub updates: usize,
     /// See `creates`.
     pub deletes: usize,
+    /// AWS calls the run made.
+    pub api_calls: u64,
+    /// Attempts beyond the first (throttling, 5xx, transport errors).
+    pub api_retries: u64,
 }
 
 impl Summary {

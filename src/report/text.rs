@@ -48,6 +48,13 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     out.blank();
     out.line(summary_line(report, paint));
+    if report.summary.api_calls > 0 {
+        out.line(format!(
+            "{} ({} retried)",
+            counted(report.summary.api_calls, "AWS call", "AWS calls"),
+            thousands(report.summary.api_retries)
+        ));
+    }
     out.0
 }
 
@@ -591,6 +598,7 @@ mod tests {
             warnings: Vec::new(),
             retry_of: None,
             summary: Summary::of(&targets),
+            calls: Default::default(),
             targets,
         }
     }
