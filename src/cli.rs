@@ -59,6 +59,12 @@ pub enum Command {
     Plan(PlanArgs),
 
     /// Build, publish, fan out and reconcile; never prompts.
+    ///
+    /// Takes a lease in the bucket (<prefix>state/lease.json) so that two
+    /// applies never interleave, and writes a run record next to it for
+    /// --retry-failed. On SIGINT or SIGTERM no new target starts, targets in
+    /// flight get 30 s, and the rest are reported as not started; a second
+    /// signal stops at once.
     Apply(ApplyArgs),
 
     /// Render the bucket policy and the IAM policies as JSON.
