@@ -365,10 +365,29 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
     } else {
         None
     };
-    let list = match &previous_run {
-        Some(record) => recorded_list(s3, bucket, prefix, record).await?,
-        None => list(c, s3).await?,
+    // The list, the organization id and the current bucket policy do not
+    // depend on each other: they are read at once.
+    let reading_list = async {
+        match &previous_run {
+            Some(record) => recorded_list(s3, bucket, prefix, record).await,
+            None => list(c, s3).await,
+        }
     };
+    let reading_org =
+        async { Ok::<_, Error>(Organizations::new(aws, admin).organization_id().await?) };
+    let reading_policy = async {
+        if c.bucket.manage_policy {
+            let current = s3
+                .policy(bucket)
+                .await
+                .map_err(publish::PublishError::from)?;
+            Ok::<_, Error>(Some(current))
+        } else {
+            Ok(None)
+        }
+    };
+    let (list, organization_id, current_policy) =
+        tokio::try_join!(reading_list, reading_org, reading_policy)?;
     if previous_run
         .as_ref()
         .is_some_and(|r| r.to_retry().is_empty())
@@ -382,21 +401,15 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
 
     // 2. The bucket policy, then (apply) the object, the policy and the manifest,
     // in that order: the manifest names a list only once it can be read.
-    let organization_id = Organizations::new(aws, admin).organization_id().await?;
-    let policy = if c.bucket.manage_policy {
-        let current = s3
-            .policy(bucket)
-            .await
-            .map_err(publish::PublishError::from)?;
-        Some(
+    let policy = match current_policy {
+        Some(current) => Some(
             publish::policy::reconcile(current.as_deref(), bucket, prefix, &organization_id)
                 .map_err(|reason| publish::PublishError::Policy {
                     bucket: bucket.to_owned(),
                     reason,
                 })?,
-        )
-    } else {
-        None
+        ),
+        None => None,
     };
     for w in policy.iter().flat_map(|p| &p.warnings) {
         tracing::warn!(bucket, "{w}");

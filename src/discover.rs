@@ -83,17 +83,33 @@ pub async fn discover(
     let concurrency = usize::try_from(config.concurrency).unwrap_or(1);
     let regions = configured_regions(aws, config).await?;
 
+    // The organization's accounts and the administrator's view of each
+    // region do not depend on each other: both are read at once.
+    let wanted: Vec<&Region> = regions
+        .iter()
+        .filter(|r| only_regions.is_empty() || only_regions.contains(r))
+        .collect();
     let orgs = Organizations::new(aws, admin.as_str());
-    let mut accounts = orgs.accounts().await.map_err(DiscoverError::Organization)?;
-    for ou in &config.organization.include_ous {
-        let below = orgs
-            .accounts_under(ou)
-            .await
-            .map_err(DiscoverError::Organization)?;
-        for a in accounts.iter_mut().filter(|a| below.contains(&a.id)) {
-            a.ous.push(ou.clone());
+    let listing = async {
+        let mut accounts = orgs.accounts().await?;
+        for ou in &config.organization.include_ous {
+            let below = orgs.accounts_under(ou).await?;
+            for a in accounts.iter_mut().filter(|a| below.contains(&a.id)) {
+                a.ous.push(ou.clone());
+            }
         }
-    }
+        Ok::<_, AwsError>(accounts)
+    };
+    // The administrator's view, once per region.
+    let viewing = stream::iter(wanted.iter().copied())
+        .map(|region| async move {
+            let gd = GuardDuty::new(&aws.config_for(region.as_str(), None), admin.as_str());
+            (region.clone(), gd.admin_view().await)
+        })
+        .buffer_unordered(concurrency)
+        .collect::<BTreeMap<Region, Result<AdminView, AwsError>>>();
+    let (accounts, views) = tokio::join!(listing, viewing);
+    let accounts = accounts.map_err(DiscoverError::Organization)?;
     let names = accounts
         .iter()
         .map(|a| (a.id.clone(), a.name.clone()))
@@ -105,17 +121,6 @@ pub async fn discover(
         .filter(|r| in_scope.contains(r))
         .cloned()
         .collect();
-
-    // The administrator's view, once per region.
-    let views: BTreeMap<Region, Result<AdminView, AwsError>> =
-        stream::iter(in_scope.iter().copied())
-            .map(|region| async move {
-                let gd = GuardDuty::new(&aws.config_for(region.as_str(), None), admin.as_str());
-                (region.clone(), gd.admin_view().await)
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
 
     // One role per account that needs one, shared by its regions.
     let mut by_account: BTreeMap<&AccountId, (bool, Vec<&Region>)> = BTreeMap::new();
