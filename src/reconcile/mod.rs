@@ -350,12 +350,12 @@ async fn managed(ctx: &Context<'_>, p: &Placed) -> TargetReport {
         .aws
         .config_for(p.target.region.as_str(), p.credentials.as_ref());
     let gd = GuardDuty::new(&conf, p.target.account.as_str());
-    let mut parts = vec![
-        threat_list(ctx, &gd, detector, p).await,
-        rules(ctx, &gd, detector, p).await,
-    ];
-    if p.placement == Placement::Admin {
-        parts.push(
+    // The set, the rules and the alerts are independent: they run at once.
+    let alerting = async {
+        if p.placement != Placement::Admin {
+            return None;
+        }
+        Some(
             match alerts::reconcile(&conf, p.target.account.as_str(), ctx.alerts, ctx.mode).await {
                 // The report warns once about suppressed findings; the other
                 // notes (pending confirmations, ...) belong to this target.
@@ -371,8 +371,14 @@ async fn managed(ctx: &Context<'_>, p: &Placed) -> TargetReport {
                 },
                 Err(e) => Part::failed(Vec::new(), Vec::new(), e),
             },
-        );
-    }
+        )
+    };
+    let (set, filters, alerting) = tokio::join!(
+        threat_list(ctx, &gd, detector, p),
+        rules(ctx, &gd, detector, p),
+        alerting
+    );
+    let parts = [Some(set), Some(filters), alerting].into_iter().flatten();
     let mut changes = Vec::new();
     let mut unmanaged = Vec::new();
     let mut errors = Vec::new();
