@@ -13,12 +13,15 @@
 //! - [`config`]: the YAML configuration, parsed strictly into validated types
 //!   (pure; the only I/O is reading the file).
 //! - [`feed`]: FireHOL feeds in, one aggregated IPv4 list out.
-//! - [`publish`]: the content-addressed list object, its manifest and the bucket
-//!   policy in the central bucket (keys and policy pure; uploads I/O).
-//! - [`org`]: target expansion and placement (pure; discovery adapters come with issue #4).
-//! - [`aws`]: thin adapters over the AWS SDK (I/O); SDK types stop there.
+//! - [`publish`]: the content-addressed list object, its manifest, the bucket
+//!   policy, the run lease and the run record in the central bucket (keys,
+//!   policy and record merging pure; S3 I/O).
+//! - [`org`]: target expansion, placement and rollout waves (pure).
+//! - [`aws`]: thin adapters over the AWS SDK (I/O); SDK types stop there; the
+//!   call budget counted on every client.
 //! - [`discover`]: organization and GuardDuty views -> placed targets (I/O, read-only).
-//! - [`reconcile`]: per target observe -> plan (pure) -> apply, and the bounded fan-out (I/O).
+//! - [`reconcile`]: per target observe -> plan (pure) -> apply for the ThreatIntelSet,
+//!   the suppression rules and the alerts; the waves and the bounded fan-out (I/O).
 //! - [`error`]: the error kinds and their one mapping to the exit codes of SPEC.md.
 //! - [`report`]: the run's report, rendered as terraform-like text or JSON (pure).
 //! - [`policies`]: the bucket policy and the IAM policies guardsync needs, rendered
