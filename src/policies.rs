@@ -179,7 +179,7 @@ impl Default for Options {
 
 /// Render the four policies for `config`.
 pub fn render(config: &Config, options: &Options) -> Policies {
-    let p = crate::aws::guardduty::partition(config.bucket.region.as_str());
+    let p = crate::aws::partition(config.bucket.region.as_str());
     let admin = config.admin_account.as_str();
     let org = options
         .organization_id

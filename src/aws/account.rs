@@ -12,10 +12,7 @@ pub async fn enabled_regions(
     conf: &aws_config::SdkConfig,
     account: &str,
 ) -> Result<Vec<String>, AwsError> {
-    let site = Site {
-        account: account.to_owned(),
-        region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
-    };
+    let site = Site::of(conf, account);
     let client = Client::from_conf(
         aws_sdk_account::config::Builder::from(conf)
             .interceptor(super::calls::counter())

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{InputTransformer, RuleState, Tag, Target as SdkTarget};
 
-use super::guardduty::partition;
 use super::{AwsError, Site};
 
 /// An EventBridge rule of the default bus, as DescribeRule, ListTagsForResource
@@ -68,56 +67,6 @@ pub struct NewRule<'a> {
 pub struct EventBridge {
     client: Client,
     site: Site,
-}
-
-// Helpers of the alerts' adapters (this module and [`super::sns`]).
-impl Site {
-    /// The site of a client built from `conf` for `account`.
-    pub(crate) fn of(conf: &aws_config::SdkConfig, account: &str) -> Site {
-        Site {
-            account: account.to_owned(),
-            region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
-        }
-    }
-
-    /// The ARN of `resource` of `service` at this site.
-    pub(crate) fn arn(&self, service: &str, resource: &str) -> String {
-        format!(
-            "arn:{}:{service}:{}:{}:{resource}",
-            partition(&self.region),
-            self.region,
-            self.account
-        )
-    }
-
-    /// `tags` as the SDK's tags, built by `build` (the SDKs' tag types differ).
-    pub(crate) fn tags<T, E: std::fmt::Display>(
-        &self,
-        operation: &'static str,
-        tags: &BTreeMap<String, String>,
-        build: impl Fn(&str, &str) -> Result<T, E>,
-    ) -> Result<Vec<T>, AwsError> {
-        tags.iter()
-            .map(|(k, v)| build(k, v).map_err(|e| self.failed(operation, None, e.to_string())))
-            .collect()
-    }
-
-    /// An error AWS answered inside a successful response (a failed entry),
-    /// or a request the SDK could not build, as an [`AwsError`] at this site.
-    pub(crate) fn failed(
-        &self,
-        operation: &'static str,
-        code: Option<&str>,
-        message: impl Into<String>,
-    ) -> AwsError {
-        AwsError {
-            account: self.account.clone(),
-            region: self.region.clone(),
-            operation,
-            code: code.map(str::to_owned),
-            message: message.into(),
-        }
-    }
 }
 
 impl EventBridge {

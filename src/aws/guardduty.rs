@@ -24,10 +24,7 @@ impl GuardDuty {
                     .interceptor(super::calls::counter())
                     .build(),
             ),
-            site: Site {
-                account: account.to_owned(),
-                region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
-            },
+            site: Site::of(conf, account),
         }
     }
 
@@ -249,33 +246,18 @@ impl GuardDuty {
 
     /// The ARN of a filter.
     pub fn filter_arn(&self, detector_id: &str, name: &str) -> String {
-        format!(
-            "arn:{}:guardduty:{}:{}:detector/{detector_id}/filter/{name}",
-            partition(&self.site.region),
-            self.site.region,
-            self.site.account
+        self.site.arn(
+            "guardduty",
+            &format!("detector/{detector_id}/filter/{name}"),
         )
     }
 
     /// The ARN of a set (GuardDuty's Get calls do not return it).
     pub fn threat_intel_set_arn(&self, detector_id: &str, id: &str) -> String {
-        format!(
-            "arn:{}:guardduty:{}:{}:detector/{detector_id}/threatintelset/{id}",
-            partition(&self.site.region),
-            self.site.region,
-            self.site.account
+        self.site.arn(
+            "guardduty",
+            &format!("detector/{detector_id}/threatintelset/{id}"),
         )
-    }
-}
-
-/// The ARN partition of a region.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
     }
 }
 

@@ -31,10 +31,7 @@ impl S3 {
         }
         S3 {
             client: Client::from_conf(b.interceptor(super::calls::counter()).build()),
-            site: Site {
-                account: owner.to_owned(),
-                region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
-            },
+            site: Site::of(conf, owner),
         }
     }
 
