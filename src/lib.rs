@@ -27,6 +27,7 @@
 //! - [`policies`]: the bucket policy and the IAM policies guardsync needs, rendered
 //!   from the configuration (pure), and the `policies` command that prints or writes them.
 //! - [`lambda`]: the scheduled job's entry point: one invocation, one plan or apply (I/O).
+//! - [`tuning`]: the time settings tests shorten through the environment.
 //! - [`app`]: the one place that wires the phases together for each command.
 //! - [`cli`]: the command-line surface (clap), shared by `main.rs` and the docs.
 
@@ -43,3 +44,4 @@ pub mod policies;
 pub mod publish;
 pub mod reconcile;
 pub mod report;
+pub mod tuning;

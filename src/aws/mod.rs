@@ -22,9 +22,6 @@ use aws_sdk_guardduty::error::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
-/// The initial retry backoff; tests shorten it through this variable.
-const BACKOFF_ENV: &str = "GUARDSYNC_RETRY_INITIAL_BACKOFF_MS";
-
 /// A failed AWS call, with where it failed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("failed to call {operation} in account {account}, {region}: {message}")]
@@ -147,10 +144,11 @@ impl Aws {
     /// Load the standard AWS chain (`AWS_PROFILE`, `AWS_REGION`,
     /// `AWS_ENDPOINT_URL`, ...) with `max_attempts` per call.
     pub async fn load(max_attempts: u32) -> Self {
-        let backoff = std::env::var(BACKOFF_ENV)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(Duration::from_secs(1), Duration::from_millis);
+        let backoff = crate::tuning::duration(
+            "GUARDSYNC_RETRY_INITIAL_BACKOFF_MS",
+            Duration::from_millis,
+            Duration::from_secs(1),
+        );
         let base = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(
                 RetryConfig::standard()

@@ -38,10 +38,11 @@ impl Default for FetchOptions {
     fn default() -> Self {
         // `GUARDSYNC_FEED_TIMEOUT_MS` shortens the per-request timeout (tests
         // of a feed that never answers).
-        let timeout = std::env::var("GUARDSYNC_FEED_TIMEOUT_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(Duration::from_secs(120), Duration::from_millis);
+        let timeout = crate::tuning::duration(
+            "GUARDSYNC_FEED_TIMEOUT_MS",
+            Duration::from_millis,
+            Duration::from_secs(120),
+        );
         FetchOptions {
             connect_timeout: Duration::from_secs(10),
             timeout,

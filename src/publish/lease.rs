@@ -21,10 +21,11 @@ use crate::feed::parse::FileDate;
 /// How long a lease holds without its holder: longer than a Lambda run
 /// (15 minutes) with room to spare. `GUARDSYNC_LEASE_TTL_SECS` overrides it.
 pub fn ttl() -> Duration {
-    std::env::var("GUARDSYNC_LEASE_TTL_SECS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(Duration::from_secs(30 * 60), Duration::from_secs)
+    crate::tuning::duration(
+        "GUARDSYNC_LEASE_TTL_SECS",
+        Duration::from_secs,
+        Duration::from_secs(30 * 60),
+    )
 }
 
 /// The lease's key.

@@ -83,10 +83,11 @@ pub const GRACE: Duration = Duration::from_secs(30);
 /// the targets in flight to finish and for the report and run record.
 /// `GUARDSYNC_DEADLINE_MARGIN_MS` overrides it (tests).
 pub fn deadline_margin() -> Duration {
-    std::env::var("GUARDSYNC_DEADLINE_MARGIN_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(Duration::from_secs(90), Duration::from_millis)
+    crate::tuning::duration(
+        "GUARDSYNC_DEADLINE_MARGIN_MS",
+        Duration::from_millis,
+        Duration::from_secs(90),
+    )
 }
 
 impl Context<'_> {
@@ -165,7 +166,7 @@ pub async fn rollout(
             WaveOutcome::NotStarted
         } else if ctx.mode == Mode::Apply && waves::exceeds(tolerance, failed, total) {
             stopped = Some(format!(
-                "wave {wave} stopped the rollout: {failed} of {total} targets failed, \
+                "not run: wave {wave} stopped the rollout: {failed} of {total} targets failed, \
                  rollout.failure_tolerance is {tolerance}"
             ));
             tracing::warn!(wave, failed, total, "wave exceeded its failure tolerance");
@@ -205,13 +206,7 @@ async fn stopped_then_grace(stop: Option<tokio::sync::watch::Receiver<bool>>) {
 /// get their usual (call-free) report; managed ones are not run.
 async fn not_run(ctx: &Context<'_>, p: &Placed, why: &str) -> TargetReport {
     if p.placement.is_managed() {
-        // Reasons that already say so ("not started: ...") are kept as they are.
-        let why = if why.starts_with("not ") {
-            why.to_owned()
-        } else {
-            format!("not run: {why}")
-        };
-        let mut r = report(p, Status::Failed, Vec::new(), Some(why));
+        let mut r = report(p, Status::Failed, Vec::new(), Some(why.to_owned()));
         r.not_run = true;
         r
     } else {
