@@ -15,6 +15,7 @@ use crate::error::{Error, ExitCode};
 use crate::feed::{self, BuiltList};
 use crate::publish::record::RunRecord;
 use crate::publish::{self, Manifest};
+use crate::cloud::Cloud;
 use crate::reconcile::{self, Context, Timing, threat_set::Desired};
 use crate::report::{self, ListReport, Mode, Report, Status, Summary, TargetReport};
 
@@ -435,38 +436,18 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         None => (run.accounts.clone(), run.regions.clone()),
         Some(pairs) => narrow(pairs, &run.accounts, &run.regions),
     };
-    let mut found = crate::discover::discover(aws, c, &only_accounts, &only_regions).await?;
-    if let Some(pairs) = &retry {
-        found.placed.retain(|p| {
-            pairs
-                .iter()
-                .any(|(a, r)| a == p.target.account.as_str() && r == p.target.region.as_str())
-        });
-    }
-    let ctx = Context {
-        aws,
-        mode: run.mode,
-        desired: Desired {
-            name: c.threat_list.name.clone(),
-            location: publish::guardduty_location(bucket, c.bucket.region.as_str(), &list.key),
-            bucket: bucket.to_owned(),
-            key: list.key.clone(),
-            sha256: list.sha256.clone(),
-        },
-        bucket_owner: admin.to_owned(),
-        rules: &c.suppression_rules,
-        alerts: c.alerts.as_ref(),
-        concurrency: usize::try_from(c.concurrency).unwrap_or(1),
-        timing: Timing::default(),
-        deadline: run.deadline,
-        stop: run.stop.clone(),
+    let desired = Desired {
+        name: c.threat_list.name.clone(),
+        location: publish::guardduty_location(bucket, c.bucket.region.as_str(), &list.key),
+        bucket: bucket.to_owned(),
+        key: list.key.clone(),
+        sha256: list.sha256.clone(),
     };
-    let (mut targets, waves) = reconcile::rollout(&ctx, found.placed, c.rollout.as_ref()).await;
-    for t in &mut targets {
-        t.account_name = crate::config::AccountId::parse(&t.account_id)
-            .ok()
-            .and_then(|id| found.names.get(&id).cloned());
-    }
+    let FanOut {
+        mut targets,
+        waves,
+        regions,
+    } = fan_out(aws, c, run, desired, &only_accounts, &only_regions, retry.as_deref()).await?;
     if let Some(change) = policy.and_then(|p| p.change) {
         attach_policy_change(&mut targets, c, run.mode, change);
     }
@@ -482,7 +463,7 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
             rebuilt: list.rebuilt,
         },
         organization_id: Some(organization_id),
-        regions: found.regions.iter().map(ToString::to_string).collect(),
+        regions,
         waves,
         warnings: warnings(c),
         retry_of: previous_run.as_ref().map(|r| r.finished_at.clone()),
@@ -507,6 +488,64 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
     }
 
     Ok(Outcome::Report(Box::new(report)))
+}
+
+/// What the fan-out produced: every target's report and each wave's outcome.
+#[derive(Debug)]
+pub struct FanOut {
+    /// One report per target, ordered by account then region, with account names.
+    pub targets: Vec<TargetReport>,
+    /// Each wave's outcome, in order.
+    pub waves: Vec<report::WaveReport>,
+    /// The Regions in scope, in order.
+    pub regions: Vec<String>,
+}
+
+/// Discover the organization, then place and reconcile every target wave by
+/// wave through `cloud` (AWS, or [`crate::sim`]'s synthetic organization).
+/// `retry`: only these (account, region) pairs (`--retry-failed`).
+pub async fn fan_out<C: Cloud>(
+    cloud: &C,
+    c: &Config,
+    run: &RunOptions,
+    desired: Desired,
+    only_accounts: &[crate::config::AccountId],
+    only_regions: &[crate::config::Region],
+    retry: Option<&[(String, String)]>,
+) -> Result<FanOut, Error> {
+    let mut found = crate::discover::discover(cloud, c, only_accounts, only_regions).await?;
+    let mut targets = std::mem::take(&mut found.targets);
+    if let Some(pairs) = retry {
+        targets.retain(|t| {
+            pairs
+                .iter()
+                .any(|(a, r)| a == t.account.as_str() && r == t.region.as_str())
+        });
+    }
+    let ctx = Context {
+        cloud,
+        mode: run.mode,
+        desired,
+        bucket_owner: c.admin_account.to_string(),
+        rules: &c.suppression_rules,
+        alerts: c.alerts.as_ref(),
+        concurrency: usize::try_from(c.concurrency).unwrap_or(1),
+        timing: Timing::default(),
+        deadline: run.deadline,
+        stop: run.stop.clone(),
+    };
+    let (mut targets, waves) =
+        reconcile::rollout(&ctx, &found, targets, c.rollout.as_ref()).await;
+    for t in &mut targets {
+        t.account_name = crate::config::AccountId::parse(&t.account_id)
+            .ok()
+            .and_then(|id| found.names.get(&id).cloned());
+    }
+    Ok(FanOut {
+        targets,
+        waves,
+        regions: found.regions.iter().map(ToString::to_string).collect(),
+    })
 }
 
 /// The last run's record, for `--retry-failed`.

@@ -5,12 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{StreamExt, stream};
+use tokio::sync::{OnceCell, Semaphore};
 
-use crate::aws::guardduty::GuardDuty;
-use crate::aws::organizations::Organizations;
-use crate::aws::sts::{self, AccountCredentials};
-use crate::aws::{Aws, AwsError};
+use crate::aws::AwsError;
+use crate::aws::sts::AccountCredentials;
+use crate::cloud::{Cloud, GuardDutyApi, OrganizationsApi};
 use crate::config::{AccountId, Config, Probe as ProbeMode, Region, RegionScope};
 use crate::org::{self, AdminView, Placement, Probe, Target};
 
@@ -40,31 +40,55 @@ pub enum DiscoverError {
     EnabledRegions(#[source] AwsError),
 }
 
-/// Everything discovery found.
-#[derive(Debug, Clone)]
+/// What discovery found before any target is placed: the targets, the
+/// administrator's view of each region, and which accounts need a role.
+///
+/// Targets are placed one by one ([`Discovery::place`]) inside the fan-out,
+/// so a target is reconciled as soon as its own account is placed rather
+/// than after every role and probe of the organization.
+#[derive(Debug)]
 pub struct Discovery {
-    /// Every target, placed, ordered by account then region.
-    pub placed: Vec<Placed>,
+    /// Every target, ordered by account then region.
+    pub targets: Vec<Target>,
     /// The Regions in scope, in order.
     pub regions: Vec<Region>,
     /// Account id -> name in the organization.
     pub names: BTreeMap<AccountId, String>,
+    views: BTreeMap<Region, Result<AdminView, AwsError>>,
+    /// The accounts whose role is assumed, each at most once, by the first
+    /// of its targets that needs it; the others wait for that one.
+    roles: BTreeMap<AccountId, OnceCell<Result<AccountCredentials, AwsError>>>,
+    /// Bounds the AssumeRole calls in flight: STS's quota is per account,
+    /// shared by every role guardsync assumes.
+    sts_slots: Semaphore,
+    sts_region: String,
+    admin: AccountId,
+    probe: ProbeMode,
+    member_role: String,
+    external_id: Option<String>,
+    session_name: String,
 }
+
+/// How many AssumeRole calls may be in flight at once, whatever
+/// `concurrency` is: STS's request quota is shared by the whole run.
+pub const STS_CONCURRENCY: usize = 16;
 
 /// The Regions of the run: the configured list, or the GuardDuty Regions
 /// enabled in the administrator account (`regions: enabled`).
-pub async fn configured_regions(aws: &Aws, config: &Config) -> Result<Vec<Region>, DiscoverError> {
+pub async fn configured_regions(
+    cloud: &impl Cloud,
+    config: &Config,
+) -> Result<Vec<Region>, DiscoverError> {
     match &config.regions {
         RegionScope::List(list) => Ok(list.clone()),
         RegionScope::Enabled => {
-            let conf = aws.config_for(config.bucket.region.as_str(), None);
-            let mut enabled: Vec<Region> =
-                crate::aws::account::enabled_regions(&conf, config.admin_account.as_str())
-                    .await
-                    .map_err(DiscoverError::EnabledRegions)?
-                    .iter()
-                    .filter_map(|r| Region::parse(r).ok())
-                    .collect();
+            let mut enabled: Vec<Region> = cloud
+                .enabled_regions(config.bucket.region.as_str(), config.admin_account.as_str())
+                .await
+                .map_err(DiscoverError::EnabledRegions)?
+                .iter()
+                .filter_map(|r| Region::parse(r).ok())
+                .collect();
             enabled.sort();
             enabled.dedup();
             Ok(enabled)
@@ -72,16 +96,17 @@ pub async fn configured_regions(aws: &Aws, config: &Config) -> Result<Vec<Region
     }
 }
 
-/// Discover every target of the run and place it.
+/// List the organization and read the administrator's view of every region
+/// in scope: the targets of the run, ready to be placed.
 pub async fn discover(
-    aws: &Aws,
+    cloud: &impl Cloud,
     config: &Config,
     only_accounts: &[AccountId],
     only_regions: &[Region],
 ) -> Result<Discovery, DiscoverError> {
     let admin = &config.admin_account;
     let concurrency = usize::try_from(config.concurrency).unwrap_or(1);
-    let regions = configured_regions(aws, config).await?;
+    let regions = configured_regions(cloud, config).await?;
 
     // The organization's accounts and the administrator's view of each
     // region do not depend on each other: both are read at once.
@@ -89,7 +114,7 @@ pub async fn discover(
         .iter()
         .filter(|r| only_regions.is_empty() || only_regions.contains(r))
         .collect();
-    let orgs = Organizations::new(aws, admin.as_str());
+    let orgs = cloud.organizations(admin.as_str());
     let listing = async {
         let mut accounts = orgs.accounts().await?;
         for ou in &config.organization.include_ous {
@@ -103,7 +128,7 @@ pub async fn discover(
     // The administrator's view, once per region.
     let viewing = stream::iter(wanted.iter().copied())
         .map(|region| async move {
-            let gd = GuardDuty::new(&aws.config_for(region.as_str(), None), admin.as_str());
+            let gd = cloud.guardduty(region.as_str(), admin.as_str(), None);
             (region.clone(), gd.admin_view().await)
         })
         .buffer_unordered(concurrency)
@@ -130,8 +155,7 @@ pub async fn discover(
             .or_insert((t.excluded, Vec::new()));
         e.1.push(&t.region);
     }
-    let sts_region = regions.first().map_or("us-east-1", Region::as_str);
-    let roles_needed: Vec<&AccountId> = by_account
+    let roles = by_account
         .iter()
         .filter(
             |(account, (excluded, regs))| match config.organization.probe {
@@ -144,94 +168,131 @@ pub async fn discover(
                 ),
             },
         )
-        .map(|(a, _)| *a)
+        .map(|(a, _)| ((*a).clone(), OnceCell::new()))
         .collect();
-    let creds: BTreeMap<AccountId, Result<AccountCredentials, AwsError>> =
-        stream::iter(roles_needed)
-            .map(|account| async move {
-                let o = &config.organization;
-                let c = sts::assume(
-                    aws,
-                    account.as_str(),
-                    sts_region,
-                    &o.member_role,
-                    o.external_id.as_deref(),
-                    &o.session_name,
-                )
-                .await;
-                (account.clone(), c)
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-
-    // Probe from inside where a role was assumed, then place every target.
-    let placed = stream::iter(targets)
-        .map(|target| {
-            let views = &views;
-            let creds = &creds;
-            async move {
-                let view = views.get(&target.region);
-                let own = creds.get(&target.account);
-                // Under `probe: needed` the administrator's view settles the
-                // regions where the account is an associated member: no call there.
-                let covered = config.organization.probe == ProbeMode::Needed
-                    && view.is_some_and(|v| {
-                        v.as_ref()
-                            .is_ok_and(|v| v.is_enabled_member(&target.account))
-                    });
-                // A region whose administrator view failed fails all its
-                // targets: probing there would only waste calls.
-                let view_failed = view.is_some_and(Result::is_err);
-                let probe = match own {
-                    _ if covered || view_failed => Probe::NotProbed,
-                    None => Probe::NotProbed,
-                    Some(Err(e)) => Probe::Failed(e.message.clone()),
-                    Some(Ok(c)) => {
-                        let conf = aws.config_for(target.region.as_str(), Some(c));
-                        GuardDuty::new(&conf, target.account.as_str())
-                            .probe()
-                            .await
-                            .unwrap_or_else(|e| Probe::Failed(e.to_string()))
-                    }
-                };
-                let placement = match view {
-                    Some(Ok(view)) => org::place(
-                        &target.account,
-                        &target.region,
-                        admin,
-                        target.excluded,
-                        view,
-                        &probe,
-                    ),
-                    _ if target.excluded => Placement::Excluded,
-                    Some(Err(e)) => Placement::Unknown(e.to_string()),
-                    None => {
-                        Placement::Unknown(format!("no administrator view of {}", target.region))
-                    }
-                };
-                let credentials = own.and_then(|c| c.as_ref().ok()).cloned();
-                let detector_id = match (&placement, view, &probe) {
-                    (Placement::Admin, Some(Ok(v)), _) => v.detector_id.clone(),
-                    (Placement::Standalone, _, Probe::Seen { detector_id, .. }) => {
-                        detector_id.clone()
-                    }
-                    _ => None,
-                };
-                Ok::<_, DiscoverError>(Placed {
-                    target,
-                    placement,
-                    credentials,
-                    detector_id,
-                })
-            }
-        })
-        .buffered(concurrency)
-        .try_collect()
-        .await?;
+    let o = &config.organization;
     Ok(Discovery {
-        placed,
+        sts_region: regions
+            .first()
+            .map_or("us-east-1", Region::as_str)
+            .to_owned(),
+        targets,
         regions,
         names,
+        views,
+        roles,
+        sts_slots: Semaphore::new(STS_CONCURRENCY),
+        admin: admin.clone(),
+        probe: o.probe,
+        member_role: o.member_role.clone(),
+        external_id: o.external_id.clone(),
+        session_name: o.session_name.clone(),
     })
+}
+
+impl Discovery {
+    /// The credentials of `account`'s role, if discovery decided it needs
+    /// one: assumed by the first caller, shared with every later one.
+    async fn credentials(
+        &self,
+        cloud: &impl Cloud,
+        account: &AccountId,
+    ) -> Option<&Result<AccountCredentials, AwsError>> {
+        let cell = self.roles.get(account)?;
+        Some(
+            cell.get_or_init(|| async {
+                let _slot = self.sts_slots.acquire().await;
+                cloud
+                    .assume(
+                        account.as_str(),
+                        &self.sts_region,
+                        &self.member_role,
+                        self.external_id.as_deref(),
+                        &self.session_name,
+                    )
+                    .await
+            })
+            .await,
+        )
+    }
+
+    /// Place one target: from the administrator's view alone where it
+    /// settles the placement, otherwise from inside the account (its role,
+    /// then a probe). With `calls: false` (the run is out of time) no call is
+    /// made: a target that would need one is left `unknown` with `why`.
+    pub async fn place(
+        &self,
+        cloud: &impl Cloud,
+        target: Target,
+        calls: Result<(), &str>,
+    ) -> Placed {
+        let view = self.views.get(&target.region);
+        // Under `probe: needed` the administrator's view settles the
+        // regions where the account is an associated member: no call there.
+        let covered = self.probe == ProbeMode::Needed
+            && view.is_some_and(|v| {
+                v.as_ref()
+                    .is_ok_and(|v| v.is_enabled_member(&target.account))
+            });
+        // A region whose administrator view failed fails all its targets:
+        // probing there would only waste calls.
+        let view_failed = view.is_some_and(Result::is_err);
+        let needs_calls = !covered
+            && !view_failed
+            && !target.excluded
+            && self.roles.contains_key(&target.account);
+        let (probe, own) = match calls {
+            _ if !needs_calls => (Probe::NotProbed, None),
+            Err(why) => (Probe::Failed(why.to_owned()), None),
+            Ok(()) => match self.credentials(cloud, &target.account).await {
+                None => (Probe::NotProbed, None),
+                Some(Err(e)) => (Probe::Failed(e.message.clone()), None),
+                Some(Ok(c)) => {
+                    let gd =
+                        cloud.guardduty(target.region.as_str(), target.account.as_str(), Some(c));
+                    let probe = gd
+                        .probe()
+                        .await
+                        .unwrap_or_else(|e| Probe::Failed(e.to_string()));
+                    (probe, Some(c))
+                }
+            },
+        };
+        let placement = match view {
+            Some(Ok(view)) => org::place(
+                &target.account,
+                &target.region,
+                &self.admin,
+                target.excluded,
+                view,
+                &probe,
+            ),
+            _ if target.excluded => Placement::Excluded,
+            Some(Err(e)) => Placement::Unknown(e.to_string()),
+            None => Placement::Unknown(format!("no administrator view of {}", target.region)),
+        };
+        let detector_id = match (&placement, view, &probe) {
+            (Placement::Admin, Some(Ok(v)), _) => v.detector_id.clone(),
+            (Placement::Standalone, _, Probe::Seen { detector_id, .. }) => detector_id.clone(),
+            _ => None,
+        };
+        Placed {
+            credentials: match placement {
+                Placement::Standalone => own.cloned(),
+                _ => None,
+            },
+            target,
+            placement,
+            detector_id,
+        }
+    }
+
+    /// Place every target, at most `concurrency` at once, in target order.
+    pub async fn place_all(&self, cloud: &impl Cloud, concurrency: usize) -> Vec<Placed> {
+        stream::iter(self.targets.iter().cloned())
+            .map(|t| self.place(cloud, t, Ok(())))
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
 }

@@ -19,6 +19,8 @@
 //! - [`org`]: target expansion, placement and rollout waves (pure).
 //! - [`aws`]: thin adapters over the AWS SDK (I/O); SDK types stop there; the
 //!   call budget counted on every client.
+//! - [`cloud`]: the narrow traits through which discovery and the fan-out
+//!   reach AWS ([`aws::Aws`] implements them; so does [`sim`]).
 //! - [`discover`]: organization and GuardDuty views -> placed targets (I/O, read-only).
 //! - [`reconcile`]: per target observe -> plan (pure) -> apply for the ThreatIntelSet,
 //!   the suppression rules and the alerts; the waves and the bounded fan-out (I/O).
@@ -26,6 +28,8 @@
 //! - [`report`]: the run's report, rendered as terraform-like text or JSON (pure).
 //! - [`policies`]: the bucket policy and the IAM policies guardsync needs, rendered
 //!   from the configuration (pure), and the `policies` command that prints or writes them.
+//! - [`sim`]: an in-process synthetic organization behind the [`cloud`] traits,
+//!   for the engine's scale benchmark and tests (I/O-free).
 //! - [`lambda`]: the scheduled job's entry point: one invocation, one plan or apply (I/O).
 //! - [`tuning`]: the time settings tests shorten through the environment.
 //! - [`app`]: the one place that wires the phases together for each command.
@@ -34,6 +38,7 @@
 pub mod app;
 pub mod aws;
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod discover;
 pub mod error;
@@ -44,4 +49,5 @@ pub mod policies;
 pub mod publish;
 pub mod reconcile;
 pub mod report;
+pub mod sim;
 pub mod tuning;

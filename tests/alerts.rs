@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use aws_sdk_eventbridge::operation::describe_rule::DescribeRuleOutput;
 use common::gs::mutating_calls;
 use common::{ADMIN, Emulator, emulator};
+use guardsync::aws::events::EventBridge;
+use guardsync::aws::sns::Sns;
 use guardsync::config::Alerts;
 use guardsync::reconcile::alerts::{self, AlertsOutcome, RULE_NAME, TARGET_ID};
 use guardsync::report::{Action, Mode, Resource};
@@ -35,7 +37,9 @@ async fn reconcile(
     alerts: Option<&Alerts>,
     mode: Mode,
 ) -> Result<AlertsOutcome, String> {
-    alerts::reconcile(&emu.sdk(REGION).await, ADMIN, alerts, mode).await
+    let conf = emu.sdk(REGION).await;
+    let (sns, events) = (Sns::new(&conf, ADMIN), EventBridge::new(&conf, ADMIN));
+    alerts::reconcile(&sns, &events, alerts, mode).await
 }
 
 /// Reconcile in apply mode from a clean call log; the outcome and the mutating calls (operations).

@@ -19,7 +19,8 @@ async fn placements(cfg: &Config) -> Vec<String> {
     let placed = guardsync::discover::discover(&aws, cfg, &[], &[])
         .await
         .expect("discover")
-        .placed;
+        .place_all(&aws, 8)
+        .await;
     placed
         .iter()
         .map(|p| {
@@ -54,10 +55,10 @@ async fn demo_organization_is_placed_as_spec_section_2_says() {
         "111111111111 us-east-1 admin",
         // Never enrolled in ap-southeast-2: standalone there.
         "121212121212 ap-southeast-2 standalone (role)",
-        "121212121212 eu-west-1 member (role)",
-        "121212121212 us-east-1 member (role)",
-        "131313131313 ap-southeast-2 no_detector (role)",
-        "131313131313 eu-west-1 no_detector (role)",
+        "121212121212 eu-west-1 member",
+        "121212121212 us-east-1 member",
+        "131313131313 ap-southeast-2 no_detector",
+        "131313131313 eu-west-1 no_detector",
         "131313131313 us-east-1 standalone (role)",
         "222222222222 ap-southeast-2 excluded",
         "222222222222 eu-west-1 excluded",
@@ -66,24 +67,25 @@ async fn demo_organization_is_placed_as_spec_section_2_says() {
         "333333333333 ap-southeast-2 member",
         "333333333333 eu-west-1 member",
         "333333333333 us-east-1 member",
-        // Disassociated in one region: the role is assumed once for the account.
-        "444444444444 ap-southeast-2 member (role)",
+        // Disassociated in one region: the role is assumed once for the account
+        // (AssumeRole is counted below); only the standalone target uses it.
+        "444444444444 ap-southeast-2 member",
         "444444444444 eu-west-1 standalone (role)",
-        "444444444444 us-east-1 member (role)",
+        "444444444444 us-east-1 member",
         // No detector in ap-southeast-2: a coverage gap.
-        "555555555555 ap-southeast-2 no_detector (role)",
-        "555555555555 eu-west-1 member (role)",
-        "555555555555 us-east-1 member (role)",
-        "666666666666 ap-southeast-2 other_admin (role)",
-        "666666666666 eu-west-1 other_admin (role)",
-        "666666666666 us-east-1 other_admin (role)",
+        "555555555555 ap-southeast-2 no_detector",
+        "555555555555 eu-west-1 member",
+        "555555555555 us-east-1 member",
+        "666666666666 ap-southeast-2 other_admin",
+        "666666666666 eu-west-1 other_admin",
+        "666666666666 us-east-1 other_admin",
         "777777777777 ap-southeast-2 standalone (role)",
         "777777777777 eu-west-1 standalone (role)",
         "777777777777 us-east-1 standalone (role)",
         // 888888888888 is SUSPENDED: not a target.
-        "999999999999 ap-southeast-2 no_detector (role)",
-        "999999999999 eu-west-1 no_detector (role)",
-        "999999999999 us-east-1 no_detector (role)",
+        "999999999999 ap-southeast-2 no_detector",
+        "999999999999 eu-west-1 no_detector",
+        "999999999999 us-east-1 no_detector",
     ];
     assert_eq!(got, want);
 
@@ -130,7 +132,8 @@ async fn a_role_that_cannot_be_assumed_fails_only_that_account() {
     let placed = guardsync::discover::discover(&aws, &cfg, &[], &[])
         .await
         .expect("discover")
-        .placed;
+        .place_all(&aws, 8)
+        .await;
     let by_account = |id: &str| {
         placed
             .iter()
@@ -167,7 +170,8 @@ async fn include_ous_selects_accounts_below_them_recursively() {
     let placed = guardsync::discover::discover(&aws, &cfg, &[], &[])
         .await
         .expect("discover")
-        .placed;
+        .place_all(&aws, 8)
+        .await;
     let accounts: Vec<&str> = placed.iter().map(|p| p.target.account.as_str()).collect();
     // Workloads (666), Workloads/Prod (121212, 333, 555), Workloads/Dev (444), and the administrator.
     assert_eq!(

@@ -21,6 +21,17 @@ impl AccountCredentials {
     pub fn provider(&self) -> SharedCredentialsProvider {
         self.provider.clone()
     }
+
+    /// Placeholder credentials that sign nothing real, for `role_arn` in the
+    /// synthetic organization of [`crate::sim`].
+    pub fn fixed(role_arn: String) -> Self {
+        AccountCredentials {
+            provider: SharedCredentialsProvider::new(Credentials::new(
+                "ASIASIMULATED", "simulated", None, None, "guardsync-sim",
+            )),
+            role_arn,
+        }
+    }
 }
 
 /// The ARN of `role` (a name or `path/name`) in `account`.

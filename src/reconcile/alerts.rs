@@ -21,8 +21,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::threat_set::{OWNER_TAG, OWNER_VALUE};
-use crate::aws::events::{EventBridge, NewRule, Rule, Target, Transformer};
-use crate::aws::sns::{Sns, Subscription, Topic};
+use crate::aws::events::{NewRule, Rule, Target, Transformer};
+use crate::aws::sns::{Subscription, Topic};
+use crate::cloud::{EventsApi, SnsApi};
 use crate::config::Alerts;
 use crate::report::{Action, Change, Mode, Resource, Unmanaged};
 
@@ -804,26 +805,23 @@ impl Draft {
 /// Reconcile the alerts of one administrator region: observe, [`plan`], and
 /// in `apply` carry the steps out.
 ///
-/// `conf`: the administrator's SDK config in that region
-/// (`Aws::config_for(region, None)`); `account`: the administrator account id.
+/// `sns` and `events`: the administrator's clients in that region.
 pub async fn reconcile(
-    conf: &aws_config::SdkConfig,
-    account: &str,
+    sns: &impl SnsApi,
+    events: &impl EventsApi,
     desired: Option<&crate::config::Alerts>,
     mode: Mode,
 ) -> Result<AlertsOutcome, String> {
-    let sns = Sns::new(conf, account);
-    let events = EventBridge::new(conf, account);
     let desired =
         desired.map(|a| Desired::new(a, sns.topic_arn(&a.topic_name), events.rule_arn(RULE_NAME)));
-    let observed = observe(&sns, &events, desired.as_ref())
+    let observed = observe(sns, events, desired.as_ref())
         .await
         .map_err(|e| e.to_string())?;
     let plan = plan(desired.as_ref(), &observed);
     let steps = plan.steps?;
     if mode == Mode::Apply {
         for step in &steps {
-            apply(&sns, &events, desired.as_ref(), step).await?;
+            apply(sns, events, desired.as_ref(), step).await?;
         }
     }
     Ok(AlertsOutcome {
@@ -836,8 +834,8 @@ pub async fn reconcile(
 /// Read what the region has: the rule, the desired topic, and the topics the
 /// rule delivers to.
 async fn observe(
-    sns: &Sns,
-    events: &EventBridge,
+    sns: &impl SnsApi,
+    events: &impl EventsApi,
     desired: Option<&Desired>,
 ) -> Result<Observed, crate::aws::AwsError> {
     let rule = events.rule(RULE_NAME).await?;
@@ -866,7 +864,7 @@ async fn observe(
 
 /// A topic and, when guardsync owns it, its subscriptions.
 async fn observe_topic(
-    sns: &Sns,
+    sns: &impl SnsApi,
     arn: &str,
 ) -> Result<Option<ObservedTopic>, crate::aws::AwsError> {
     let Some(topic) = sns.topic(arn).await? else {
@@ -885,8 +883,8 @@ async fn observe_topic(
 
 /// Carry out one step.
 async fn apply(
-    sns: &Sns,
-    events: &EventBridge,
+    sns: &impl SnsApi,
+    events: &impl EventsApi,
     desired: Option<&Desired>,
     step: &Step,
 ) -> Result<(), String> {

@@ -17,12 +17,12 @@ use futures::{StreamExt, stream};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
-use crate::aws::Aws;
-use crate::aws::guardduty::{FilterSpec, GuardDuty, NewSet};
+use crate::aws::guardduty::{FilterSpec, NewSet};
+use crate::cloud::{Cloud, GuardDutyApi};
 use crate::config::{Alerts, Rollout, SuppressionRule, Tolerance};
-use crate::discover::Placed;
-use crate::org::Placement;
+use crate::discover::{Discovery, Placed};
 use crate::org::waves;
+use crate::org::{Placement, Target};
 use crate::report::{Change, Mode, Status, TargetReport, Unmanaged, WaveOutcome, WaveReport};
 use threat_set::{ACTIVE, Desired, ERROR, Step};
 
@@ -52,9 +52,9 @@ impl Default for Timing {
 
 /// What every target shares.
 #[derive(Debug, Clone)]
-pub struct Context<'a> {
-    /// The base AWS configuration.
-    pub aws: &'a Aws,
+pub struct Context<'a, C> {
+    /// Where the calls go: AWS, or the synthetic organization of [`crate::sim`].
+    pub cloud: &'a C,
     /// plan or apply.
     pub mode: Mode,
     /// The set every managed target should have.
@@ -90,7 +90,7 @@ pub fn deadline_margin() -> Duration {
     )
 }
 
-impl Context<'_> {
+impl<C: Cloud> Context<'_, C> {
     /// Why no new target may start now: a stop request, or the deadline is too close.
     fn out_of_time(&self) -> Option<String> {
         if self.stop.as_ref().is_some_and(|s| *s.borrow()) {
@@ -127,18 +127,21 @@ impl Context<'_> {
 
 /// Run the rollout: wave after wave, each wave's targets concurrently; in
 /// `apply`, a wave whose failures exceed the tolerance stops the rollout and
-/// the managed targets of later waves are reported as not run. Returns every
-/// target's report (ordered by account then region) and each wave's outcome.
-pub async fn rollout(
-    ctx: &Context<'_>,
-    placed: Vec<Placed>,
+/// the managed targets of later waves are reported as not run. Each target is
+/// placed ([`Discovery::place`]) inside the fan-out, then reconciled at once.
+/// Returns every target's report (ordered by account then region) and each
+/// wave's outcome.
+pub async fn rollout<C: Cloud>(
+    ctx: &Context<'_, C>,
+    discovery: &Discovery,
+    targets: Vec<Target>,
     rollout: Option<&Rollout>,
 ) -> (Vec<TargetReport>, Vec<WaveReport>) {
     let tolerance = rollout.map_or(Tolerance::Count(0), |r| r.failure_tolerance);
-    let mut by_wave: BTreeMap<u32, Vec<Placed>> = BTreeMap::new();
-    for p in placed {
-        let w = waves::wave_of(rollout, &p.target.account, &p.target.region);
-        by_wave.entry(w).or_default().push(p);
+    let mut by_wave: BTreeMap<u32, Vec<Target>> = BTreeMap::new();
+    for t in targets {
+        let w = waves::wave_of(rollout, &t.account, &t.region);
+        by_wave.entry(w).or_default().push(t);
     }
     let mut reports = Vec::new();
     let mut summary = Vec::new();
@@ -148,14 +151,19 @@ pub async fn rollout(
         let mut done = match &stopped {
             None => {
                 tracing::info!(wave, targets = total, "starting wave");
-                run(ctx, targets).await
+                run(ctx, discovery, targets).await
             }
+            // Placed all the same (read-only), so that members and gaps are
+            // reported as usual.
             Some(why) => {
-                let mut r = Vec::with_capacity(total);
-                for p in &targets {
-                    r.push(not_run(ctx, p, why).await);
-                }
-                r
+                stream::iter(targets)
+                    .map(|t| async move {
+                        let p = discovery.place(ctx.cloud, t, Ok(())).await;
+                        not_run(ctx, &p, why).await
+                    })
+                    .buffered(ctx.concurrency.max(1))
+                    .collect()
+                    .await
             }
         };
         let failed = done
@@ -202,10 +210,11 @@ async fn stopped_then_grace(stop: Option<tokio::sync::watch::Receiver<bool>>) {
     tokio::time::sleep(GRACE).await;
 }
 
-/// A target of a wave that was not started: targets with nothing to write
-/// get their usual (call-free) report; managed ones are not run.
-async fn not_run(ctx: &Context<'_>, p: &Placed, why: &str) -> TargetReport {
-    if p.placement.is_managed() {
+/// A target that was not started: targets with nothing to write get their
+/// usual (call-free) report; managed ones, and those that could not be
+/// placed without calls, are not run.
+async fn not_run<C: Cloud>(ctx: &Context<'_, C>, p: &Placed, why: &str) -> TargetReport {
+    if p.placement.is_managed() || matches!(p.placement, Placement::Unknown(_)) {
         let mut r = report(p, Status::Failed, Vec::new(), Some(why.to_owned()));
         r.not_run = true;
         r
@@ -214,19 +223,28 @@ async fn not_run(ctx: &Context<'_>, p: &Placed, why: &str) -> TargetReport {
     }
 }
 
-/// Reconcile every target, at most `ctx.concurrency` at once, and return one
-/// report per target, ordered by account then region.
-pub async fn run(ctx: &Context<'_>, placed: Vec<Placed>) -> Vec<TargetReport> {
-    let progress = Progress::new(placed.len());
-    let mut reports: Vec<TargetReport> = stream::iter(placed)
-        .map(|p| {
+/// Place and reconcile every target, at most `ctx.concurrency` at once, and
+/// return one report per target, ordered by account then region.
+pub async fn run<C: Cloud>(
+    ctx: &Context<'_, C>,
+    discovery: &Discovery,
+    targets: Vec<Target>,
+) -> Vec<TargetReport> {
+    let progress = Progress::new(targets.len());
+    let mut reports: Vec<TargetReport> = stream::iter(targets)
+        .map(|t| {
             let span = tracing::info_span!(
                 "target",
-                account = p.target.account.as_str(),
-                region = p.target.region.as_str()
+                account = t.account.as_str(),
+                region = t.region.as_str()
             );
             async move {
-                if let Some(why) = ctx.out_of_time() {
+                // Out of time, no call is made any more, not even to place.
+                let late = ctx.out_of_time();
+                let p = discovery
+                    .place(ctx.cloud, t, late.as_deref().map_or(Ok(()), Err))
+                    .await;
+                if let Some(why) = late.or_else(|| ctx.out_of_time()) {
                     return not_run(ctx, &p, &why).await;
                 }
                 let limit = ctx.target_limit();
@@ -262,7 +280,7 @@ pub async fn run(ctx: &Context<'_>, placed: Vec<Placed>) -> Vec<TargetReport> {
 }
 
 /// One target, whatever its placement.
-pub async fn target(ctx: &Context<'_>, p: &Placed) -> TargetReport {
+pub async fn target<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
     let note = |status: Status, note: String| TargetReport {
         note: Some(note),
         ..report(p, status, Vec::new(), None)
@@ -337,21 +355,21 @@ impl Part {
 /// An `admin` or `standalone` target: its ThreatIntelSet and suppression
 /// rules, and in the administrator its alerts. One part failing does not
 /// keep the others from running; the target fails with every reason.
-async fn managed(ctx: &Context<'_>, p: &Placed) -> TargetReport {
+async fn managed<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
     let Some(detector) = p.detector_id.as_deref() else {
         return failed(p, Vec::new(), "no GuardDuty detector id was found".into());
     };
-    let conf = ctx
-        .aws
-        .config_for(p.target.region.as_str(), p.credentials.as_ref());
-    let gd = GuardDuty::new(&conf, p.target.account.as_str());
+    let (region, account) = (p.target.region.as_str(), p.target.account.as_str());
+    let gd = ctx.cloud.guardduty(region, account, p.credentials.as_ref());
     // The set, the rules and the alerts are independent: they run at once.
     let alerting = async {
         if p.placement != Placement::Admin {
             return None;
         }
+        let sns = ctx.cloud.sns(region, account);
+        let events = ctx.cloud.events(region, account);
         Some(
-            match alerts::reconcile(&conf, p.target.account.as_str(), ctx.alerts, ctx.mode).await {
+            match alerts::reconcile(&sns, &events, ctx.alerts, ctx.mode).await {
                 // The report warns once about suppressed findings; the other
                 // notes (pending confirmations, ...) belong to this target.
                 Ok(o) => Part {
@@ -400,7 +418,12 @@ async fn managed(ctx: &Context<'_>, p: &Placed) -> TargetReport {
 }
 
 /// The ThreatIntelSet of a managed target.
-async fn threat_list(ctx: &Context<'_>, gd: &GuardDuty, detector: &str, p: &Placed) -> Part {
+async fn threat_list<C: Cloud>(
+    ctx: &Context<'_, C>,
+    gd: &impl GuardDutyApi,
+    detector: &str,
+    p: &Placed,
+) -> Part {
     // A busy set is waited for, then looked at again; guardsync's own
     // activation is waited for inside its round, so three rounds are plenty.
     for _round in 0..3 {
@@ -454,7 +477,12 @@ async fn threat_list(ctx: &Context<'_>, gd: &GuardDuty, detector: &str, p: &Plac
 
 /// The suppression rules of a managed target. In `plan`, each rule to
 /// create or change says how many current findings it would archive.
-async fn rules(ctx: &Context<'_>, gd: &GuardDuty, detector: &str, p: &Placed) -> Part {
+async fn rules<C: Cloud>(
+    ctx: &Context<'_, C>,
+    gd: &impl GuardDutyApi,
+    detector: &str,
+    p: &Placed,
+) -> Part {
     let found = match gd.filters(detector).await {
         Ok(f) => f,
         Err(e) => return Part::failed(Vec::new(), Vec::new(), e.to_string()),
@@ -543,9 +571,9 @@ fn client_token(inputs: &str) -> String {
     hex::encode(Sha256::digest(inputs.as_bytes()))[..32].to_owned()
 }
 
-async fn create(
-    ctx: &Context<'_>,
-    gd: &GuardDuty,
+async fn create<C: Cloud>(
+    ctx: &Context<'_, C>,
+    gd: &impl GuardDutyApi,
     detector: &str,
     p: &Placed,
 ) -> Result<String, String> {
@@ -580,9 +608,9 @@ async fn create(
 
 /// Point the set at the list (again) and activate it; on ERROR put back
 /// `previous` so GuardDuty keeps the last list it could read.
-async fn update(
-    ctx: &Context<'_>,
-    gd: &GuardDuty,
+async fn update<C: Cloud>(
+    ctx: &Context<'_, C>,
+    gd: &impl GuardDutyApi,
     detector: &str,
     id: &str,
     previous: Option<&str>,
@@ -617,9 +645,9 @@ async fn update(
 }
 
 /// Poll the set until it leaves ACTIVATING/DEACTIVATING; its final status.
-async fn settle(
-    ctx: &Context<'_>,
-    gd: &GuardDuty,
+async fn settle<C: Cloud>(
+    ctx: &Context<'_, C>,
+    gd: &impl GuardDutyApi,
     detector: &str,
     id: &str,
 ) -> Result<String, String> {

@@ -1,0 +1,749 @@
+//! An in-process synthetic organization behind the [`crate::cloud`] traits:
+//! the engine's scale benchmark (`benches/scale.rs`, 10,000 accounts × 34
+//! Regions) and tests of the engine at sizes the emulator cannot serve.
+//!
+//! It models what discovery and the fan-out read and write: the accounts
+//! (pages of 20), each Region's administrator view (ListMembers pages of
+//! 50), AssumeRole, the view from inside an account, and the ThreatIntelSets
+//! and filters of every managed detector. Every call is counted (the
+//! report's call budget is filled from those counts) and waits `latency`. A detector nobody wrote to is in the [`Baseline`] state, so an
+//! organization of any size costs memory only where a run changed something.
+//! It does not model alerts: SNS and EventBridge answer that nothing exists,
+//! and refuse writes (run it without `alerts`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::aws::AwsError;
+use crate::aws::events::{NewRule, Rule, Target};
+use crate::aws::guardduty::{Filter, FilterSpec, NewSet, ThreatIntelSet};
+use crate::aws::sns::{Subscription, Topic};
+use crate::aws::sts::AccountCredentials;
+use crate::cloud::{Cloud, EventsApi, GuardDutyApi, OrganizationsApi, SnsApi};
+use crate::app::RunOptions;
+use crate::config::{AccountId, Condition, Config, OuId, Region, SuppressionRule};
+use crate::error::Error;
+use crate::publish;
+use crate::report::{ListReport, Mode, Report, Summary};
+use crate::org::{AdminView, OrgAccount, Probe};
+use crate::reconcile::threat_set::{self, Desired};
+
+/// The administrator account of every synthetic organization.
+pub const ADMIN: &str = "111111111111";
+
+/// The sha256 of the list the synthetic runs put in place (a placeholder).
+pub const LIST_SHA256: &str = "5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f";
+
+/// The list every managed target should use, for `config`.
+pub fn desired(config: &Config) -> Desired {
+    let bucket = config.bucket.name.as_str();
+    let key = publish::object_key(&config.bucket.prefix, LIST_SHA256);
+    Desired {
+        name: config.threat_list.name.clone(),
+        location: publish::guardduty_location(bucket, config.bucket.region.as_str(), &key),
+        bucket: bucket.to_owned(),
+        key,
+        sha256: LIST_SHA256.to_owned(),
+    }
+}
+
+/// A configuration for the synthetic organization: its administrator and
+/// Regions, `concurrency`, `probe`, and `rules` suppression rules.
+pub fn config(regions: &[Region], concurrency: u32, probe: &str, rules: usize) -> Config {
+    let regions: Vec<&str> = regions.iter().map(Region::as_str).collect();
+    let mut yaml = format!(
+        "admin: {{account_id: \"{ADMIN}\"}}\n\
+         organization: {{probe: {probe}}}\n\
+         regions: [{}]\n\
+         concurrency: {concurrency}\n\
+         bucket: {{name: org-threat-lists-{ADMIN}, region: {}}}\n",
+        regions.join(", "),
+        regions.first().copied().unwrap_or("us-east-1"),
+    );
+    if rules > 0 {
+        yaml.push_str("suppression_rules:\n");
+        for i in 0..rules {
+            yaml.push_str(&format!(
+                "  - name: rule-{i}\n    rank: {}\n    criteria:\n      \
+                 type: {{equals: [\"Recon:EC2/Portscan\"]}}\n      \
+                 service.action.networkConnectionAction.remoteIpDetails.ipAddressV4: \
+                 {{equals: [\"198.51.100.{i}\"]}}\n",
+                i + 1
+            ));
+        }
+    }
+    crate::config::parse(&yaml, "synthetic.yaml".as_ref(), "synthetic.yaml")
+        .unwrap_or_else(|e| unreachable!("the synthetic configuration is valid: {e}"))
+}
+
+/// Run `mode` over the synthetic organization exactly as `guardsync plan`
+/// or `apply` fans out (discovery, waves, every target), and assemble the
+/// report the same way: every target, the summary, and the calls.
+pub async fn run(sim: &Synthetic, config: &Config, mode: Mode) -> Result<Report, Error> {
+    let before = sim.table();
+    let options = RunOptions {
+        mode,
+        accounts: Vec::new(),
+        regions: Vec::new(),
+        retry_failed: false,
+        deadline: None,
+        stop: None,
+    };
+    let desired = desired(config);
+    let location = publish::s3_url(&desired.bucket, &desired.key);
+    let out = crate::app::fan_out(sim, config, &options, desired, &[], &[], None).await?;
+    let calls: crate::aws::calls::Table = sim
+        .table()
+        .into_iter()
+        .filter_map(|(k, mut c)| {
+            let b = before.get(&k).map_or(0, |b| b.calls);
+            c.calls -= b;
+            c.attempts -= b;
+            (c.calls > 0).then_some((k, c))
+        })
+        .collect();
+    Ok(Report {
+        mode,
+        list: ListReport {
+            sha256: LIST_SHA256.to_owned(),
+            entries: 0,
+            addresses: 0,
+            location,
+            changed: false,
+            rebuilt: false,
+        },
+        organization_id: None,
+        regions: out.regions,
+        waves: out.waves,
+        warnings: Vec::new(),
+        retry_of: None,
+        summary: Summary {
+            api_calls: calls.values().map(|c| c.calls).sum(),
+            ..Summary::of(&out.targets)
+        },
+        calls,
+        targets: out.targets,
+    })
+}
+
+/// What a detector holds before any write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baseline {
+    /// The desired set, ACTIVE, and the configured rules: nothing to change.
+    Converged,
+    /// guardsync's set points at an earlier list: a content change.
+    Outdated,
+    /// Nothing of guardsync's: a first apply.
+    Empty,
+}
+
+/// The organization's shape.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    /// Accounts, the administrator included.
+    pub accounts: usize,
+    /// How many of GuardDuty's commercial Regions (1 to 34), in table order.
+    pub regions: usize,
+    /// Per cent of accounts that are standalone (a detector, no administrator).
+    pub standalone_percent: usize,
+    /// Per cent of accounts with no detector anywhere.
+    pub no_detector_percent: usize,
+    /// What every managed detector holds before the run.
+    pub baseline: Baseline,
+    /// Added to every call.
+    pub latency: Duration,
+}
+
+/// What an account is, everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Admin,
+    Member,
+    Standalone,
+    NoDetector,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Detector {
+    sets: Vec<ThreatIntelSet>,
+    filters: Vec<Filter>,
+}
+
+/// The synthetic organization (see the module's documentation). Clones
+/// share one organization.
+#[derive(Debug, Clone)]
+pub struct Synthetic(Arc<Org>);
+
+#[derive(Debug)]
+struct Org {
+    shape: Shape,
+    regions: Vec<Region>,
+    desired: Desired,
+    rules: Vec<SuppressionRule>,
+    /// Detectors a run wrote to, by (account, region).
+    written: Mutex<HashMap<(String, String), Detector>>,
+    /// (operation, `service:Operation`) -> calls.
+    calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+}
+
+impl Synthetic {
+    /// An organization of `shape` whose converged state is what `config`
+    /// asks for: the list [`LIST_SHA256`] under `threat_list.name`, and the
+    /// `suppression_rules`.
+    pub fn new(shape: Shape, config: &Config) -> Self {
+        let desired = desired(config);
+        let rules = config.suppression_rules.clone();
+        let regions = crate::config::regions::GUARDDUTY_REGIONS
+            .iter()
+            .take(shape.regions.clamp(1, 34))
+            .filter_map(|r| Region::parse(r).ok())
+            .collect();
+        Synthetic(Arc::new(Org {
+            shape,
+            regions,
+            desired,
+            rules,
+            written: Mutex::new(HashMap::new()),
+            calls: Mutex::new(BTreeMap::new()),
+        }))
+    }
+
+    /// The Regions of the organization, in order.
+    pub fn regions(&self) -> &[Region] {
+        &self.0.regions
+    }
+
+    /// Calls made so far, per operation.
+    pub fn calls(&self) -> BTreeMap<&'static str, u64> {
+        lock(&self.0.calls)
+            .iter()
+            .map(|(&(op, _), &n)| (op, n))
+            .collect()
+    }
+
+    /// Calls made so far, per `service:Operation`, as a report counts them.
+    fn table(&self) -> crate::aws::calls::Table {
+        lock(&self.0.calls)
+            .iter()
+            .map(|(&(_, key), &n)| {
+                (
+                    key.to_owned(),
+                    crate::aws::calls::Count {
+                        calls: n,
+                        attempts: n,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// How many detectors a run wrote to.
+    pub fn written(&self) -> usize {
+        lock(&self.0.written).len()
+    }
+
+    /// The id of the `i`-th account (0: the administrator).
+    pub fn account_id(i: usize) -> String {
+        if i == 0 {
+            ADMIN.to_owned()
+        } else {
+            format!("{:012}", 200_000_000_000 + i)
+        }
+    }
+
+}
+
+impl Org {
+    fn kind(&self, account: &str) -> Kind {
+        if account == ADMIN {
+            return Kind::Admin;
+        }
+        let i = account.parse::<usize>().unwrap_or(0) % 100;
+        let s = self.shape.standalone_percent;
+        if i < s {
+            Kind::Standalone
+        } else if i < s + self.shape.no_detector_percent {
+            Kind::NoDetector
+        } else {
+            Kind::Member
+        }
+    }
+
+    /// One call: counted, then `latency`.
+    async fn call(&self, _service: &'static str, operation: &'static str, key: &'static str) {
+        *lock(&self.calls).entry((operation, key)).or_default() += 1;
+        if !self.shape.latency.is_zero() {
+            tokio::time::sleep(self.shape.latency).await;
+        }
+    }
+
+    fn detector_id(account: &str, region: &str) -> String {
+        format!("d{account}{}", region.len())
+    }
+
+    /// A detector as it stands before any write.
+    fn baseline(&self, account: &str, region: &str) -> Detector {
+        let set = |location: String, sha: &str| ThreatIntelSet {
+            id: format!("s{account}"),
+            name: self.desired.name.clone(),
+            location,
+            status: threat_set::ACTIVE.to_owned(),
+            tags: BTreeMap::from([
+                (threat_set::OWNER_TAG.to_owned(), threat_set::OWNER_VALUE.to_owned()),
+                (threat_set::SHA_TAG.to_owned(), sha.to_owned()),
+            ]),
+        };
+        let filters = || {
+            self.rules
+                .iter()
+                .map(|r| Filter {
+                    name: r.name.as_str().to_owned(),
+                    description: r.description.clone().unwrap_or_default(),
+                    rank: i32::from(r.rank),
+                    action: "ARCHIVE".to_owned(),
+                    criteria: r.criteria.clone(),
+                    tags: owner_tags(),
+                })
+                .collect()
+        };
+        let _ = region;
+        match self.shape.baseline {
+            Baseline::Converged => Detector {
+                sets: vec![set(self.desired.location.clone(), &self.desired.sha256)],
+                filters: filters(),
+            },
+            Baseline::Outdated => Detector {
+                sets: vec![set(
+                    format!("s3://{}/earlier.txt", self.desired.bucket),
+                    "earlier",
+                )],
+                filters: filters(),
+            },
+            Baseline::Empty => Detector::default(),
+        }
+    }
+
+    /// Read the detector of (account, region).
+    fn read<T>(&self, account: &str, region: &str, f: impl FnOnce(&Detector) -> T) -> T {
+        let written = lock(&self.written);
+        match written.get(&(account.to_owned(), region.to_owned())) {
+            Some(d) => f(d),
+            None => f(&self.baseline(account, region)),
+        }
+    }
+
+    /// Change the detector of (account, region).
+    fn write<T>(&self, account: &str, region: &str, f: impl FnOnce(&mut Detector) -> T) -> T {
+        let mut written = lock(&self.written);
+        let d = written
+            .entry((account.to_owned(), region.to_owned()))
+            .or_insert_with(|| self.baseline(account, region));
+        f(d)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn owner_tags() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        threat_set::OWNER_TAG.to_owned(),
+        threat_set::OWNER_VALUE.to_owned(),
+    )])
+}
+
+impl Cloud for Synthetic {
+    type GuardDuty = SimGuardDuty;
+    type Sns = SimAlerts;
+    type Events = SimAlerts;
+    type Organizations = SimOrganizations;
+
+    fn organizations(&self, _caller: &str) -> Self::Organizations {
+        SimOrganizations {
+            sim: self.0.clone(),
+        }
+    }
+
+    async fn enabled_regions(&self, _region: &str, _account: &str) -> Result<Vec<String>, AwsError> {
+        self.0.call("account", "ListRegions", "account:ListRegions").await;
+        Ok(self.0.regions.iter().map(ToString::to_string).collect())
+    }
+
+    async fn assume(
+        &self,
+        account: &str,
+        _region: &str,
+        role: &str,
+        _external_id: Option<&str>,
+        _session_name: &str,
+    ) -> Result<AccountCredentials, AwsError> {
+        self.0.call("sts", "AssumeRole", "sts:AssumeRole").await;
+        Ok(AccountCredentials::fixed(crate::aws::sts::role_arn(
+            account, role,
+        )))
+    }
+
+    fn guardduty(
+        &self,
+        region: &str,
+        account: &str,
+        _credentials: Option<&AccountCredentials>,
+    ) -> Self::GuardDuty {
+        SimGuardDuty {
+            sim: self.0.clone(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+        }
+    }
+
+    fn sns(&self, region: &str, account: &str) -> SimAlerts {
+        SimAlerts {
+            sim: self.0.clone(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+        }
+    }
+
+    fn events(&self, region: &str, account: &str) -> SimAlerts {
+        self.sns(region, account)
+    }
+}
+
+/// Organizations of the synthetic organization.
+#[derive(Debug)]
+pub struct SimOrganizations {
+    sim: Arc<Org>,
+}
+
+impl OrganizationsApi for SimOrganizations {
+    async fn accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
+        let n = self.sim.shape.accounts;
+        for _ in 0..n.div_ceil(20).max(1) {
+            self.sim
+                .call("organizations", "ListAccounts", "organizations:ListAccounts")
+                .await;
+        }
+        Ok((0..n)
+            .filter_map(|i| {
+                let id = Synthetic::account_id(i);
+                Some(OrgAccount {
+                    id: AccountId::parse(&id).ok()?,
+                    name: format!("account-{i}"),
+                    state: "ACTIVE".to_owned(),
+                    ous: Vec::new(),
+                })
+            })
+            .collect())
+    }
+
+    async fn accounts_under(&self, _ou: &OuId) -> Result<BTreeSet<AccountId>, AwsError> {
+        self.sim
+            .call("organizations", "ListChildren", "organizations:ListChildren")
+            .await;
+        Ok(BTreeSet::new())
+    }
+}
+
+/// GuardDuty in one account and Region of the synthetic organization.
+#[derive(Debug)]
+pub struct SimGuardDuty {
+    sim: Arc<Org>,
+    account: String,
+    region: String,
+}
+
+impl SimGuardDuty {
+    async fn call(&self, operation: &'static str, key: &'static str) {
+        self.sim.call("guardduty", operation, key).await;
+    }
+
+    fn not_found(&self, operation: &'static str, what: &str) -> AwsError {
+        AwsError {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            operation,
+            code: Some("BadRequestException".to_owned()),
+            message: format!("BadRequestException: {what} does not exist"),
+        }
+    }
+}
+
+impl GuardDutyApi for SimGuardDuty {
+    async fn admin_view(&self) -> Result<AdminView, AwsError> {
+        self.call("ListDetectors", "guardduty:ListDetectors").await;
+        let n = self.sim.shape.accounts;
+        let members: BTreeMap<AccountId, String> = (1..n)
+            .map(Synthetic::account_id)
+            .filter(|id| self.sim.kind(id) == Kind::Member)
+            .filter_map(|id| Some((AccountId::parse(&id).ok()?, "Enabled".to_owned())))
+            .collect();
+        for _ in 0..members.len().div_ceil(50).max(1) {
+            self.call("ListMembers", "guardduty:ListMembers").await;
+        }
+        Ok(AdminView {
+            detector_id: Some(Org::detector_id(&self.account, &self.region)),
+            members,
+        })
+    }
+
+    async fn probe(&self) -> Result<Probe, AwsError> {
+        self.call("ListDetectors", "guardduty:ListDetectors").await;
+        Ok(match self.sim.kind(&self.account) {
+            Kind::NoDetector => Probe::Seen {
+                detector_id: None,
+                administrator: None,
+            },
+            kind => {
+                self.call("GetAdministratorAccount", "guardduty:GetAdministratorAccount")
+                    .await;
+                Probe::Seen {
+                    detector_id: Some(Org::detector_id(&self.account, &self.region)),
+                    administrator: (kind == Kind::Member).then(|| {
+                        (
+                            AccountId::parse(ADMIN).unwrap_or_else(|_| unreachable!()),
+                            "Enabled".to_owned(),
+                        )
+                    }),
+                }
+            }
+        })
+    }
+
+    async fn threat_intel_sets(&self, _detector_id: &str) -> Result<Vec<ThreatIntelSet>, AwsError> {
+        self.call("ListThreatIntelSets", "guardduty:ListThreatIntelSets")
+            .await;
+        let sets = self
+            .sim
+            .read(&self.account, &self.region, |d| d.sets.clone());
+        for _ in &sets {
+            self.call("GetThreatIntelSet", "guardduty:GetThreatIntelSet")
+                .await;
+        }
+        Ok(sets)
+    }
+
+    async fn threat_intel_set(&self, _detector_id: &str, id: &str) -> Result<ThreatIntelSet, AwsError> {
+        self.call("GetThreatIntelSet", "guardduty:GetThreatIntelSet")
+            .await;
+        self.sim
+            .read(&self.account, &self.region, |d| {
+                d.sets.iter().find(|s| s.id == id).cloned()
+            })
+            .ok_or_else(|| self.not_found("GetThreatIntelSet", id))
+    }
+
+    async fn create_threat_intel_set(
+        &self,
+        _detector_id: &str,
+        set: &NewSet<'_>,
+    ) -> Result<String, AwsError> {
+        self.call("CreateThreatIntelSet", "guardduty:CreateThreatIntelSet")
+            .await;
+        let id = format!("s{}", self.account);
+        self.sim.write(&self.account, &self.region, |d| {
+            d.sets.push(ThreatIntelSet {
+                id: id.clone(),
+                name: set.name.to_owned(),
+                location: set.location.to_owned(),
+                status: threat_set::ACTIVE.to_owned(),
+                tags: set.tags.clone(),
+            });
+        });
+        Ok(id)
+    }
+
+    async fn activate_threat_intel_set(
+        &self,
+        _detector_id: &str,
+        id: &str,
+        location: &str,
+        _bucket_owner: &str,
+    ) -> Result<(), AwsError> {
+        self.call("UpdateThreatIntelSet", "guardduty:UpdateThreatIntelSet")
+            .await;
+        self.sim
+            .write(&self.account, &self.region, |d| {
+                d.sets.iter_mut().find(|s| s.id == id).map(|s| {
+                    s.location = location.to_owned();
+                    s.status = threat_set::ACTIVE.to_owned();
+                })
+            })
+            .ok_or_else(|| self.not_found("UpdateThreatIntelSet", id))
+    }
+
+    async fn tag_threat_intel_set(
+        &self,
+        _detector_id: &str,
+        id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        self.call("TagResource", "guardduty:TagResource").await;
+        self.sim
+            .write(&self.account, &self.region, |d| {
+                d.sets
+                    .iter_mut()
+                    .find(|s| s.id == id)
+                    .map(|s| s.tags.extend(tags.clone()))
+            })
+            .ok_or_else(|| self.not_found("TagResource", id))
+    }
+
+    fn filter_arn(&self, detector_id: &str, name: &str) -> String {
+        format!(
+            "arn:aws:guardduty:{}:{}:detector/{detector_id}/filter/{name}",
+            self.region, self.account
+        )
+    }
+
+    fn threat_intel_set_arn(&self, detector_id: &str, id: &str) -> String {
+        format!(
+            "arn:aws:guardduty:{}:{}:detector/{detector_id}/threatintelset/{id}",
+            self.region, self.account
+        )
+    }
+
+    async fn filters(&self, _detector_id: &str) -> Result<Vec<Filter>, AwsError> {
+        self.call("ListFilters", "guardduty:ListFilters").await;
+        let filters = self
+            .sim
+            .read(&self.account, &self.region, |d| d.filters.clone());
+        for _ in &filters {
+            self.call("GetFilter", "guardduty:GetFilter").await;
+        }
+        Ok(filters)
+    }
+
+    async fn create_filter(
+        &self,
+        _detector_id: &str,
+        spec: &FilterSpec<'_>,
+        tags: &BTreeMap<String, String>,
+        _client_token: &str,
+    ) -> Result<(), AwsError> {
+        self.call("CreateFilter", "guardduty:CreateFilter").await;
+        self.sim.write(&self.account, &self.region, |d| {
+            d.filters.push(Filter {
+                name: spec.name.to_owned(),
+                description: spec.description.to_owned(),
+                rank: spec.rank,
+                action: "ARCHIVE".to_owned(),
+                criteria: spec.criteria.clone(),
+                tags: tags.clone(),
+            });
+        });
+        Ok(())
+    }
+
+    async fn update_filter(&self, _detector_id: &str, spec: &FilterSpec<'_>) -> Result<(), AwsError> {
+        self.call("UpdateFilter", "guardduty:UpdateFilter").await;
+        self.sim
+            .write(&self.account, &self.region, |d| {
+                d.filters.iter_mut().find(|f| f.name == spec.name).map(|f| {
+                    f.description = spec.description.to_owned();
+                    f.rank = spec.rank;
+                    f.action = "ARCHIVE".to_owned();
+                    f.criteria = spec.criteria.clone();
+                })
+            })
+            .ok_or_else(|| self.not_found("UpdateFilter", spec.name))
+    }
+
+    async fn delete_filter(&self, _detector_id: &str, name: &str) -> Result<(), AwsError> {
+        self.call("DeleteFilter", "guardduty:DeleteFilter").await;
+        self.sim.write(&self.account, &self.region, |d| {
+            d.filters.retain(|f| f.name != name);
+        });
+        Ok(())
+    }
+
+    async fn count_findings(
+        &self,
+        _detector_id: &str,
+        _criteria: &BTreeMap<String, Condition>,
+    ) -> Result<usize, AwsError> {
+        self.call("ListFindings", "guardduty:ListFindings").await;
+        Ok(0)
+    }
+}
+
+/// SNS and EventBridge of the synthetic organization: nothing exists, and
+/// nothing may be written (alerts are not modelled).
+#[derive(Debug)]
+pub struct SimAlerts {
+    sim: Arc<Org>,
+    account: String,
+    region: String,
+}
+
+impl SimAlerts {
+    fn refused(&self, operation: &'static str) -> AwsError {
+        AwsError {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            operation,
+            code: None,
+            message: "the synthetic organization does not model alerts; run it without `alerts`"
+                .to_owned(),
+        }
+    }
+}
+
+impl SnsApi for SimAlerts {
+    fn topic_arn(&self, name: &str) -> String {
+        format!("arn:aws:sns:{}:{}:{name}", self.region, self.account)
+    }
+    async fn topic(&self, _arn: &str) -> Result<Option<Topic>, AwsError> {
+        Ok(None)
+    }
+    async fn policy(&self, _arn: &str) -> Result<Option<String>, AwsError> {
+        Ok(None)
+    }
+    async fn subscriptions(&self, _arn: &str) -> Result<Vec<Subscription>, AwsError> {
+        Ok(Vec::new())
+    }
+    async fn create_topic(
+        &self,
+        _name: &str,
+        _tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
+        Err(self.refused("CreateTopic"))
+    }
+    async fn set_policy(&self, _arn: &str, _policy: &str) -> Result<(), AwsError> {
+        Err(self.refused("SetTopicAttributes"))
+    }
+    async fn subscribe_email(&self, _arn: &str, _email: &str) -> Result<(), AwsError> {
+        Err(self.refused("Subscribe"))
+    }
+    async fn unsubscribe(&self, _subscription_arn: &str) -> Result<(), AwsError> {
+        Err(self.refused("Unsubscribe"))
+    }
+    async fn delete_topic(&self, _arn: &str) -> Result<(), AwsError> {
+        Err(self.refused("DeleteTopic"))
+    }
+}
+
+impl EventsApi for SimAlerts {
+    fn rule_arn(&self, name: &str) -> String {
+        format!("arn:aws:events:{}:{}:rule/{name}", self.region, self.account)
+    }
+    async fn rule(&self, _name: &str) -> Result<Option<Rule>, AwsError> {
+        self.sim
+            .call("events", "DescribeRule", "events:DescribeRule")
+            .await;
+        Ok(None)
+    }
+    async fn put_rule(&self, _rule: &NewRule<'_>) -> Result<String, AwsError> {
+        Err(self.refused("PutRule"))
+    }
+    async fn put_target(&self, _rule: &str, _target: &Target) -> Result<(), AwsError> {
+        Err(self.refused("PutTargets"))
+    }
+    async fn remove_targets(&self, _rule: &str, _ids: &[String]) -> Result<(), AwsError> {
+        Err(self.refused("RemoveTargets"))
+    }
+    async fn delete_rule(&self, _name: &str) -> Result<(), AwsError> {
+        Err(self.refused("DeleteRule"))
+    }
+}
