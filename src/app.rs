@@ -10,12 +10,12 @@ use crate::aws::Aws;
 use crate::aws::organizations::Organizations;
 use crate::aws::s3::S3;
 use crate::cli::{Cli, Command, Format, ListCommand, ScopeArgs};
+use crate::cloud::Cloud;
 use crate::config::{self, Config, RegionScope};
 use crate::error::{Error, ExitCode};
 use crate::feed::{self, BuiltList};
 use crate::publish::record::RunRecord;
 use crate::publish::{self, Manifest};
-use crate::cloud::Cloud;
 use crate::reconcile::{self, Context, Timing, threat_set::Desired};
 use crate::report::{self, ListReport, Mode, Report, Status, Summary, TargetReport};
 
@@ -226,7 +226,17 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
         }
     };
     match run.format {
-        Format::Json => print!("{}", report.to_json()),
+        Format::Json => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            report
+                .write_json(&mut out)
+                .and_then(|()| std::io::Write::flush(&mut out))
+                .map_err(|source| Error::File {
+                    action: "write the report to",
+                    path: "standard output".into(),
+                    source,
+                })?;
+        }
         Format::Text => {
             let style = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 report::text::Style::Color
@@ -447,7 +457,16 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         mut targets,
         waves,
         regions,
-    } = fan_out(aws, c, run, desired, &only_accounts, &only_regions, retry.as_deref()).await?;
+    } = fan_out(
+        aws,
+        c,
+        run,
+        desired,
+        &only_accounts,
+        &only_regions,
+        retry.as_deref(),
+    )
+    .await?;
     if let Some(change) = policy.and_then(|p| p.change) {
         attach_policy_change(&mut targets, c, run.mode, change);
     }
@@ -534,8 +553,7 @@ pub async fn fan_out<C: Cloud>(
         deadline: run.deadline,
         stop: run.stop.clone(),
     };
-    let (mut targets, waves) =
-        reconcile::rollout(&ctx, &found, targets, c.rollout.as_ref()).await;
+    let (mut targets, waves) = reconcile::rollout(&ctx, &found, targets, c.rollout.as_ref()).await;
     for t in &mut targets {
         t.account_name = crate::config::AccountId::parse(&t.account_id)
             .ok()

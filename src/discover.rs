@@ -53,7 +53,7 @@ pub struct Discovery {
     /// The Regions in scope, in order.
     pub regions: Vec<Region>,
     /// Account id -> name in the organization.
-    pub names: BTreeMap<AccountId, String>,
+    pub names: BTreeMap<AccountId, std::sync::Arc<str>>,
     views: BTreeMap<Region, Result<AdminView, AwsError>>,
     /// The accounts whose role is assumed, each at most once, by the first
     /// of its targets that needs it; the others wait for that one.
@@ -137,7 +137,7 @@ pub async fn discover(
     let accounts = accounts.map_err(DiscoverError::Organization)?;
     let names = accounts
         .iter()
-        .map(|a| (a.id.clone(), a.name.clone()))
+        .map(|a| (a.id.clone(), std::sync::Arc::from(a.name.as_str())))
         .collect();
     let targets = org::expand(config, &accounts, &regions, only_accounts, only_regions);
     let in_scope: BTreeSet<&Region> = targets.iter().map(|t| &t.region).collect();

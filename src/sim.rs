@@ -12,22 +12,23 @@
 //! and refuse writes (run it without `alerts`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::app::RunOptions;
 use crate::aws::AwsError;
 use crate::aws::events::{NewRule, Rule, Target};
 use crate::aws::guardduty::{Filter, FilterSpec, NewSet, ThreatIntelSet};
 use crate::aws::sns::{Subscription, Topic};
 use crate::aws::sts::AccountCredentials;
 use crate::cloud::{Cloud, EventsApi, GuardDutyApi, OrganizationsApi, SnsApi};
-use crate::app::RunOptions;
 use crate::config::{AccountId, Condition, Config, OuId, Region, SuppressionRule};
 use crate::error::Error;
-use crate::publish;
-use crate::report::{ListReport, Mode, Report, Summary};
 use crate::org::{AdminView, OrgAccount, Probe};
+use crate::publish;
 use crate::reconcile::threat_set::{self, Desired};
+use crate::report::{ListReport, Mode, Report, Summary};
 
 /// The administrator account of every synthetic organization.
 pub const ADMIN: &str = "111111111111";
@@ -183,6 +184,8 @@ struct Org {
     rules: Vec<SuppressionRule>,
     /// Detectors a run wrote to, by (account, region).
     written: Mutex<HashMap<(String, String), Detector>>,
+    /// AssumeRole calls in flight now, and at most.
+    assuming: (AtomicUsize, AtomicUsize),
     /// (operation, `service:Operation`) -> calls.
     calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
@@ -205,6 +208,7 @@ impl Synthetic {
             desired,
             rules,
             written: Mutex::new(HashMap::new()),
+            assuming: (AtomicUsize::new(0), AtomicUsize::new(0)),
             calls: Mutex::new(BTreeMap::new()),
         }))
     }
@@ -243,6 +247,11 @@ impl Synthetic {
         lock(&self.0.written).len()
     }
 
+    /// The most AssumeRole calls that were in flight at once.
+    pub fn most_roles_in_flight(&self) -> usize {
+        self.0.assuming.1.load(Ordering::SeqCst)
+    }
+
     /// The id of the `i`-th account (0: the administrator).
     pub fn account_id(i: usize) -> String {
         if i == 0 {
@@ -251,7 +260,6 @@ impl Synthetic {
             format!("{:012}", 200_000_000_000 + i)
         }
     }
-
 }
 
 impl Org {
@@ -290,7 +298,10 @@ impl Org {
             location,
             status: threat_set::ACTIVE.to_owned(),
             tags: BTreeMap::from([
-                (threat_set::OWNER_TAG.to_owned(), threat_set::OWNER_VALUE.to_owned()),
+                (
+                    threat_set::OWNER_TAG.to_owned(),
+                    threat_set::OWNER_VALUE.to_owned(),
+                ),
                 (threat_set::SHA_TAG.to_owned(), sha.to_owned()),
             ]),
         };
@@ -366,8 +377,14 @@ impl Cloud for Synthetic {
         }
     }
 
-    async fn enabled_regions(&self, _region: &str, _account: &str) -> Result<Vec<String>, AwsError> {
-        self.0.call("account", "ListRegions", "account:ListRegions").await;
+    async fn enabled_regions(
+        &self,
+        _region: &str,
+        _account: &str,
+    ) -> Result<Vec<String>, AwsError> {
+        self.0
+            .call("account", "ListRegions", "account:ListRegions")
+            .await;
         Ok(self.0.regions.iter().map(ToString::to_string).collect())
     }
 
@@ -379,7 +396,10 @@ impl Cloud for Synthetic {
         _external_id: Option<&str>,
         _session_name: &str,
     ) -> Result<AccountCredentials, AwsError> {
+        let (now, most) = &self.0.assuming;
+        most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
         self.0.call("sts", "AssumeRole", "sts:AssumeRole").await;
+        now.fetch_sub(1, Ordering::SeqCst);
         Ok(AccountCredentials::fixed(crate::aws::sts::role_arn(
             account, role,
         )))
@@ -422,7 +442,11 @@ impl OrganizationsApi for SimOrganizations {
         let n = self.sim.shape.accounts;
         for _ in 0..n.div_ceil(20).max(1) {
             self.sim
-                .call("organizations", "ListAccounts", "organizations:ListAccounts")
+                .call(
+                    "organizations",
+                    "ListAccounts",
+                    "organizations:ListAccounts",
+                )
                 .await;
         }
         Ok((0..n)
@@ -440,7 +464,11 @@ impl OrganizationsApi for SimOrganizations {
 
     async fn accounts_under(&self, _ou: &OuId) -> Result<BTreeSet<AccountId>, AwsError> {
         self.sim
-            .call("organizations", "ListChildren", "organizations:ListChildren")
+            .call(
+                "organizations",
+                "ListChildren",
+                "organizations:ListChildren",
+            )
             .await;
         Ok(BTreeSet::new())
     }
@@ -496,8 +524,11 @@ impl GuardDutyApi for SimGuardDuty {
                 administrator: None,
             },
             kind => {
-                self.call("GetAdministratorAccount", "guardduty:GetAdministratorAccount")
-                    .await;
+                self.call(
+                    "GetAdministratorAccount",
+                    "guardduty:GetAdministratorAccount",
+                )
+                .await;
                 Probe::Seen {
                     detector_id: Some(Org::detector_id(&self.account, &self.region)),
                     administrator: (kind == Kind::Member).then(|| {
@@ -524,7 +555,11 @@ impl GuardDutyApi for SimGuardDuty {
         Ok(sets)
     }
 
-    async fn threat_intel_set(&self, _detector_id: &str, id: &str) -> Result<ThreatIntelSet, AwsError> {
+    async fn threat_intel_set(
+        &self,
+        _detector_id: &str,
+        id: &str,
+    ) -> Result<ThreatIntelSet, AwsError> {
         self.call("GetThreatIntelSet", "guardduty:GetThreatIntelSet")
             .await;
         self.sim
@@ -636,7 +671,11 @@ impl GuardDutyApi for SimGuardDuty {
         Ok(())
     }
 
-    async fn update_filter(&self, _detector_id: &str, spec: &FilterSpec<'_>) -> Result<(), AwsError> {
+    async fn update_filter(
+        &self,
+        _detector_id: &str,
+        spec: &FilterSpec<'_>,
+    ) -> Result<(), AwsError> {
         self.call("UpdateFilter", "guardduty:UpdateFilter").await;
         self.sim
             .write(&self.account, &self.region, |d| {
@@ -726,7 +765,10 @@ impl SnsApi for SimAlerts {
 
 impl EventsApi for SimAlerts {
     fn rule_arn(&self, name: &str) -> String {
-        format!("arn:aws:events:{}:{}:rule/{name}", self.region, self.account)
+        format!(
+            "arn:aws:events:{}:{}:rule/{name}",
+            self.region, self.account
+        )
     }
     async fn rule(&self, _name: &str) -> Result<Option<Rule>, AwsError> {
         self.sim

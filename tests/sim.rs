@@ -32,7 +32,7 @@ fn organization(baseline: Baseline) -> (Synthetic, guardsync::config::Config) {
 fn placements(r: &Report) -> BTreeMap<(String, String), usize> {
     let mut by = BTreeMap::new();
     for t in &r.targets {
-        *by.entry((t.placement.clone(), format!("{:?}", t.status)))
+        *by.entry((t.placement.to_owned(), format!("{:?}", t.status)))
             .or_default() += 1;
     }
     by
@@ -91,7 +91,10 @@ async fn a_converged_organization_plans_no_change_with_the_documented_calls() {
         ])
     );
     assert_eq!(calls(&sim), expect(STEADY));
-    assert_eq!(report.summary.api_calls, STEADY.iter().map(|(_, n)| n).sum::<u64>());
+    assert_eq!(
+        report.summary.api_calls,
+        STEADY.iter().map(|(_, n)| n).sum::<u64>()
+    );
     assert_eq!(sim.written(), 0);
 }
 
@@ -148,4 +151,37 @@ async fn a_content_change_updates_and_reactivates_each_managed_set() {
     assert!(!c.contains_key("UpdateFilter"));
     let again = sim::run(&sim, &config, Mode::Plan).await.expect("plan");
     assert_eq!(again.summary.pending, 0);
+}
+
+/// STS's quota is shared by every role of the run: however many targets run
+/// at once, at most `discover::STS_CONCURRENCY` AssumeRole calls are in
+/// flight, and every role is still assumed once.
+#[tokio::test]
+async fn assume_role_calls_are_bounded_whatever_the_concurrency() {
+    let shape = Shape {
+        accounts: 200,
+        regions: 2,
+        standalone_percent: 60,
+        no_detector_percent: 0,
+        baseline: Baseline::Converged,
+        latency: Duration::from_millis(5),
+    };
+    let regions: Vec<_> = guardsync::config::regions::GUARDDUTY_REGIONS
+        .iter()
+        .take(2)
+        .map(|r| guardsync::config::Region::parse(r).expect("region"))
+        .collect();
+    let config = sim::config(&regions, 128, "needed", 0);
+    let sim = Synthetic::new(shape, &config);
+    let report = sim::run(&sim, &config, Mode::Plan).await.expect("plan");
+    assert_eq!(report.summary.failed, 0);
+    // Accounts 1-199; those whose id ends in 00-59 are standalone.
+    assert_eq!(sim.calls()["AssumeRole"], 119);
+    // 128 targets start at once, over 119 accounts that need a role: the
+    // bound is reached, never passed.
+    assert_eq!(
+        sim.most_roles_in_flight(),
+        guardsync::discover::STS_CONCURRENCY.min(119)
+    );
+    assert!(guardsync::discover::STS_CONCURRENCY < 119);
 }

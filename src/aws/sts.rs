@@ -27,7 +27,11 @@ impl AccountCredentials {
     pub fn fixed(role_arn: String) -> Self {
         AccountCredentials {
             provider: SharedCredentialsProvider::new(Credentials::new(
-                "ASIASIMULATED", "simulated", None, None, "guardsync-sim",
+                "ASIASIMULATED",
+                "simulated",
+                None,
+                None,
+                "guardsync-sim",
             )),
             role_arn,
         }

@@ -97,7 +97,7 @@ impl RunRecord {
                 .map(|t| RecordTarget {
                     account_id: t.account_id.clone(),
                     region: t.region.clone(),
-                    placement: t.placement.clone(),
+                    placement: t.placement.to_owned(),
                     wave: t.wave,
                     status: match t.status {
                         Status::Unchanged => "unchanged",
@@ -142,7 +142,9 @@ impl RunRecord {
     }
 
     fn to_json(&self) -> Vec<u8> {
-        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        // Compact: 340,000 targets (10,000 accounts in 34 Regions) make
+        // about 40 MB of it; pretty printing would double that.
+        let mut v = serde_json::to_vec(self).unwrap_or_default();
         v.push(b'\n');
         v
     }

@@ -192,7 +192,12 @@ pub async fn rollout<C: Cloud>(
             failed,
             outcome,
         });
-        reports.extend(done);
+        // One wave (the default) moves its reports rather than copying them.
+        if reports.is_empty() {
+            reports = done;
+        } else {
+            reports.extend(done);
+        }
     }
     reports.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
     (reports, summary)
@@ -231,7 +236,10 @@ pub async fn run<C: Cloud>(
     targets: Vec<Target>,
 ) -> Vec<TargetReport> {
     let progress = Progress::new(targets.len());
-    let mut reports: Vec<TargetReport> = stream::iter(targets)
+    // Sized once: 340,000 reports (10,000 accounts in 34 Regions) are 70 MB,
+    // and growing the vector by doubling would hold up to twice that.
+    let mut reports: Vec<TargetReport> = Vec::with_capacity(targets.len());
+    stream::iter(targets)
         .map(|t| {
             let span = tracing::info_span!(
                 "target",
@@ -271,8 +279,11 @@ pub async fn run<C: Cloud>(
             .instrument(span)
         })
         .buffer_unordered(ctx.concurrency.max(1))
-        .inspect(|r| progress.done(r))
-        .collect()
+        .for_each(|r| {
+            progress.done(&r);
+            reports.push(r);
+            std::future::ready(())
+        })
         .await;
     progress.finish();
     reports.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
@@ -281,7 +292,7 @@ pub async fn run<C: Cloud>(
 
 /// One target, whatever its placement.
 pub async fn target<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
-    let note = |status: Status, note: String| TargetReport {
+    let note = |status: Status, note: std::borrow::Cow<'static, str>| TargetReport {
         note: Some(note),
         ..report(p, status, Vec::new(), None)
     };
@@ -296,7 +307,7 @@ pub async fn target<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport 
         ),
         Placement::OtherAdmin(other) => note(
             Status::Skipped,
-            format!("associated with another GuardDuty administrator, {other}"),
+            format!("associated with another GuardDuty administrator, {other}").into(),
         ),
         Placement::Excluded => note(Status::Skipped, "excluded by configuration".into()),
         Placement::Unknown(reason) => failed(p, Vec::new(), reason.clone()),
@@ -309,7 +320,7 @@ fn report(p: &Placed, status: Status, changes: Vec<Change>, error: Option<String
         account_id: p.target.account.to_string(),
         account_name: None,
         region: p.target.region.to_string(),
-        placement: p.placement.as_str().to_owned(),
+        placement: p.placement.as_str(),
         wave: 1,
         status,
         changes,
@@ -706,14 +717,14 @@ impl Progress {
             None if matches!(r.status, Status::Changed | Status::Failed) => tracing::info!(
                 account = r.account_id.as_str(),
                 region = r.region.as_str(),
-                placement = r.placement.as_str(),
+                placement = r.placement,
                 status = ?r.status,
                 "target done"
             ),
             None => tracing::debug!(
                 account = r.account_id.as_str(),
                 region = r.region.as_str(),
-                placement = r.placement.as_str(),
+                placement = r.placement,
                 status = ?r.status,
                 "target done"
             ),

@@ -291,15 +291,13 @@ fn coverage(out: &mut Out, report: &Report, paint: Paint) {
     let targets = &report.targets;
     let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
     for t in targets {
-        *counts
-            .entry((t.region.as_str(), t.placement.as_str()))
-            .or_default() += 1;
+        *counts.entry((t.region.as_str(), t.placement)).or_default() += 1;
     }
     let total = |placement: &str| targets.iter().filter(|t| t.placement == placement).count();
 
     // Placements outside SPEC.md's list still get a column, so every target
     // is counted somewhere.
-    let columns: Vec<&str> = ordered(&PLACEMENTS, targets.iter().map(|t| t.placement.as_str()))
+    let columns: Vec<&str> = ordered(&PLACEMENTS, targets.iter().map(|t| t.placement))
         .into_iter()
         .filter(|p| ALWAYS_SHOWN.contains(p) || total(p) > 0)
         .collect();
@@ -354,7 +352,7 @@ fn coverage(out: &mut Out, report: &Report, paint: Paint) {
 
 /// `Coverage gaps:` and one line per `no_detector` / `other_admin` target.
 fn gaps(out: &mut Out, targets: &[TargetReport], paint: Paint) {
-    let gaps: Vec<&TargetReport> = targets.iter().filter(|t| is_gap(&t.placement)).collect();
+    let gaps: Vec<&TargetReport> = targets.iter().filter(|t| is_gap(t.placement)).collect();
     out.blank();
     if gaps.is_empty() {
         out.line(format!("{} none", paint.bold("Coverage gaps:")));
@@ -364,7 +362,7 @@ fn gaps(out: &mut Out, targets: &[TargetReport], paint: Paint) {
     let lines = gaps.iter().map(|t| {
         let why = match &t.note {
             Some(note) => format!("{}: {note}", t.placement),
-            None => t.placement.clone(),
+            None => t.placement.to_owned(),
         };
         (key(t), paint.yellow(&why))
     });
@@ -562,12 +560,17 @@ mod tests {
         }
     }
 
-    fn target(account: &str, region: &str, placement: &str, status: Status) -> TargetReport {
+    fn target(
+        account: &str,
+        region: &str,
+        placement: &'static str,
+        status: Status,
+    ) -> TargetReport {
         TargetReport {
             account_id: account.to_owned(),
             account_name: None,
             region: region.to_owned(),
-            placement: placement.to_owned(),
+            placement,
             wave: 1,
             status,
             changes: Vec::new(),
@@ -606,7 +609,7 @@ mod tests {
     /// An organization with every placement, in two regions.
     fn mixed_targets(status: Status) -> Vec<TargetReport> {
         let mut admin = target(ADMIN, "eu-west-1", "admin", status);
-        admin.account_name = Some("security-tooling".to_owned());
+        admin.account_name = Some("security-tooling".into());
         admin.changes = vec![
             change(
                 Resource::ThreatIntelSet,
@@ -631,7 +634,7 @@ mod tests {
             ),
         ];
         let mut admin_us = target(ADMIN, "us-east-1", "admin", status);
-        admin_us.account_name = Some("security-tooling".to_owned());
+        admin_us.account_name = Some("security-tooling".into());
         admin_us.changes = vec![change(
             Resource::ThreatIntelSet,
             "FireHOL-Level1",
@@ -641,7 +644,7 @@ mod tests {
         let member = target("222222222222", "eu-west-1", "member", Status::Unchanged);
         let member_us = target("222222222222", "us-east-1", "member", Status::Unchanged);
         let mut standalone = target("333333333333", "eu-west-1", "standalone", status);
-        standalone.account_name = Some("payments-prod".to_owned());
+        standalone.account_name = Some("payments-prod".into());
         standalone.changes = vec![
             change(
                 Resource::ThreatIntelSet,
@@ -656,7 +659,7 @@ mod tests {
         ];
         let mut standalone_us =
             target("333333333333", "us-east-1", "standalone", Status::Unchanged);
-        standalone_us.account_name = Some("payments-prod".to_owned());
+        standalone_us.account_name = Some("payments-prod".into());
         standalone_us.unmanaged = vec![Unmanaged {
             resource: Resource::ThreatIntelSet,
             name: "partner-list".to_owned(),
@@ -667,9 +670,9 @@ mod tests {
                 .to_owned(),
         );
         let mut no_detector = target("555555555555", "us-east-1", "no_detector", Status::Skipped);
-        no_detector.note = Some("GuardDuty is not enabled".to_owned());
+        no_detector.note = Some("GuardDuty is not enabled".into());
         let mut other_admin = target("666666666666", "eu-west-1", "other_admin", Status::Skipped);
-        other_admin.note = Some("associated with administrator 999999999999".to_owned());
+        other_admin.note = Some("associated with administrator 999999999999".into());
         let excluded = target("777777777777", "eu-west-1", "excluded", Status::Skipped);
         vec![
             admin,
@@ -694,9 +697,9 @@ mod tests {
     #[test]
     fn plan_without_changes() {
         let mut admin = target(ADMIN, "eu-west-1", "admin", Status::Unchanged);
-        admin.account_name = Some("security-tooling".to_owned());
+        admin.account_name = Some("security-tooling".into());
         let mut no_detector = target("555555555555", "eu-west-1", "no_detector", Status::Skipped);
-        no_detector.note = Some("GuardDuty is not enabled".to_owned());
+        no_detector.note = Some("GuardDuty is not enabled".into());
         let targets = vec![
             admin,
             target("222222222222", "eu-west-1", "member", Status::Unchanged),
