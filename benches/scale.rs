@@ -153,6 +153,11 @@ fn main() {
         .build()
         .expect("runtime");
     let sim = Synthetic::new(shape, &config);
+    // The log lines a real run writes (stderr at the default level), to a sink.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,guardsync=info"))
+        .with_writer(std::io::sink)
+        .init();
     let (cpu0, wall0) = (cpu(), Instant::now());
     let report = runtime
         .block_on(sim::run(&sim, &config, a.mode))
@@ -186,6 +191,8 @@ fn main() {
             "summary": report.summary,
             "calls": total_calls,
             "cpu_s": (cpu1 - cpu0).as_secs_f64(),
+            "simulated_aws_cpu_s": sim.busy().as_secs_f64(),
+            "guardsync_cpu_s": (cpu1 - cpu0).saturating_sub(sim.busy()).as_secs_f64(),
             "wall_s": (wall1 - wall0).as_secs_f64(),
             "peak_mib": peak_mib(),
             "peak_mib_fan_out": peak_after_run,

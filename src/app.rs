@@ -555,9 +555,7 @@ pub async fn fan_out<C: Cloud>(
     };
     let (mut targets, waves) = reconcile::rollout(&ctx, &found, targets, c.rollout.as_ref()).await;
     for t in &mut targets {
-        t.account_name = crate::config::AccountId::parse(&t.account_id)
-            .ok()
-            .and_then(|id| found.names.get(&id).cloned());
+        t.account_name = found.names.get(t.account_id.as_str()).cloned();
     }
     Ok(FanOut {
         targets,

@@ -12,7 +12,7 @@
 //! and refuse writes (run it without `alerts`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -184,6 +184,9 @@ struct Org {
     rules: Vec<SuppressionRule>,
     /// Detectors a run wrote to, by (account, region).
     written: Mutex<HashMap<(String, String), Detector>>,
+    /// Nanoseconds spent in the simulated AWS's own work (answering calls,
+    /// outside their latency), to tell it apart from guardsync's.
+    busy_ns: AtomicU64,
     /// AssumeRole calls in flight now, and at most.
     assuming: (AtomicUsize, AtomicUsize),
     /// (operation, `service:Operation`) -> calls.
@@ -209,6 +212,7 @@ impl Synthetic {
             rules,
             written: Mutex::new(HashMap::new()),
             assuming: (AtomicUsize::new(0), AtomicUsize::new(0)),
+            busy_ns: AtomicU64::new(0),
             calls: Mutex::new(BTreeMap::new()),
         }))
     }
@@ -247,6 +251,12 @@ impl Synthetic {
         lock(&self.0.written).len()
     }
 
+    /// Time spent in the simulated AWS's own work so far (building its
+    /// answers, keeping its state, counting calls), outside the latency.
+    pub fn busy(&self) -> Duration {
+        Duration::from_nanos(self.0.busy_ns.load(Ordering::Relaxed))
+    }
+
     /// The most AssumeRole calls that were in flight at once.
     pub fn most_roles_in_flight(&self) -> usize {
         self.0.assuming.1.load(Ordering::SeqCst)
@@ -280,10 +290,19 @@ impl Org {
 
     /// One call: counted, then `latency`.
     async fn call(&self, _service: &'static str, operation: &'static str, key: &'static str) {
-        *lock(&self.calls).entry((operation, key)).or_default() += 1;
+        self.busy(|| *lock(&self.calls).entry((operation, key)).or_default() += 1);
         if !self.shape.latency.is_zero() {
             tokio::time::sleep(self.shape.latency).await;
         }
+    }
+
+    /// Run `f` as the simulated AWS's own work.
+    fn busy<T>(&self, f: impl FnOnce() -> T) -> T {
+        let start = std::time::Instant::now();
+        let out = f();
+        let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.busy_ns.fetch_add(ns, Ordering::Relaxed);
+        out
     }
 
     fn detector_id(account: &str, region: &str) -> String {
@@ -337,20 +356,24 @@ impl Org {
 
     /// Read the detector of (account, region).
     fn read<T>(&self, account: &str, region: &str, f: impl FnOnce(&Detector) -> T) -> T {
-        let written = lock(&self.written);
-        match written.get(&(account.to_owned(), region.to_owned())) {
-            Some(d) => f(d),
-            None => f(&self.baseline(account, region)),
-        }
+        self.busy(|| {
+            let written = lock(&self.written);
+            match written.get(&(account.to_owned(), region.to_owned())) {
+                Some(d) => f(d),
+                None => f(&self.baseline(account, region)),
+            }
+        })
     }
 
     /// Change the detector of (account, region).
     fn write<T>(&self, account: &str, region: &str, f: impl FnOnce(&mut Detector) -> T) -> T {
-        let mut written = lock(&self.written);
-        let d = written
-            .entry((account.to_owned(), region.to_owned()))
-            .or_insert_with(|| self.baseline(account, region));
-        f(d)
+        self.busy(|| {
+            let mut written = lock(&self.written);
+            let d = written
+                .entry((account.to_owned(), region.to_owned()))
+                .or_insert_with(|| self.baseline(account, region));
+            f(d)
+        })
     }
 }
 
@@ -449,17 +472,19 @@ impl OrganizationsApi for SimOrganizations {
                 )
                 .await;
         }
-        Ok((0..n)
-            .filter_map(|i| {
-                let id = Synthetic::account_id(i);
-                Some(OrgAccount {
-                    id: AccountId::parse(&id).ok()?,
-                    name: format!("account-{i}"),
-                    state: "ACTIVE".to_owned(),
-                    ous: Vec::new(),
+        Ok(self.sim.busy(|| {
+            (0..n)
+                .filter_map(|i| {
+                    let id = Synthetic::account_id(i);
+                    Some(OrgAccount {
+                        id: AccountId::parse(&id).ok()?,
+                        name: format!("account-{i}"),
+                        state: "ACTIVE".to_owned(),
+                        ous: Vec::new(),
+                    })
                 })
-            })
-            .collect())
+                .collect()
+        }))
     }
 
     async fn accounts_under(&self, _ou: &OuId) -> Result<BTreeSet<AccountId>, AwsError> {
@@ -502,11 +527,13 @@ impl GuardDutyApi for SimGuardDuty {
     async fn admin_view(&self) -> Result<AdminView, AwsError> {
         self.call("ListDetectors", "guardduty:ListDetectors").await;
         let n = self.sim.shape.accounts;
-        let members: BTreeMap<AccountId, String> = (1..n)
-            .map(Synthetic::account_id)
-            .filter(|id| self.sim.kind(id) == Kind::Member)
-            .filter_map(|id| Some((AccountId::parse(&id).ok()?, "Enabled".to_owned())))
-            .collect();
+        let members: BTreeMap<AccountId, String> = self.sim.busy(|| {
+            (1..n)
+                .map(Synthetic::account_id)
+                .filter(|id| self.sim.kind(id) == Kind::Member)
+                .filter_map(|id| Some((AccountId::parse(&id).ok()?, "Enabled".to_owned())))
+                .collect()
+        });
         for _ in 0..members.len().div_ceil(50).max(1) {
             self.call("ListMembers", "guardduty:ListMembers").await;
         }

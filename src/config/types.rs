@@ -26,6 +26,14 @@ impl AccountId {
     }
 }
 
+/// Maps keyed by account are looked up with the id as text (its order and
+/// hash are those of the text).
+impl std::borrow::Borrow<str> for AccountId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
