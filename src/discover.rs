@@ -216,16 +216,29 @@ impl Discovery {
         )
     }
 
-    /// Place one target: from the administrator's view alone where it
-    /// settles the placement, otherwise from inside the account (its role,
-    /// then a probe). With `calls: false` (the run is out of time) no call is
-    /// made: a target that would need one is left `unknown` with `why`.
-    pub async fn place(
-        &self,
-        cloud: &impl Cloud,
-        target: Target,
-        calls: Result<(), &str>,
-    ) -> Placed {
+    /// The placement of `target` when the administrator's view settles it
+    /// without any call (an associated member under `probe: needed`, an
+    /// excluded account, the administrator, a Region whose view failed, an
+    /// account that needs no role); `None` when placing it takes calls.
+    pub fn settled(&self, target: &Target) -> Option<Placed> {
+        if self.needs_calls(target) {
+            return None;
+        }
+        let view = self.views.get(&target.region);
+        let placement = self.placement(target, view, &Probe::NotProbed);
+        Some(Placed {
+            detector_id: match (&placement, view) {
+                (Placement::Admin, Some(Ok(v))) => v.detector_id.clone(),
+                _ => None,
+            },
+            target: target.clone(),
+            placement,
+            credentials: None,
+        })
+    }
+
+    /// Whether placing `target` takes calls (its role, a probe).
+    fn needs_calls(&self, target: &Target) -> bool {
         let view = self.views.get(&target.region);
         // Under `probe: needed` the administrator's view settles the
         // regions where the account is an associated member: no call there.
@@ -237,12 +250,43 @@ impl Discovery {
         // A region whose administrator view failed fails all its targets:
         // probing there would only waste calls.
         let view_failed = view.is_some_and(Result::is_err);
-        let needs_calls = !covered
-            && !view_failed
-            && !target.excluded
-            && self.roles.contains_key(&target.account);
+        !covered && !view_failed && !target.excluded && self.roles.contains_key(&target.account)
+    }
+
+    fn placement(
+        &self,
+        target: &Target,
+        view: Option<&Result<AdminView, AwsError>>,
+        probe: &Probe,
+    ) -> Placement {
+        match view {
+            Some(Ok(view)) => org::place(
+                &target.account,
+                &target.region,
+                &self.admin,
+                target.excluded,
+                view,
+                probe,
+            ),
+            _ if target.excluded => Placement::Excluded,
+            Some(Err(e)) => Placement::Unknown(e.to_string()),
+            None => Placement::Unknown(format!("no administrator view of {}", target.region)),
+        }
+    }
+
+    /// Place one target: from the administrator's view alone where it
+    /// settles the placement, otherwise from inside the account (its role,
+    /// then a probe). With `calls: false` (the run is out of time) no call is
+    /// made: a target that would need one is left `unknown` with `why`.
+    pub async fn place(
+        &self,
+        cloud: &impl Cloud,
+        target: Target,
+        calls: Result<(), &str>,
+    ) -> Placed {
+        let view = self.views.get(&target.region);
         let (probe, own) = match calls {
-            _ if !needs_calls => (Probe::NotProbed, None),
+            _ if !self.needs_calls(&target) => (Probe::NotProbed, None),
             Err(why) => (Probe::Failed(why.to_owned()), None),
             Ok(()) => match self.credentials(cloud, &target.account).await {
                 None => (Probe::NotProbed, None),
@@ -258,19 +302,7 @@ impl Discovery {
                 }
             },
         };
-        let placement = match view {
-            Some(Ok(view)) => org::place(
-                &target.account,
-                &target.region,
-                &self.admin,
-                target.excluded,
-                view,
-                &probe,
-            ),
-            _ if target.excluded => Placement::Excluded,
-            Some(Err(e)) => Placement::Unknown(e.to_string()),
-            None => Placement::Unknown(format!("no administrator view of {}", target.region)),
-        };
+        let placement = self.placement(&target, view, &probe);
         let detector_id = match (&placement, view, &probe) {
             (Placement::Admin, Some(Ok(v)), _) => v.detector_id.clone(),
             (Placement::Standalone, _, Probe::Seen { detector_id, .. }) => detector_id.clone(),

@@ -1,7 +1,7 @@
 //! Target expansion: organization accounts x regions, filtered by the
 //! configuration and the command line (pure).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::config::{AccountId, Config, OuId, Region};
 
@@ -45,8 +45,19 @@ pub fn expand(
     let org = &config.organization;
     let include_ous: BTreeSet<&OuId> = org.include_ous.iter().collect();
     let filtered = !org.include_accounts.is_empty() || !include_ous.is_empty();
-    let mut out = BTreeMap::new();
-    for a in accounts.iter().filter(|a| a.state == "ACTIVE") {
+    // Sorted and without duplicates, so that the product below is in order
+    // (10,000 accounts x 34 Regions: built straight into one vector).
+    let mut accounts: Vec<&OrgAccount> = accounts.iter().filter(|a| a.state == "ACTIVE").collect();
+    accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    accounts.dedup_by(|a, b| a.id == b.id);
+    let mut regions: Vec<&Region> = regions
+        .iter()
+        .filter(|r| only_regions.is_empty() || only_regions.contains(r))
+        .collect();
+    regions.sort();
+    regions.dedup();
+    let mut out = Vec::with_capacity(accounts.len() * regions.len());
+    for a in accounts {
         let included = !filtered
             || org.include_accounts.contains(&a.id)
             || a.ous.iter().any(|ou| include_ous.contains(ou))
@@ -56,19 +67,13 @@ pub fn expand(
             continue;
         }
         let excluded = org.exclude_accounts.contains(&a.id);
-        for r in regions
-            .iter()
-            .filter(|r| only_regions.is_empty() || only_regions.contains(r))
-        {
-            let t = Target {
-                account: a.id.clone(),
-                region: r.clone(),
-                excluded,
-            };
-            out.insert((t.account.clone(), t.region.clone()), t);
-        }
+        out.extend(regions.iter().map(|r| Target {
+            account: a.id.clone(),
+            region: (*r).clone(),
+            excluded,
+        }));
     }
-    out.into_values().collect()
+    out
 }
 
 #[cfg(test)]

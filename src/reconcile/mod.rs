@@ -229,7 +229,7 @@ async fn not_run<C: Cloud>(ctx: &Context<'_, C>, p: &Placed, why: &str) -> Targe
 }
 
 /// Place and reconcile every target, at most `ctx.concurrency` at once, and
-/// return one report per target, ordered by account then region.
+/// return one report per target, in the order they finish.
 pub async fn run<C: Cloud>(
     ctx: &Context<'_, C>,
     discovery: &Discovery,
@@ -241,42 +241,53 @@ pub async fn run<C: Cloud>(
     let mut reports: Vec<TargetReport> = Vec::with_capacity(targets.len());
     stream::iter(targets)
         .map(|t| {
+            // Most targets of a large organization (associated members,
+            // gaps the administrator sees, exclusions) need no call and log
+            // nothing: they are reported without a span of their own.
+            let settled = discovery.settled(&t);
+            if let Some(p) = settled.filter(|p| {
+                !p.placement.is_managed() && !matches!(p.placement, Placement::Unknown(_))
+            }) {
+                return futures::future::Either::Left(async move { target(ctx, &p).await });
+            }
             let span = tracing::info_span!(
                 "target",
                 account = t.account.as_str(),
                 region = t.region.as_str()
             );
-            async move {
-                // Out of time, no call is made any more, not even to place.
-                let late = ctx.out_of_time();
-                let p = discovery
-                    .place(ctx.cloud, t, late.as_deref().map_or(Ok(()), Err))
-                    .await;
-                if let Some(why) = late.or_else(|| ctx.out_of_time()) {
-                    return not_run(ctx, &p, &why).await;
-                }
-                let limit = ctx.target_limit();
-                tokio::select! {
-                    r = tokio::time::timeout(limit, target(ctx, &p)) => match r {
-                        Ok(r) => r,
-                        Err(_) => failed(
+            futures::future::Either::Right(
+                async move {
+                    // Out of time, no call is made any more, not even to place.
+                    let late = ctx.out_of_time();
+                    let p = discovery
+                        .place(ctx.cloud, t, late.as_deref().map_or(Ok(()), Err))
+                        .await;
+                    if let Some(why) = late.or_else(|| ctx.out_of_time()) {
+                        return not_run(ctx, &p, &why).await;
+                    }
+                    let limit = ctx.target_limit();
+                    tokio::select! {
+                        r = tokio::time::timeout(limit, target(ctx, &p)) => match r {
+                            Ok(r) => r,
+                            Err(_) => failed(
+                                &p,
+                                Vec::new(),
+                                format!("did not finish within {}s", limit.as_secs()),
+                            ),
+                        },
+                        () = stopped_then_grace(ctx.stop.clone()) => failed(
                             &p,
                             Vec::new(),
-                            format!("did not finish within {}s", limit.as_secs()),
+                            format!(
+                                "interrupted: did not finish within the {}s grace period after \
+                                 SIGINT/SIGTERM; run `guardsync apply` again to converge",
+                                GRACE.as_secs()
+                            ),
                         ),
-                    },
-                    () = stopped_then_grace(ctx.stop.clone()) => failed(
-                        &p,
-                        Vec::new(),
-                        format!(
-                            "interrupted: did not finish within the {}s grace period after \
-                             SIGINT/SIGTERM; run `guardsync apply` again to converge",
-                            GRACE.as_secs()
-                        ),
-                    ),
+                    }
                 }
-            }
-            .instrument(span)
+                .instrument(span),
+            )
         })
         .buffer_unordered(ctx.concurrency.max(1))
         .for_each(|r| {
@@ -286,7 +297,6 @@ pub async fn run<C: Cloud>(
         })
         .await;
     progress.finish();
-    reports.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
     reports
 }
 
@@ -317,9 +327,9 @@ pub async fn target<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport 
 
 fn report(p: &Placed, status: Status, changes: Vec<Change>, error: Option<String>) -> TargetReport {
     TargetReport {
-        account_id: p.target.account.to_string(),
+        account_id: p.target.account.as_str().to_owned(),
         account_name: None,
-        region: p.target.region.to_string(),
+        region: p.target.region.as_str().to_owned(),
         placement: p.placement.as_str(),
         wave: 1,
         status,
