@@ -169,8 +169,7 @@ fn main() {
     report.write_json(&mut json).expect("json");
     let text = report::text::render(&report, report::text::Style::Plain);
     let record_bytes = if a.mode == Mode::Apply {
-        let record = RunRecord::of(&report, "guardduty/list.txt", std::time::SystemTime::now());
-        serde_json::to_vec(&record).expect("record").len()
+        RunRecord::json_of(&report, "guardduty/list.txt", std::time::SystemTime::now()).len()
     } else {
         0
     };

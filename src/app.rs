@@ -493,12 +493,14 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
 
     // 4. The run record, so that `--retry-failed` knows what to repair.
     if run.mode == Mode::Apply {
-        let this = RunRecord::of(&report, &list.key, SystemTime::now());
-        let record = match &previous_run {
-            Some(before) => before.merged(&this),
-            None => this,
+        let now = SystemTime::now();
+        let body = match &previous_run {
+            Some(before) => before
+                .merged(&RunRecord::of(&report, &list.key, now))
+                .to_json(),
+            None => RunRecord::json_of(&report, &list.key, now),
         };
-        if let Err(e) = publish::record::write(s3, bucket, prefix, &record).await {
+        if let Err(e) = publish::record::write(s3, bucket, prefix, body).await {
             tracing::error!(
                 "{}; `apply --retry-failed` will not know this run",
                 crate::error::chain(&e)

@@ -168,7 +168,9 @@ enum Kind {
 #[derive(Debug, Clone, Default)]
 struct Detector {
     sets: Vec<ThreatIntelSet>,
-    filters: Vec<Filter>,
+    /// `None`: the baseline's filters, built when read (a filter's criteria
+    /// take kilobytes; a content change writes only the sets).
+    filters: Option<Vec<Filter>>,
 }
 
 /// The synthetic organization (see the module's documentation). Clones
@@ -324,8 +326,32 @@ impl Org {
                 (threat_set::SHA_TAG.to_owned(), sha.to_owned()),
             ]),
         };
-        let filters = || {
-            self.rules
+        let _ = region;
+        match self.shape.baseline {
+            Baseline::Converged => Detector {
+                sets: vec![set(self.desired.location.clone(), &self.desired.sha256)],
+                filters: None,
+            },
+            Baseline::Outdated => Detector {
+                sets: vec![set(
+                    format!("s3://{}/earlier.txt", self.desired.bucket),
+                    "earlier",
+                )],
+                filters: None,
+            },
+            Baseline::Empty => Detector {
+                sets: Vec::new(),
+                filters: Some(Vec::new()),
+            },
+        }
+    }
+
+    /// The filters of a detector nobody wrote filters to.
+    fn baseline_filters(&self) -> Vec<Filter> {
+        match self.shape.baseline {
+            Baseline::Empty => Vec::new(),
+            Baseline::Converged | Baseline::Outdated => self
+                .rules
                 .iter()
                 .map(|r| Filter {
                     name: r.name.as_str().to_owned(),
@@ -335,23 +361,31 @@ impl Org {
                     criteria: r.criteria.clone(),
                     tags: owner_tags(),
                 })
-                .collect()
-        };
-        let _ = region;
-        match self.shape.baseline {
-            Baseline::Converged => Detector {
-                sets: vec![set(self.desired.location.clone(), &self.desired.sha256)],
-                filters: filters(),
-            },
-            Baseline::Outdated => Detector {
-                sets: vec![set(
-                    format!("s3://{}/earlier.txt", self.desired.bucket),
-                    "earlier",
-                )],
-                filters: filters(),
-            },
-            Baseline::Empty => Detector::default(),
+                .collect(),
         }
+    }
+
+    /// The filters of (account, region).
+    fn filters(&self, account: &str, region: &str) -> Vec<Filter> {
+        self.read(account, region, |d| d.filters.clone())
+            .unwrap_or_else(|| self.busy(|| self.baseline_filters()))
+    }
+
+    /// Change the filters of (account, region).
+    fn write_filters<T>(
+        &self,
+        account: &str,
+        region: &str,
+        f: impl FnOnce(&mut Vec<Filter>) -> T,
+    ) -> T {
+        let baseline = self.read(account, region, |d| d.filters.is_none());
+        let initial = baseline.then(|| self.baseline_filters());
+        self.write(account, region, |d| {
+            if let Some(i) = initial {
+                d.filters.get_or_insert(i);
+            }
+            f(d.filters.get_or_insert_with(Vec::new))
+        })
     }
 
     /// Read the detector of (account, region).
@@ -668,9 +702,7 @@ impl GuardDutyApi for SimGuardDuty {
 
     async fn filters(&self, _detector_id: &str) -> Result<Vec<Filter>, AwsError> {
         self.call("ListFilters", "guardduty:ListFilters").await;
-        let filters = self
-            .sim
-            .read(&self.account, &self.region, |d| d.filters.clone());
+        let filters = self.sim.filters(&self.account, &self.region);
         for _ in &filters {
             self.call("GetFilter", "guardduty:GetFilter").await;
         }
@@ -685,16 +717,17 @@ impl GuardDutyApi for SimGuardDuty {
         _client_token: &str,
     ) -> Result<(), AwsError> {
         self.call("CreateFilter", "guardduty:CreateFilter").await;
-        self.sim.write(&self.account, &self.region, |d| {
-            d.filters.push(Filter {
-                name: spec.name.to_owned(),
-                description: spec.description.to_owned(),
-                rank: spec.rank,
-                action: "ARCHIVE".to_owned(),
-                criteria: spec.criteria.clone(),
-                tags: tags.clone(),
+        self.sim
+            .write_filters(&self.account, &self.region, |filters| {
+                filters.push(Filter {
+                    name: spec.name.to_owned(),
+                    description: spec.description.to_owned(),
+                    rank: spec.rank,
+                    action: "ARCHIVE".to_owned(),
+                    criteria: spec.criteria.clone(),
+                    tags: tags.clone(),
+                });
             });
-        });
         Ok(())
     }
 
@@ -705,8 +738,8 @@ impl GuardDutyApi for SimGuardDuty {
     ) -> Result<(), AwsError> {
         self.call("UpdateFilter", "guardduty:UpdateFilter").await;
         self.sim
-            .write(&self.account, &self.region, |d| {
-                d.filters.iter_mut().find(|f| f.name == spec.name).map(|f| {
+            .write_filters(&self.account, &self.region, |filters| {
+                filters.iter_mut().find(|f| f.name == spec.name).map(|f| {
                     f.description = spec.description.to_owned();
                     f.rank = spec.rank;
                     f.action = "ARCHIVE".to_owned();
@@ -718,9 +751,10 @@ impl GuardDutyApi for SimGuardDuty {
 
     async fn delete_filter(&self, _detector_id: &str, name: &str) -> Result<(), AwsError> {
         self.call("DeleteFilter", "guardduty:DeleteFilter").await;
-        self.sim.write(&self.account, &self.region, |d| {
-            d.filters.retain(|f| f.name != name);
-        });
+        self.sim
+            .write_filters(&self.account, &self.region, |filters| {
+                filters.retain(|f| f.name != name);
+            });
         Ok(())
     }
 

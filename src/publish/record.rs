@@ -68,6 +68,66 @@ pub struct RecordTarget {
     pub not_run: bool,
 }
 
+/// Everything of a record but its targets.
+#[derive(Serialize)]
+struct Head {
+    format: u32,
+    generator: String,
+    finished_at: String,
+    list: RecordList,
+}
+
+impl Head {
+    fn of(report: &Report, key: &str, finished_at: SystemTime) -> Head {
+        let unix = finished_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        Head {
+            format: FORMAT,
+            generator: format!("guardsync {}", env!("CARGO_PKG_VERSION")),
+            finished_at: FileDate { unix }.to_string(),
+            list: RecordList {
+                sha256: report.list.sha256.clone(),
+                key: key.to_owned(),
+                entries: report.list.entries,
+                addresses: report.list.addresses,
+            },
+        }
+    }
+}
+
+/// A [`RecordTarget`] borrowed from a report's target (same fields, same order).
+#[derive(Serialize)]
+struct TargetRef<'a> {
+    account_id: &'a str,
+    region: &'a str,
+    placement: &'a str,
+    wave: u32,
+    status: &'static str,
+    error: Option<&'a str>,
+    not_run: bool,
+}
+
+impl<'a> TargetRef<'a> {
+    fn of(t: &'a crate::report::TargetReport) -> Self {
+        TargetRef {
+            account_id: &t.account_id,
+            region: &t.region,
+            placement: t.placement,
+            wave: t.wave,
+            status: match t.status {
+                Status::Unchanged => "unchanged",
+                Status::Changed => "changed",
+                Status::Pending => "pending",
+                Status::Failed => "failed",
+                Status::Skipped => "skipped",
+            },
+            error: t.error.as_deref(),
+            not_run: t.not_run,
+        }
+    }
+}
+
 impl RecordTarget {
     /// Whether `--retry-failed` runs it again.
     pub fn needs_retry(&self) -> bool {
@@ -78,40 +138,54 @@ impl RecordTarget {
 impl RunRecord {
     /// The record of an apply's report.
     pub fn of(report: &Report, key: &str, finished_at: SystemTime) -> RunRecord {
-        let unix = finished_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let head = Head::of(report, key, finished_at);
         RunRecord {
-            format: FORMAT,
-            generator: format!("guardsync {}", env!("CARGO_PKG_VERSION")),
-            finished_at: FileDate { unix }.to_string(),
-            list: RecordList {
-                sha256: report.list.sha256.clone(),
-                key: key.to_owned(),
-                entries: report.list.entries,
-                addresses: report.list.addresses,
-            },
+            format: head.format,
+            generator: head.generator,
+            finished_at: head.finished_at,
+            list: head.list,
             targets: report
                 .targets
                 .iter()
-                .map(|t| RecordTarget {
-                    account_id: t.account_id.clone(),
-                    region: t.region.clone(),
-                    placement: t.placement.to_owned(),
-                    wave: t.wave,
-                    status: match t.status {
-                        Status::Unchanged => "unchanged",
-                        Status::Changed => "changed",
-                        Status::Pending => "pending",
-                        Status::Failed => "failed",
-                        Status::Skipped => "skipped",
+                .map(|t| {
+                    let r = TargetRef::of(t);
+                    RecordTarget {
+                        account_id: r.account_id.to_owned(),
+                        region: r.region.to_owned(),
+                        placement: r.placement.to_owned(),
+                        wave: r.wave,
+                        status: r.status.to_owned(),
+                        error: r.error.map(str::to_owned),
+                        not_run: r.not_run,
                     }
-                    .to_owned(),
-                    error: t.error.clone(),
-                    not_run: t.not_run,
                 })
                 .collect(),
         }
+    }
+
+    /// The JSON of [`RunRecord::of`]`(report, ...)`, written straight from
+    /// the report: 340,000 targets are not copied into a record first.
+    pub fn json_of(report: &Report, key: &str, finished_at: SystemTime) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Whole<'a> {
+            #[serde(flatten)]
+            head: Head,
+            #[serde(serialize_with = "targets")]
+            targets: &'a [crate::report::TargetReport],
+        }
+        fn targets<S: serde::Serializer>(
+            t: &&[crate::report::TargetReport],
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            s.collect_seq(t.iter().map(TargetRef::of))
+        }
+        let whole = Whole {
+            head: Head::of(report, key, finished_at),
+            targets: &report.targets,
+        };
+        let mut v = serde_json::to_vec(&whole).unwrap_or_default();
+        v.push(b'\n');
+        v
     }
 
     /// The targets `--retry-failed` runs again, as (account, region).
@@ -127,13 +201,14 @@ impl RunRecord {
     /// list and the other targets stay as they were.
     pub fn merged(&self, retry: &RunRecord) -> RunRecord {
         let mut out = self.clone();
+        let by_target: std::collections::HashMap<(&str, &str), &RecordTarget> = retry
+            .targets
+            .iter()
+            .map(|r| ((r.account_id.as_str(), r.region.as_str()), r))
+            .collect();
         for t in &mut out.targets {
-            if let Some(new) = retry
-                .targets
-                .iter()
-                .find(|r| r.account_id == t.account_id && r.region == t.region)
-            {
-                *t = new.clone();
+            if let Some(new) = by_target.get(&(t.account_id.as_str(), t.region.as_str())) {
+                *t = (*new).clone();
             }
         }
         out.finished_at.clone_from(&retry.finished_at);
@@ -141,7 +216,8 @@ impl RunRecord {
         out
     }
 
-    fn to_json(&self) -> Vec<u8> {
+    /// The record as its object's bytes.
+    pub fn to_json(&self) -> Vec<u8> {
         // Compact: 340,000 targets (10,000 accounts in 34 Regions) make
         // about 40 MB of it; pretty printing would double that.
         let mut v = serde_json::to_vec(self).unwrap_or_default();
@@ -175,13 +251,7 @@ pub async fn read(s3: &S3, bucket: &str, prefix: &str) -> Result<Option<RunRecor
 }
 
 /// Write the record (the one object guardsync writes on every apply).
-pub async fn write(
-    s3: &S3,
-    bucket: &str,
-    prefix: &str,
-    record: &RunRecord,
-) -> Result<(), PublishError> {
-    let body = record.to_json();
+pub async fn write(s3: &S3, bucket: &str, prefix: &str, body: Vec<u8>) -> Result<(), PublishError> {
     let sha256 = hex::encode(Sha256::digest(&body));
     s3.put(bucket, &key(prefix), body, "application/json", &sha256)
         .await?;
@@ -256,5 +326,56 @@ mod tests {
         let r = record(vec![target("1", "us-east-1", "failed", true)]);
         let back: RunRecord = serde_json::from_slice(&r.to_json()).expect("parse");
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn the_streamed_record_is_the_record() {
+        use crate::report::{ListReport, Mode, Summary, TargetReport};
+        let t = |account: &str, status: Status, error: Option<&str>, not_run: bool| TargetReport {
+            account_id: account.into(),
+            account_name: Some("name".into()),
+            region: "eu-west-1".into(),
+            placement: "standalone",
+            wave: 2,
+            status,
+            changes: Vec::new(),
+            error: error.map(str::to_owned),
+            not_run,
+            note: None,
+            unmanaged: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let targets = vec![
+            t("111111111111", Status::Changed, None, false),
+            t("222222222222", Status::Failed, Some("denied \"x\""), false),
+            t("333333333333", Status::Failed, Some("not run"), true),
+            t("444444444444", Status::Skipped, None, false),
+        ];
+        let report = Report {
+            mode: Mode::Apply,
+            list: ListReport {
+                sha256: "abc".into(),
+                entries: 3,
+                addresses: 9,
+                location: "s3://b/k".into(),
+                changed: true,
+                rebuilt: true,
+            },
+            organization_id: None,
+            regions: vec!["eu-west-1".into()],
+            waves: Vec::new(),
+            warnings: Vec::new(),
+            retry_of: None,
+            summary: Summary::of(&targets),
+            calls: Default::default(),
+            targets,
+        };
+        let at = UNIX_EPOCH + std::time::Duration::from_secs(1_790_000_000);
+        let whole = RunRecord::of(&report, "guardduty/abc.txt", at);
+        assert_eq!(
+            String::from_utf8(RunRecord::json_of(&report, "guardduty/abc.txt", at)),
+            String::from_utf8(whole.to_json())
+        );
+        assert_eq!(whole.to_retry().len(), 2);
     }
 }
