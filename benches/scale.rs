@@ -153,10 +153,12 @@ fn main() {
         .build()
         .expect("runtime");
     let sim = Synthetic::new(shape, &config);
-    // The log lines a real run writes (stderr at the default level), to a sink.
+    // The log lines a scheduled run writes (stderr at the default level, no
+    // terminal), to a sink.
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("warn,guardsync=info"))
         .with_writer(std::io::sink)
+        .with_ansi(false)
         .init();
     let (cpu0, wall0) = (cpu(), Instant::now());
     let report = runtime
