@@ -3,8 +3,11 @@
 //! Each command returns `Result<ExitCode, Error>`; [`run`] prints the error
 //! and maps it to its exit code through [`Error::exit_code`].
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
+
+use futures::StreamExt;
 
 use crate::aws::Aws;
 use crate::aws::organizations::Organizations;
@@ -534,15 +537,19 @@ pub async fn fan_out<C: Cloud>(
     only_regions: &[crate::config::Region],
     retry: Option<&[(String, String)]>,
 ) -> Result<FanOut, Error> {
-    let mut found = crate::discover::discover(cloud, c, only_accounts, only_regions).await?;
-    let mut targets = std::mem::take(&mut found.targets);
-    if let Some(pairs) = retry {
-        targets.retain(|t| {
-            pairs
-                .iter()
-                .any(|(a, r)| a == t.account.as_str() && r == t.region.as_str())
-        });
-    }
+    let retry: Option<std::collections::HashSet<(&str, &str)>> = retry.map(|pairs| {
+        pairs
+            .iter()
+            .map(|(a, r)| (a.as_str(), r.as_str()))
+            .collect()
+    });
+    let keep = |t: &crate::org::Target| {
+        retry
+            .as_ref()
+            .is_none_or(|pairs| pairs.contains(&(t.account.as_str(), t.region.as_str())))
+    };
+    let (found, first, mut pages) =
+        crate::discover::discover(cloud, c, only_accounts, only_regions).await?;
     let ctx = Context {
         cloud,
         mode: run.mode,
@@ -555,9 +562,45 @@ pub async fn fan_out<C: Cloud>(
         deadline: run.deadline,
         stop: run.stop.clone(),
     };
-    let (mut targets, waves) = reconcile::rollout(&ctx, &found, targets, c.rollout.as_ref()).await;
+    // The organization's pages are listed while the targets of the pages
+    // already listed run: a page's targets go to the fan-out as it arrives.
+    let (listed, targets_in) = tokio::sync::mpsc::unbounded_channel::<Vec<crate::org::Target>>();
+    let found = &found;
+    let listing = async move {
+        let mut names: BTreeMap<crate::config::AccountId, std::sync::Arc<str>> = BTreeMap::new();
+        let mut page = Some(Ok(first));
+        while let Some(accounts) = page {
+            let accounts = accounts?;
+            names.extend(
+                accounts
+                    .iter()
+                    .map(|a| (a.id.clone(), std::sync::Arc::from(a.name.as_str()))),
+            );
+            let mut targets = found.targets_of(c, accounts);
+            targets.retain(|t| keep(t));
+            if listed.send(targets).is_err() {
+                break;
+            }
+            page = pages.next().await;
+        }
+        Ok::<_, crate::aws::AwsError>(names)
+    };
+    let mut targets_in = targets_in;
+    let targets = futures::stream::poll_fn(move |cx| targets_in.poll_recv(cx))
+        .flat_map(futures::stream::iter);
+    let (names, (mut targets, waves)) = tokio::join!(
+        listing,
+        reconcile::rollout(&ctx, found, targets, c.rollout.as_ref())
+    );
+    let names = names.map_err(|e| {
+        tracing::error!(
+            "the organization's listing failed after some of its targets had started; \
+             they ran to the end, and the run stops here"
+        );
+        crate::discover::DiscoverError::Organization(e)
+    })?;
     for t in &mut targets {
-        t.account_name = found.names.get(t.account_id.as_str()).cloned();
+        t.account_name = names.get(t.account_id.as_str()).cloned();
     }
     Ok(FanOut {
         targets,

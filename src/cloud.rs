@@ -12,6 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
+use futures::Stream;
+
 use crate::aws::events::{EventBridge, NewRule, Rule, Target};
 use crate::aws::guardduty::{Filter, FilterSpec, GuardDuty, NewSet, ThreatIntelSet};
 use crate::aws::organizations::Organizations;
@@ -70,8 +72,9 @@ pub trait Cloud: Sync {
 
 /// The Organizations calls discovery makes.
 pub trait OrganizationsApi: Send + Sync {
-    /// Every account, with its `State`, sorted by id.
-    fn accounts(&self) -> impl Future<Output = Result<Vec<OrgAccount>, AwsError>> + Send;
+    /// Every account, with its `State`, a page at a time as Organizations
+    /// answers (in its order).
+    fn account_pages(self) -> impl Stream<Item = Result<Vec<OrgAccount>, AwsError>> + Send;
     /// Every account below `ou`, recursively.
     fn accounts_under(
         &self,
@@ -263,8 +266,8 @@ impl Cloud for Aws {
 }
 
 impl OrganizationsApi for Organizations {
-    async fn accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
-        Organizations::accounts(self).await
+    fn account_pages(self) -> impl Stream<Item = Result<Vec<OrgAccount>, AwsError>> + Send {
+        Organizations::account_pages(self)
     }
     async fn accounts_under(&self, ou: &OuId) -> Result<BTreeSet<AccountId>, AwsError> {
         Organizations::accounts_under(self, ou).await

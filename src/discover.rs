@@ -3,16 +3,18 @@
 //! Does I/O (through [`crate::aws`]) and hands every decision to the pure
 //! functions of [`crate::org`]. Reads only: it never makes a mutating call.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
-use futures::{StreamExt, stream};
+use futures::{Stream, StreamExt, stream};
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::aws::AwsError;
 use crate::aws::sts::AccountCredentials;
 use crate::cloud::{Cloud, GuardDutyApi, OrganizationsApi};
-use crate::config::{AccountId, Config, Probe as ProbeMode, Region, RegionScope};
-use crate::org::{self, AdminView, Placement, Probe, Target};
+use crate::config::{AccountId, Config, OuId, Probe as ProbeMode, Region, RegionScope};
+use crate::org::{self, AdminView, OrgAccount, Placement, Probe, Target};
 
 /// A target with its placement and, where a role was assumed, the account's credentials.
 #[derive(Debug, Clone)]
@@ -40,24 +42,25 @@ pub enum DiscoverError {
     EnabledRegions(#[source] AwsError),
 }
 
-/// What discovery found before any target is placed: the targets, the
-/// administrator's view of each region, and which accounts need a role.
+/// What discovery found before any target is placed: the administrator's
+/// view of each region, the OUs of `include_ous`, and which accounts need a
+/// role (decided as their page of the organization arrives).
 ///
-/// Targets are placed one by one ([`Discovery::place`]) inside the fan-out,
-/// so a target is reconciled as soon as its own account is placed rather
-/// than after every role and probe of the organization.
+/// Nothing waits for the whole organization: [`discover`] returns as soon as
+/// the views and the first page of accounts are in, with the other pages as
+/// a stream; each page's targets ([`Discovery::targets_of`]) are placed one
+/// by one ([`Discovery::place`]) inside the fan-out, so a target is
+/// reconciled as soon as its own account is listed and placed.
 #[derive(Debug)]
 pub struct Discovery {
-    /// Every target, ordered by account then region.
-    pub targets: Vec<Target>,
     /// The Regions in scope, in order.
     pub regions: Vec<Region>,
-    /// Account id -> name in the organization.
-    pub names: BTreeMap<AccountId, std::sync::Arc<str>>,
     views: BTreeMap<Region, Result<AdminView, AwsError>>,
+    /// `include_ous`: each OU and the accounts below it.
+    below: Vec<(OuId, BTreeSet<AccountId>)>,
     /// The accounts whose role is assumed, each at most once, by the first
     /// of its targets that needs it; the others wait for that one.
-    roles: BTreeMap<AccountId, OnceCell<Result<AccountCredentials, AwsError>>>,
+    roles: Mutex<HashMap<AccountId, Arc<Role>>>,
     /// Bounds the AssumeRole calls in flight: STS's quota is per account,
     /// shared by every role guardsync assumes.
     sts_slots: Semaphore,
@@ -67,7 +70,15 @@ pub struct Discovery {
     member_role: String,
     external_id: Option<String>,
     session_name: String,
+    only_accounts: Vec<AccountId>,
+    only_regions: Vec<Region>,
 }
+
+/// An account's role, assumed once by the first of its targets that needs it.
+type Role = OnceCell<Result<AccountCredentials, AwsError>>;
+
+/// The organization's accounts a page at a time, after the first.
+pub type Pages<'a> = Pin<Box<dyn Stream<Item = Result<Vec<OrgAccount>, AwsError>> + Send + 'a>>;
 
 /// How many AssumeRole calls may be in flight at once, whatever
 /// `concurrency` is: STS's request quota is shared by the whole run.
@@ -96,109 +107,146 @@ pub async fn configured_regions(
     }
 }
 
-/// List the organization and read the administrator's view of every region
-/// in scope: the targets of the run, ready to be placed.
-pub async fn discover(
-    cloud: &impl Cloud,
+/// Read the administrator's view of every region in scope, the OUs of
+/// `include_ous` and the first page of the organization's accounts, all at
+/// once. Returns what places targets, that first page, and the other pages
+/// as they come: a failure here (the organization cannot be listed at all)
+/// stops the run before any target starts.
+pub async fn discover<'a, C: Cloud>(
+    cloud: &'a C,
     config: &Config,
     only_accounts: &[AccountId],
     only_regions: &[Region],
-) -> Result<Discovery, DiscoverError> {
+) -> Result<(Discovery, Vec<OrgAccount>, Pages<'a>), DiscoverError> {
     let admin = &config.admin_account;
     let concurrency = usize::try_from(config.concurrency).unwrap_or(1);
-    let regions = configured_regions(cloud, config).await?;
-
-    // The organization's accounts and the administrator's view of each
-    // region do not depend on each other: both are read at once.
-    let wanted: Vec<&Region> = regions
-        .iter()
+    let regions: Vec<Region> = configured_regions(cloud, config)
+        .await?
+        .into_iter()
         .filter(|r| only_regions.is_empty() || only_regions.contains(r))
         .collect();
-    let orgs = cloud.organizations(admin.as_str());
-    let listing = async {
-        let mut accounts = orgs.accounts().await?;
-        for ou in &config.organization.include_ous {
-            let below = orgs.accounts_under(ou).await?;
-            for a in accounts.iter_mut().filter(|a| below.contains(&a.id)) {
-                a.ous.push(ou.clone());
-            }
-        }
-        Ok::<_, AwsError>(accounts)
-    };
-    // The administrator's view, once per region.
-    let viewing = stream::iter(wanted.iter().copied())
+
+    // The administrator's view, once per region; the OUs; the first page.
+    let viewing = stream::iter(regions.iter())
         .map(|region| async move {
             let gd = cloud.guardduty(region.as_str(), admin.as_str(), None);
             (region.clone(), gd.admin_view().await)
         })
         .buffer_unordered(concurrency)
         .collect::<BTreeMap<Region, Result<AdminView, AwsError>>>();
-    let (accounts, views) = tokio::join!(listing, viewing);
-    let accounts = accounts.map_err(DiscoverError::Organization)?;
-    let names = accounts
-        .iter()
-        .map(|a| (a.id.clone(), std::sync::Arc::from(a.name.as_str())))
-        .collect();
-    let targets = org::expand(config, &accounts, &regions, only_accounts, only_regions);
-    let in_scope: BTreeSet<&Region> = targets.iter().map(|t| &t.region).collect();
-    let regions: Vec<Region> = regions
-        .iter()
-        .filter(|r| in_scope.contains(r))
-        .cloned()
-        .collect();
-
-    // One role per account that needs one, shared by its regions.
-    let mut by_account: BTreeMap<&AccountId, (bool, Vec<&Region>)> = BTreeMap::new();
-    for t in &targets {
-        let e = by_account
-            .entry(&t.account)
-            .or_insert((t.excluded, Vec::new()));
-        e.1.push(&t.region);
-    }
-    let roles = by_account
-        .iter()
-        .filter(
-            |(account, (excluded, regs))| match config.organization.probe {
-                ProbeMode::All => **account != admin && !excluded,
-                ProbeMode::Needed => org::needs_role(
-                    account,
-                    admin,
-                    *excluded,
-                    regs.iter().filter_map(|r| views.get(*r)?.as_ref().ok()),
-                ),
-            },
-        )
-        .map(|(a, _)| ((*a).clone(), OnceCell::new()))
-        .collect();
+    let orgs = cloud.organizations(admin.as_str());
+    let walking = async {
+        let mut below = Vec::new();
+        for ou in &config.organization.include_ous {
+            below.push((ou.clone(), orgs.accounts_under(ou).await?));
+        }
+        Ok::<_, AwsError>(below)
+    };
+    let mut pages: Pages<'a> = Box::pin(cloud.organizations(admin.as_str()).account_pages());
+    let (views, below, first) = tokio::join!(viewing, walking, pages.next());
+    let below = below.map_err(DiscoverError::Organization)?;
+    let first = first
+        .transpose()
+        .map_err(DiscoverError::Organization)?
+        .unwrap_or_default();
     let o = &config.organization;
-    Ok(Discovery {
+    let discovery = Discovery {
         sts_region: regions
             .first()
             .map_or("us-east-1", Region::as_str)
             .to_owned(),
-        targets,
         regions,
-        names,
         views,
-        roles,
+        below,
+        roles: Mutex::new(HashMap::new()),
         sts_slots: Semaphore::new(STS_CONCURRENCY),
         admin: admin.clone(),
         probe: o.probe,
         member_role: o.member_role.clone(),
         external_id: o.external_id.clone(),
         session_name: o.session_name.clone(),
-    })
+        only_accounts: only_accounts.to_vec(),
+        only_regions: only_regions.to_vec(),
+    };
+    Ok((discovery, first, pages))
+}
+
+/// [`discover`], with every page listed: the discovery and all the targets,
+/// ordered by account then region, and each account's name.
+pub async fn discover_all<C: Cloud>(
+    cloud: &C,
+    config: &Config,
+    only_accounts: &[AccountId],
+    only_regions: &[Region],
+) -> Result<(Discovery, Vec<Target>, BTreeMap<AccountId, Arc<str>>), DiscoverError> {
+    let (discovery, first, mut pages) =
+        discover(cloud, config, only_accounts, only_regions).await?;
+    let mut accounts = first;
+    while let Some(page) = pages.next().await {
+        accounts.extend(page.map_err(DiscoverError::Organization)?);
+    }
+    let names = accounts
+        .iter()
+        .map(|a| (a.id.clone(), Arc::from(a.name.as_str())))
+        .collect();
+    let mut targets = discovery.targets_of(config, accounts);
+    targets.sort();
+    Ok((discovery, targets, names))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Discovery {
+    /// The targets of a page of accounts (sorted by account then region),
+    /// after noting which of those accounts need their role: under `probe:
+    /// needed`, those that are not associated members in every region in
+    /// scope; under `probe: all`, every one but the administrator.
+    pub fn targets_of(&self, config: &Config, mut accounts: Vec<OrgAccount>) -> Vec<Target> {
+        for (ou, below) in &self.below {
+            for a in accounts.iter_mut().filter(|a| below.contains(&a.id)) {
+                a.ous.push(ou.clone());
+            }
+        }
+        let targets = org::expand(
+            config,
+            &accounts,
+            &self.regions,
+            &self.only_accounts,
+            &self.only_regions,
+        );
+        let mut roles = lock(&self.roles);
+        let mut last: Option<&AccountId> = None;
+        for t in &targets {
+            if last == Some(&t.account) {
+                continue;
+            }
+            last = Some(&t.account);
+            let needed = match self.probe {
+                ProbeMode::All => t.account != self.admin && !t.excluded,
+                ProbeMode::Needed => org::needs_role(
+                    &t.account,
+                    &self.admin,
+                    t.excluded,
+                    self.views.values().filter_map(|v| v.as_ref().ok()),
+                ),
+            };
+            if needed {
+                roles.entry(t.account.clone()).or_default();
+            }
+        }
+        targets
+    }
+
     /// The credentials of `account`'s role, if discovery decided it needs
     /// one: assumed by the first caller, shared with every later one.
     async fn credentials(
         &self,
         cloud: &impl Cloud,
         account: &AccountId,
-    ) -> Option<&Result<AccountCredentials, AwsError>> {
-        let cell = self.roles.get(account)?;
+    ) -> Option<Result<AccountCredentials, AwsError>> {
+        let cell = lock(&self.roles).get(account).cloned()?;
         Some(
             cell.get_or_init(|| async {
                 let _slot = self.sts_slots.acquire().await;
@@ -212,7 +260,8 @@ impl Discovery {
                     )
                     .await
             })
-            .await,
+            .await
+            .clone(),
         )
     }
 
@@ -250,7 +299,10 @@ impl Discovery {
         // A region whose administrator view failed fails all its targets:
         // probing there would only waste calls.
         let view_failed = view.is_some_and(Result::is_err);
-        !covered && !view_failed && !target.excluded && self.roles.contains_key(&target.account)
+        !covered
+            && !view_failed
+            && !target.excluded
+            && lock(&self.roles).contains_key(&target.account)
     }
 
     fn placement(
@@ -293,7 +345,7 @@ impl Discovery {
                 Some(Err(e)) => (Probe::Failed(e.message.clone()), None),
                 Some(Ok(c)) => {
                     let gd =
-                        cloud.guardduty(target.region.as_str(), target.account.as_str(), Some(c));
+                        cloud.guardduty(target.region.as_str(), target.account.as_str(), Some(&c));
                     let probe = gd
                         .probe()
                         .await
@@ -310,7 +362,7 @@ impl Discovery {
         };
         Placed {
             credentials: match placement {
-                Placement::Standalone => own.cloned(),
+                Placement::Standalone => own,
                 _ => None,
             },
             target,
@@ -320,8 +372,13 @@ impl Discovery {
     }
 
     /// Place every target, at most `concurrency` at once, in target order.
-    pub async fn place_all(&self, cloud: &impl Cloud, concurrency: usize) -> Vec<Placed> {
-        stream::iter(self.targets.iter().cloned())
+    pub async fn place_all(
+        &self,
+        cloud: &impl Cloud,
+        targets: Vec<Target>,
+        concurrency: usize,
+    ) -> Vec<Placed> {
+        stream::iter(targets)
             .map(|t| self.place(cloud, t, Ok(())))
             .buffered(concurrency.max(1))
             .collect()

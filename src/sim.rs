@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::Stream;
+
 use crate::app::RunOptions;
 use crate::aws::AwsError;
 use crate::aws::events::{NewRule, Rule, Target};
@@ -495,30 +497,37 @@ pub struct SimOrganizations {
 }
 
 impl OrganizationsApi for SimOrganizations {
-    async fn accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
+    fn account_pages(self) -> impl Stream<Item = Result<Vec<OrgAccount>, AwsError>> + Send {
         let n = self.sim.shape.accounts;
-        for _ in 0..n.div_ceil(20).max(1) {
-            self.sim
-                .call(
+        futures::stream::unfold(0, move |from| {
+            let sim = self.sim.clone();
+            async move {
+                if from >= n {
+                    return None;
+                }
+                sim.call(
                     "organizations",
                     "ListAccounts",
                     "organizations:ListAccounts",
                 )
                 .await;
-        }
-        Ok(self.sim.busy(|| {
-            (0..n)
-                .filter_map(|i| {
-                    let id = Synthetic::account_id(i);
-                    Some(OrgAccount {
-                        id: AccountId::parse(&id).ok()?,
-                        name: format!("account-{i}"),
-                        state: "ACTIVE".to_owned(),
-                        ous: Vec::new(),
-                    })
-                })
-                .collect()
-        }))
+                let to = (from + 20).min(n);
+                let page = sim.busy(|| {
+                    (from..to)
+                        .filter_map(|i| {
+                            let id = Synthetic::account_id(i);
+                            Some(OrgAccount {
+                                id: AccountId::parse(&id).ok()?,
+                                name: format!("account-{i}"),
+                                state: "ACTIVE".to_owned(),
+                                ous: Vec::new(),
+                            })
+                        })
+                        .collect()
+                });
+                Some((Ok(page), to))
+            }
+        })
     }
 
     async fn accounts_under(&self, _ou: &OuId) -> Result<BTreeSet<AccountId>, AwsError> {

@@ -16,11 +16,10 @@ fn config(probe: &str, exclude: &str) -> Config {
 
 async fn placements(cfg: &Config) -> Vec<String> {
     let aws = Aws::from_config(emulator().sdk("us-east-1").await);
-    let placed = guardsync::discover::discover(&aws, cfg, &[], &[])
+    let (found, targets, _) = guardsync::discover::discover_all(&aws, cfg, &[], &[])
         .await
-        .expect("discover")
-        .place_all(&aws, 8)
-        .await;
+        .expect("discover");
+    let placed = found.place_all(&aws, targets, 8).await;
     placed
         .iter()
         .map(|p| {
@@ -129,11 +128,10 @@ async fn a_role_that_cannot_be_assumed_fails_only_that_account() {
         ]),
         ..cfg
     };
-    let placed = guardsync::discover::discover(&aws, &cfg, &[], &[])
+    let (found, targets, _) = guardsync::discover::discover_all(&aws, &cfg, &[], &[])
         .await
-        .expect("discover")
-        .place_all(&aws, 8)
-        .await;
+        .expect("discover");
+    let placed = found.place_all(&aws, targets, 8).await;
     let by_account = |id: &str| {
         placed
             .iter()
@@ -167,11 +165,10 @@ async fn include_ous_selects_accounts_below_them_recursively() {
     );
     let cfg = guardsync::config::parse(&yaml, "t.yaml".as_ref(), "t.yaml").expect("valid");
     let aws = Aws::from_config(emu.sdk("us-east-1").await);
-    let placed = guardsync::discover::discover(&aws, &cfg, &[], &[])
+    let (found, targets, _) = guardsync::discover::discover_all(&aws, &cfg, &[], &[])
         .await
-        .expect("discover")
-        .place_all(&aws, 8)
-        .await;
+        .expect("discover");
+    let placed = found.place_all(&aws, targets, 8).await;
     let accounts: Vec<&str> = placed.iter().map(|p| p.target.account.as_str()).collect();
     // Workloads (666), Workloads/Prod (121212, 333, 555), Workloads/Dev (444), and the administrator.
     assert_eq!(

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::ChildType;
+use futures::StreamExt;
 
 use super::{Aws, AwsError, Site};
 use crate::config::{AccountId, OuId};
@@ -13,6 +14,7 @@ use crate::org::OrgAccount;
 const REGION: &str = "us-east-1";
 
 /// Read-only access to the organization, as the administrator account.
+#[derive(Clone)]
 pub struct Organizations {
     client: Client,
     site: Site,
@@ -51,28 +53,43 @@ impl Organizations {
 
     /// Every account, with its `State` (pages of at most 20, empty pages included).
     pub async fn accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
-        let mut pages = self.client.list_accounts().into_paginator().send();
         let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.site.err(&e, "ListAccounts"))?;
-            for a in page.accounts() {
-                // `Status` is retired; `State` is the field to read (SPEC.md §1).
-                let (Some(id), Some(state)) = (a.id(), a.state()) else {
-                    continue;
-                };
-                let Ok(id) = AccountId::parse(id) else {
-                    continue;
-                };
-                out.push(OrgAccount {
-                    id,
-                    name: a.name().unwrap_or_default().to_owned(),
-                    state: state.as_str().to_owned(),
-                    ous: Vec::new(),
-                });
-            }
+        let mut pages = std::pin::pin!(self.clone().account_pages());
+        while let Some(page) = futures::StreamExt::next(&mut pages).await {
+            out.extend(page?);
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
+    }
+
+    /// Every account, with its `State`, a page at a time as Organizations
+    /// answers (at most 20 a page, in its order; an empty page is skipped).
+    pub fn account_pages(
+        self,
+    ) -> impl futures::Stream<Item = Result<Vec<OrgAccount>, AwsError>> + Send {
+        let pages = self.client.list_accounts().into_paginator().send();
+        futures::stream::unfold((pages, self.site), |(mut pages, site)| async move {
+            let page = pages.next().await?;
+            let page = page.map_err(|e| site.err(&e, "ListAccounts")).map(|page| {
+                page.accounts()
+                    .iter()
+                    .filter_map(|a| {
+                        // `Status` is retired; `State` is the field to read (SPEC.md §1).
+                        let (Some(id), Some(state)) = (a.id(), a.state()) else {
+                            return None;
+                        };
+                        Some(OrgAccount {
+                            id: AccountId::parse(id).ok()?,
+                            name: a.name().unwrap_or_default().to_owned(),
+                            state: state.as_str().to_owned(),
+                            ous: Vec::new(),
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            });
+            Some((page, (pages, site)))
+        })
+        .filter(|p| std::future::ready(!matches!(p, Ok(v) if v.is_empty())))
     }
 
     /// Every account below `ou`, recursively.
