@@ -191,6 +191,11 @@ fn main() {
             "expected_targets": a.accounts * regions.len(),
             "summary": report.summary,
             "calls": total_calls,
+            "calls_by_operation": report
+                .calls
+                .iter()
+                .map(|(k, c)| (k.clone(), c.calls))
+                .collect::<std::collections::BTreeMap<_, _>>(),
             "cpu_s": (cpu1 - cpu0).as_secs_f64(),
             "simulated_aws_cpu_s": sim.busy().as_secs_f64(),
             "guardsync_cpu_s": (cpu1 - cpu0).saturating_sub(sim.busy()).as_secs_f64(),

@@ -265,27 +265,6 @@ impl Discovery {
         )
     }
 
-    /// The placement of `target` when the administrator's view settles it
-    /// without any call (an associated member under `probe: needed`, an
-    /// excluded account, the administrator, a Region whose view failed, an
-    /// account that needs no role); `None` when placing it takes calls.
-    pub fn settled(&self, target: &Target) -> Option<Placed> {
-        if self.needs_calls(target) {
-            return None;
-        }
-        let view = self.views.get(&target.region);
-        let placement = self.placement(target, view, &Probe::NotProbed);
-        Some(Placed {
-            detector_id: match (&placement, view) {
-                (Placement::Admin, Some(Ok(v))) => v.detector_id.clone(),
-                _ => None,
-            },
-            target: target.clone(),
-            placement,
-            credentials: None,
-        })
-    }
-
     /// Whether placing `target` takes calls (its role, a probe).
     fn needs_calls(&self, target: &Target) -> bool {
         let view = self.views.get(&target.region);

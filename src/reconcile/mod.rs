@@ -261,54 +261,55 @@ pub async fn run<C: Cloud>(
     let mut reports: Vec<TargetReport> = Vec::new();
     targets
         .inspect(|_| progress.listed())
-        .map(|t| {
-            // Most targets of a large organization (associated members,
-            // gaps the administrator sees, exclusions) need no call and log
-            // nothing: they are reported without a span of their own.
-            let settled = discovery.settled(&t);
-            if let Some(p) = settled.filter(|p| {
-                !p.placement.is_managed() && !matches!(p.placement, Placement::Unknown(_))
-            }) {
-                return futures::future::Either::Left(async move { target(ctx, &p).await });
+        .map(|t| async move {
+            // Out of time, no call is made any more, not even to place.
+            let late = ctx.out_of_time();
+            let p = discovery
+                .place(ctx.cloud, t, late.as_deref().map_or(Ok(()), Err))
+                .await;
+            // Only a target with work of its own, or a failure to tell, gets
+            // a span: most targets of a large organization (associated
+            // members, gaps, exclusions) need none and log nothing.
+            let span = || {
+                tracing::info_span!(
+                    "target",
+                    account = p.target.account.as_str(),
+                    region = p.target.region.as_str()
+                )
+            };
+            if let Some(why) = late.or_else(|| ctx.out_of_time()) {
+                return not_run(ctx, &p, &why).instrument(span()).await;
             }
-            let span = tracing::info_span!(
-                "target",
-                account = t.account.as_str(),
-                region = t.region.as_str()
-            );
-            futures::future::Either::Right(
-                async move {
-                    // Out of time, no call is made any more, not even to place.
-                    let late = ctx.out_of_time();
-                    let p = discovery
-                        .place(ctx.cloud, t, late.as_deref().map_or(Ok(()), Err))
-                        .await;
-                    if let Some(why) = late.or_else(|| ctx.out_of_time()) {
-                        return not_run(ctx, &p, &why).await;
-                    }
-                    let limit = ctx.target_limit();
-                    tokio::select! {
-                        r = tokio::time::timeout(limit, target(ctx, &p)) => match r {
-                            Ok(r) => r,
-                            Err(_) => failed(
-                                &p,
-                                Vec::new(),
-                                format!("did not finish within {}s", limit.as_secs()),
-                            ),
-                        },
-                        () = stopped_then_grace(ctx.stop.clone()) => failed(
+            if !p.placement.is_managed() {
+                return match p.placement {
+                    Placement::Unknown(_) => target(ctx, &p).instrument(span()).await,
+                    _ => target(ctx, &p).await,
+                };
+            }
+            let limit = ctx.target_limit();
+            async {
+                tokio::select! {
+                    r = tokio::time::timeout(limit, target(ctx, &p)) => match r {
+                        Ok(r) => r,
+                        Err(_) => failed(
                             &p,
                             Vec::new(),
-                            format!(
-                                "interrupted: did not finish within the {}s grace period after \
-                                 SIGINT/SIGTERM; run `guardsync apply` again to converge",
-                                GRACE.as_secs()
-                            ),
+                            format!("did not finish within {}s", limit.as_secs()),
                         ),
-                    }
+                    },
+                    () = stopped_then_grace(ctx.stop.clone()) => failed(
+                        &p,
+                        Vec::new(),
+                        format!(
+                            "interrupted: did not finish within the {}s grace period after \
+                             SIGINT/SIGTERM; run `guardsync apply` again to converge",
+                            GRACE.as_secs()
+                        ),
+                    ),
                 }
-                .instrument(span),
-            )
+            }
+            .instrument(span())
+            .await
         })
         .buffer_unordered(ctx.concurrency.max(1))
         .for_each(|r| {
