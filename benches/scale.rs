@@ -147,6 +147,7 @@ fn main() {
         no_detector_percent: a.no_detector_percent,
         baseline: a.baseline,
         latency: Duration::from_millis(a.latency_ms),
+        fail_listing_at_page: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

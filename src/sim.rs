@@ -156,6 +156,9 @@ pub struct Shape {
     pub baseline: Baseline,
     /// Added to every call.
     pub latency: Duration,
+    /// ListAccounts fails from this page on (1 is the first), as a listing
+    /// that keeps failing after the SDK's retries.
+    pub fail_listing_at_page: Option<usize>,
 }
 
 /// What an account is, everywhere.
@@ -219,6 +222,11 @@ impl Synthetic {
             busy_ns: AtomicU64::new(0),
             calls: Mutex::new(BTreeMap::new()),
         }))
+    }
+
+    /// Its shape.
+    pub fn shape(&self) -> &Shape {
+        &self.0.shape
     }
 
     /// The Regions of the organization, in order.
@@ -512,6 +520,18 @@ impl OrganizationsApi for SimOrganizations {
                 )
                 .await;
                 let to = (from + 20).min(n);
+                if sim.shape.fail_listing_at_page == Some(from / 20 + 1) {
+                    return Some((
+                        Err(AwsError {
+                            account: ADMIN.to_owned(),
+                            region: "us-east-1".to_owned(),
+                            operation: "ListAccounts",
+                            code: Some("ServiceException".to_owned()),
+                            message: "ServiceException: injected".to_owned(),
+                        }),
+                        n,
+                    ));
+                }
                 let page = sim.busy(|| {
                     (from..to)
                         .filter_map(|i| {

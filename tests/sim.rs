@@ -19,6 +19,7 @@ fn organization(baseline: Baseline) -> (Synthetic, guardsync::config::Config) {
         no_detector_percent: 5,
         baseline,
         latency: Duration::ZERO,
+        fail_listing_at_page: None,
     };
     let regions: Vec<_> = guardsync::config::regions::GUARDDUTY_REGIONS
         .iter()
@@ -165,6 +166,7 @@ async fn assume_role_calls_are_bounded_whatever_the_concurrency() {
         no_detector_percent: 0,
         baseline: Baseline::Converged,
         latency: Duration::from_millis(5),
+        fail_listing_at_page: None,
     };
     let regions: Vec<_> = guardsync::config::regions::GUARDDUTY_REGIONS
         .iter()
@@ -184,4 +186,31 @@ async fn assume_role_calls_are_bounded_whatever_the_concurrency() {
         guardsync::discover::STS_CONCURRENCY.min(119)
     );
     const { assert!(guardsync::discover::STS_CONCURRENCY < 119) };
+}
+
+/// The organization's pages go to the fan-out as they come. One that cannot
+/// be listed at all stops the run before any target (exit 1); a page that
+/// fails later stops it too, after the targets already listed ran.
+#[tokio::test]
+async fn a_listing_that_fails_stops_the_run_and_names_the_call() {
+    // The managed accounts (the administrator and the 9 standalone ones)
+    // are all on the first page: 30 targets.
+    for (page, written) in [(1, 0), (3, 30)] {
+        let (sim, config) = organization(Baseline::Empty);
+        let sim = {
+            let mut shape = sim.shape().clone();
+            shape.fail_listing_at_page = Some(page);
+            Synthetic::new(shape, &config)
+        };
+        let err = sim::run(&sim, &config, Mode::Apply)
+            .await
+            .expect_err("the listing failed");
+        assert_eq!(err.exit_code(), guardsync::error::ExitCode::Aborted);
+        assert!(
+            err.to_string()
+                .starts_with("failed to list the organization: failed to call ListAccounts"),
+            "{err}"
+        );
+        assert_eq!(sim.written(), written, "failing from page {page}");
+    }
 }
