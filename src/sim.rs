@@ -196,8 +196,8 @@ struct Org {
     busy_ns: AtomicU64,
     /// AssumeRole calls in flight now, and at most.
     assuming: (AtomicUsize, AtomicUsize),
-    /// (operation, `service:Operation`) -> calls.
-    calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// `service:Operation` -> calls.
+    calls: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Synthetic {
@@ -238,7 +238,7 @@ impl Synthetic {
     pub fn calls(&self) -> BTreeMap<&'static str, u64> {
         lock(&self.0.calls)
             .iter()
-            .map(|(&(op, _), &n)| (op, n))
+            .map(|(&key, &n)| (key.split_once(':').map_or(key, |(_, op)| op), n))
             .collect()
     }
 
@@ -246,7 +246,7 @@ impl Synthetic {
     fn table(&self) -> crate::aws::calls::Table {
         lock(&self.0.calls)
             .iter()
-            .map(|(&(_, key), &n)| {
+            .map(|(&key, &n)| {
                 (
                     key.to_owned(),
                     crate::aws::calls::Count {
@@ -301,8 +301,8 @@ impl Org {
     }
 
     /// One call: counted, then `latency`.
-    async fn call(&self, _service: &'static str, operation: &'static str, key: &'static str) {
-        self.busy(|| *lock(&self.calls).entry((operation, key)).or_default() += 1);
+    async fn call(&self, key: &'static str) {
+        self.busy(|| *lock(&self.calls).entry(key).or_default() += 1);
         if !self.shape.latency.is_zero() {
             tokio::time::sleep(self.shape.latency).await;
         }
@@ -322,7 +322,7 @@ impl Org {
     }
 
     /// A detector as it stands before any write.
-    fn baseline(&self, account: &str, region: &str) -> Detector {
+    fn baseline(&self, account: &str) -> Detector {
         let set = |location: String, sha: &str| ThreatIntelSet {
             id: format!("s{account}"),
             name: self.desired.name.clone(),
@@ -336,7 +336,6 @@ impl Org {
                 (threat_set::SHA_TAG.to_owned(), sha.to_owned()),
             ]),
         };
-        let _ = region;
         match self.shape.baseline {
             Baseline::Converged => Detector {
                 sets: vec![set(self.desired.location.clone(), &self.desired.sha256)],
@@ -404,7 +403,7 @@ impl Org {
             let written = lock(&self.written);
             match written.get(&(account.to_owned(), region.to_owned())) {
                 Some(d) => f(d),
-                None => f(&self.baseline(account, region)),
+                None => f(&self.baseline(account)),
             }
         })
     }
@@ -415,7 +414,7 @@ impl Org {
             let mut written = lock(&self.written);
             let d = written
                 .entry((account.to_owned(), region.to_owned()))
-                .or_insert_with(|| self.baseline(account, region));
+                .or_insert_with(|| self.baseline(account));
             f(d)
         })
     }
@@ -449,9 +448,7 @@ impl Cloud for Synthetic {
         _region: &str,
         _account: &str,
     ) -> Result<Vec<String>, AwsError> {
-        self.0
-            .call("account", "ListRegions", "account:ListRegions")
-            .await;
+        self.0.call("account:ListRegions").await;
         Ok(self.0.regions.iter().map(ToString::to_string).collect())
     }
 
@@ -465,7 +462,7 @@ impl Cloud for Synthetic {
     ) -> Result<AccountCredentials, AwsError> {
         let (now, most) = &self.0.assuming;
         most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
-        self.0.call("sts", "AssumeRole", "sts:AssumeRole").await;
+        self.0.call("sts:AssumeRole").await;
         now.fetch_sub(1, Ordering::SeqCst);
         Ok(AccountCredentials::fixed(crate::aws::sts::role_arn(
             account, role,
@@ -513,12 +510,7 @@ impl OrganizationsApi for SimOrganizations {
                 if from >= n {
                     return None;
                 }
-                sim.call(
-                    "organizations",
-                    "ListAccounts",
-                    "organizations:ListAccounts",
-                )
-                .await;
+                sim.call("organizations:ListAccounts").await;
                 let to = (from + 20).min(n);
                 if sim.shape.fail_listing_at_page == Some(from / 20 + 1) {
                     return Some((
@@ -551,13 +543,7 @@ impl OrganizationsApi for SimOrganizations {
     }
 
     async fn accounts_under(&self, _ou: &OuId) -> Result<BTreeSet<AccountId>, AwsError> {
-        self.sim
-            .call(
-                "organizations",
-                "ListChildren",
-                "organizations:ListChildren",
-            )
-            .await;
+        self.sim.call("organizations:ListChildren").await;
         Ok(BTreeSet::new())
     }
 }
@@ -571,8 +557,8 @@ pub struct SimGuardDuty {
 }
 
 impl SimGuardDuty {
-    async fn call(&self, operation: &'static str, key: &'static str) {
-        self.sim.call("guardduty", operation, key).await;
+    async fn call(&self, key: &'static str) {
+        self.sim.call(key).await;
     }
 
     fn not_found(&self, operation: &'static str, what: &str) -> AwsError {
@@ -588,7 +574,7 @@ impl SimGuardDuty {
 
 impl GuardDutyApi for SimGuardDuty {
     async fn admin_view(&self) -> Result<AdminView, AwsError> {
-        self.call("ListDetectors", "guardduty:ListDetectors").await;
+        self.call("guardduty:ListDetectors").await;
         let n = self.sim.shape.accounts;
         let members: BTreeMap<AccountId, String> = self.sim.busy(|| {
             (1..n)
@@ -598,7 +584,7 @@ impl GuardDutyApi for SimGuardDuty {
                 .collect()
         });
         for _ in 0..members.len().div_ceil(50).max(1) {
-            self.call("ListMembers", "guardduty:ListMembers").await;
+            self.call("guardduty:ListMembers").await;
         }
         Ok(AdminView {
             detector_id: Some(Org::detector_id(&self.account, &self.region)),
@@ -607,18 +593,14 @@ impl GuardDutyApi for SimGuardDuty {
     }
 
     async fn probe(&self) -> Result<Probe, AwsError> {
-        self.call("ListDetectors", "guardduty:ListDetectors").await;
+        self.call("guardduty:ListDetectors").await;
         Ok(match self.sim.kind(&self.account) {
             Kind::NoDetector => Probe::Seen {
                 detector_id: None,
                 administrator: None,
             },
             kind => {
-                self.call(
-                    "GetAdministratorAccount",
-                    "guardduty:GetAdministratorAccount",
-                )
-                .await;
+                self.call("guardduty:GetAdministratorAccount").await;
                 Probe::Seen {
                     detector_id: Some(Org::detector_id(&self.account, &self.region)),
                     administrator: (kind == Kind::Member).then(|| {
@@ -633,14 +615,12 @@ impl GuardDutyApi for SimGuardDuty {
     }
 
     async fn threat_intel_sets(&self, _detector_id: &str) -> Result<Vec<ThreatIntelSet>, AwsError> {
-        self.call("ListThreatIntelSets", "guardduty:ListThreatIntelSets")
-            .await;
+        self.call("guardduty:ListThreatIntelSets").await;
         let sets = self
             .sim
             .read(&self.account, &self.region, |d| d.sets.clone());
         for _ in &sets {
-            self.call("GetThreatIntelSet", "guardduty:GetThreatIntelSet")
-                .await;
+            self.call("guardduty:GetThreatIntelSet").await;
         }
         Ok(sets)
     }
@@ -650,8 +630,7 @@ impl GuardDutyApi for SimGuardDuty {
         _detector_id: &str,
         id: &str,
     ) -> Result<ThreatIntelSet, AwsError> {
-        self.call("GetThreatIntelSet", "guardduty:GetThreatIntelSet")
-            .await;
+        self.call("guardduty:GetThreatIntelSet").await;
         self.sim
             .read(&self.account, &self.region, |d| {
                 d.sets.iter().find(|s| s.id == id).cloned()
@@ -664,8 +643,7 @@ impl GuardDutyApi for SimGuardDuty {
         _detector_id: &str,
         set: &NewSet<'_>,
     ) -> Result<String, AwsError> {
-        self.call("CreateThreatIntelSet", "guardduty:CreateThreatIntelSet")
-            .await;
+        self.call("guardduty:CreateThreatIntelSet").await;
         let id = format!("s{}", self.account);
         self.sim.write(&self.account, &self.region, |d| {
             d.sets.push(ThreatIntelSet {
@@ -686,8 +664,7 @@ impl GuardDutyApi for SimGuardDuty {
         location: &str,
         _bucket_owner: &str,
     ) -> Result<(), AwsError> {
-        self.call("UpdateThreatIntelSet", "guardduty:UpdateThreatIntelSet")
-            .await;
+        self.call("guardduty:UpdateThreatIntelSet").await;
         self.sim
             .write(&self.account, &self.region, |d| {
                 d.sets.iter_mut().find(|s| s.id == id).map(|s| {
@@ -704,7 +681,7 @@ impl GuardDutyApi for SimGuardDuty {
         id: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        self.call("TagResource", "guardduty:TagResource").await;
+        self.call("guardduty:TagResource").await;
         self.sim
             .write(&self.account, &self.region, |d| {
                 d.sets
@@ -730,10 +707,10 @@ impl GuardDutyApi for SimGuardDuty {
     }
 
     async fn filters(&self, _detector_id: &str) -> Result<Vec<Filter>, AwsError> {
-        self.call("ListFilters", "guardduty:ListFilters").await;
+        self.call("guardduty:ListFilters").await;
         let filters = self.sim.filters(&self.account, &self.region);
         for _ in &filters {
-            self.call("GetFilter", "guardduty:GetFilter").await;
+            self.call("guardduty:GetFilter").await;
         }
         Ok(filters)
     }
@@ -745,7 +722,7 @@ impl GuardDutyApi for SimGuardDuty {
         tags: &BTreeMap<String, String>,
         _client_token: &str,
     ) -> Result<(), AwsError> {
-        self.call("CreateFilter", "guardduty:CreateFilter").await;
+        self.call("guardduty:CreateFilter").await;
         self.sim
             .write_filters(&self.account, &self.region, |filters| {
                 filters.push(Filter {
@@ -765,7 +742,7 @@ impl GuardDutyApi for SimGuardDuty {
         _detector_id: &str,
         spec: &FilterSpec<'_>,
     ) -> Result<(), AwsError> {
-        self.call("UpdateFilter", "guardduty:UpdateFilter").await;
+        self.call("guardduty:UpdateFilter").await;
         self.sim
             .write_filters(&self.account, &self.region, |filters| {
                 filters.iter_mut().find(|f| f.name == spec.name).map(|f| {
@@ -779,7 +756,7 @@ impl GuardDutyApi for SimGuardDuty {
     }
 
     async fn delete_filter(&self, _detector_id: &str, name: &str) -> Result<(), AwsError> {
-        self.call("DeleteFilter", "guardduty:DeleteFilter").await;
+        self.call("guardduty:DeleteFilter").await;
         self.sim
             .write_filters(&self.account, &self.region, |filters| {
                 filters.retain(|f| f.name != name);
@@ -792,7 +769,7 @@ impl GuardDutyApi for SimGuardDuty {
         _detector_id: &str,
         _criteria: &BTreeMap<String, Condition>,
     ) -> Result<usize, AwsError> {
-        self.call("ListFindings", "guardduty:ListFindings").await;
+        self.call("guardduty:ListFindings").await;
         Ok(0)
     }
 }
@@ -861,9 +838,7 @@ impl EventsApi for SimAlerts {
         )
     }
     async fn rule(&self, _name: &str) -> Result<Option<Rule>, AwsError> {
-        self.sim
-            .call("events", "DescribeRule", "events:DescribeRule")
-            .await;
+        self.sim.call("events:DescribeRule").await;
         Ok(None)
     }
     async fn put_rule(&self, _rule: &NewRule<'_>) -> Result<String, AwsError> {
