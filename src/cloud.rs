@@ -2,9 +2,10 @@
 //!
 //! Discovery ([`crate::discover`]) and the fan-out ([`crate::reconcile`]) see
 //! AWS only through these traits: one per service client they use, and
-//! [`Cloud`], which makes those clients for an (account, region). [`Aws`]
-//! implements them over the SDK adapters of [`crate::aws`] (what guardsync
-//! runs with); [`crate::sim`] implements them over an in-process synthetic
+//! [`Cloud`], which makes those clients for an (account, region). The SDK
+//! adapters of [`crate::aws`] implement the client traits and [`Aws`] makes
+//! them (what guardsync runs with); [`crate::sim`] implements them over an
+//! in-process synthetic
 //! organization (the scale benchmark and the engine's tests). Each method is
 //! one adapter call with its meaning unchanged: errors are [`AwsError`]s
 //! naming the account, region and operation.
@@ -262,147 +263,5 @@ impl Cloud for Aws {
 
     fn events(&self, region: &str, account: &str) -> EventBridge {
         EventBridge::new(&self.config_for(region, None), account)
-    }
-}
-
-impl OrganizationsApi for Organizations {
-    fn account_pages(self) -> impl Stream<Item = Result<Vec<OrgAccount>, AwsError>> + Send {
-        Organizations::account_pages(self)
-    }
-    async fn accounts_under(&self, ou: &OuId) -> Result<BTreeSet<AccountId>, AwsError> {
-        Organizations::accounts_under(self, ou).await
-    }
-}
-
-impl GuardDutyApi for GuardDuty {
-    async fn admin_view(&self) -> Result<AdminView, AwsError> {
-        GuardDuty::admin_view(self).await
-    }
-    async fn probe(&self) -> Result<Probe, AwsError> {
-        GuardDuty::probe(self).await
-    }
-    async fn threat_intel_sets(&self, detector_id: &str) -> Result<Vec<ThreatIntelSet>, AwsError> {
-        GuardDuty::threat_intel_sets(self, detector_id).await
-    }
-    async fn threat_intel_set(
-        &self,
-        detector_id: &str,
-        id: &str,
-    ) -> Result<ThreatIntelSet, AwsError> {
-        GuardDuty::threat_intel_set(self, detector_id, id).await
-    }
-    async fn create_threat_intel_set(
-        &self,
-        detector_id: &str,
-        set: &NewSet<'_>,
-    ) -> Result<String, AwsError> {
-        GuardDuty::create_threat_intel_set(self, detector_id, set).await
-    }
-    async fn activate_threat_intel_set(
-        &self,
-        detector_id: &str,
-        id: &str,
-        location: &str,
-        bucket_owner: &str,
-    ) -> Result<(), AwsError> {
-        GuardDuty::activate_threat_intel_set(self, detector_id, id, location, bucket_owner).await
-    }
-    async fn tag_threat_intel_set(
-        &self,
-        detector_id: &str,
-        id: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<(), AwsError> {
-        GuardDuty::tag_threat_intel_set(self, detector_id, id, tags).await
-    }
-    fn filter_arn(&self, detector_id: &str, name: &str) -> String {
-        GuardDuty::filter_arn(self, detector_id, name)
-    }
-    fn threat_intel_set_arn(&self, detector_id: &str, id: &str) -> String {
-        GuardDuty::threat_intel_set_arn(self, detector_id, id)
-    }
-    async fn filters(&self, detector_id: &str) -> Result<Vec<Filter>, AwsError> {
-        GuardDuty::filters(self, detector_id).await
-    }
-    async fn create_filter(
-        &self,
-        detector_id: &str,
-        spec: &FilterSpec<'_>,
-        tags: &BTreeMap<String, String>,
-        client_token: &str,
-    ) -> Result<(), AwsError> {
-        GuardDuty::create_filter(self, detector_id, spec, tags, client_token).await
-    }
-    async fn update_filter(
-        &self,
-        detector_id: &str,
-        spec: &FilterSpec<'_>,
-    ) -> Result<(), AwsError> {
-        GuardDuty::update_filter(self, detector_id, spec).await
-    }
-    async fn delete_filter(&self, detector_id: &str, name: &str) -> Result<(), AwsError> {
-        GuardDuty::delete_filter(self, detector_id, name).await
-    }
-    async fn count_findings(
-        &self,
-        detector_id: &str,
-        criteria: &BTreeMap<String, Condition>,
-    ) -> Result<usize, AwsError> {
-        GuardDuty::count_findings(self, detector_id, criteria).await
-    }
-}
-
-impl SnsApi for Sns {
-    fn topic_arn(&self, name: &str) -> String {
-        Sns::topic_arn(self, name)
-    }
-    async fn topic(&self, arn: &str) -> Result<Option<Topic>, AwsError> {
-        Sns::topic(self, arn).await
-    }
-    async fn policy(&self, arn: &str) -> Result<Option<String>, AwsError> {
-        Sns::policy(self, arn).await
-    }
-    async fn subscriptions(&self, arn: &str) -> Result<Vec<Subscription>, AwsError> {
-        Sns::subscriptions(self, arn).await
-    }
-    async fn create_topic(
-        &self,
-        name: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<String, AwsError> {
-        Sns::create_topic(self, name, tags).await
-    }
-    async fn set_policy(&self, arn: &str, policy: &str) -> Result<(), AwsError> {
-        Sns::set_policy(self, arn, policy).await
-    }
-    async fn subscribe_email(&self, arn: &str, email: &str) -> Result<(), AwsError> {
-        Sns::subscribe_email(self, arn, email).await
-    }
-    async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), AwsError> {
-        Sns::unsubscribe(self, subscription_arn).await
-    }
-    async fn delete_topic(&self, arn: &str) -> Result<(), AwsError> {
-        Sns::delete_topic(self, arn).await
-    }
-}
-
-impl EventsApi for EventBridge {
-    fn rule_arn(&self, name: &str) -> String {
-        EventBridge::rule_arn(self, name)
-    }
-    async fn rule(&self, name: &str) -> Result<Option<Rule>, AwsError> {
-        EventBridge::rule(self, name).await
-    }
-    async fn put_rule(&self, rule: &NewRule<'_>) -> Result<String, AwsError> {
-        EventBridge::put_rule(self, rule).await
-    }
-    async fn put_target(&self, rule: &str, target: &Target) -> Result<(), AwsError> {
-        EventBridge::put_target(self, rule, target).await
-    }
-    async fn remove_targets(&self, rule: &str, ids: &[String]) -> Result<(), AwsError> {
-        EventBridge::remove_targets(self, rule, ids).await
-    }
-    async fn delete_rule(&self, name: &str) -> Result<(), AwsError> {
-        EventBridge::delete_rule(self, name).await
     }
 }

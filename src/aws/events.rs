@@ -7,6 +7,7 @@ use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{InputTransformer, RuleState, Tag, Target as SdkTarget};
 
 use super::{AwsError, Site};
+use crate::cloud::EventsApi;
 
 /// An EventBridge rule of the default bus, as DescribeRule, ListTagsForResource
 /// and ListTargetsByRule report it.
@@ -82,13 +83,83 @@ impl EventBridge {
         }
     }
 
+    /// Every target of a rule.
+    async fn targets(&self, rule: &str) -> Result<Vec<Target>, AwsError> {
+        // The SDK has no paginator for ListTargetsByRule: follow NextToken.
+        let mut targets = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_targets_by_rule()
+                .rule(rule)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.site.err(&e, "ListTargetsByRule"))?;
+            targets.extend(page.targets().iter().map(|t| Target {
+                id: t.id().to_owned(),
+                arn: t.arn().to_owned(),
+                transformer: t.input_transformer().map(|x| {
+                    Transformer {
+                        paths: x
+                            .input_paths_map()
+                            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                            .unwrap_or_default(),
+                        template: x.input_template().to_owned(),
+                    }
+                }),
+                other_input: t.input().is_some() || t.input_path().is_some(),
+            }));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(targets),
+            }
+        }
+    }
+
+    /// The first failed entry of a batch answer (target id, code, message) as an error.
+    fn entries(
+        &self,
+        operation: &'static str,
+        failed: Option<(Option<&str>, Option<&str>, Option<&str>)>,
+    ) -> Result<(), AwsError> {
+        match failed {
+            Some((id, code, message)) => Err(self.site.failed(
+                operation,
+                code,
+                format!(
+                    "target {}: {}",
+                    id.unwrap_or_default(),
+                    message.unwrap_or("failed")
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `event` (JSON text) matches `pattern`, as EventBridge decides it.
+    pub async fn test_event_pattern(&self, pattern: &str, event: &str) -> Result<bool, AwsError> {
+        let out = self
+            .client
+            .test_event_pattern()
+            .event_pattern(pattern)
+            .event(event)
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "TestEventPattern"))?;
+        Ok(out.result())
+    }
+}
+
+impl EventsApi for EventBridge {
     /// The ARN of a rule of the default bus (known before the rule exists).
-    pub fn rule_arn(&self, name: &str) -> String {
+    fn rule_arn(&self, name: &str) -> String {
         self.site.arn("events", &format!("rule/{name}"))
     }
 
     /// The rule `name` of the default bus with its tags and targets, if it exists.
-    pub async fn rule(&self, name: &str) -> Result<Option<Rule>, AwsError> {
+    async fn rule(&self, name: &str) -> Result<Option<Rule>, AwsError> {
         let out = match self.client.describe_rule().name(name).send().await {
             Ok(out) => out,
             Err(e)
@@ -125,43 +196,8 @@ impl EventBridge {
         }))
     }
 
-    /// Every target of a rule.
-    async fn targets(&self, rule: &str) -> Result<Vec<Target>, AwsError> {
-        // The SDK has no paginator for ListTargetsByRule: follow NextToken.
-        let mut targets = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_targets_by_rule()
-                .rule(rule)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| self.site.err(&e, "ListTargetsByRule"))?;
-            targets.extend(page.targets().iter().map(|t| Target {
-                id: t.id().to_owned(),
-                arn: t.arn().to_owned(),
-                transformer: t.input_transformer().map(|x| {
-                    Transformer {
-                        paths: x
-                            .input_paths_map()
-                            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                            .unwrap_or_default(),
-                        template: x.input_template().to_owned(),
-                    }
-                }),
-                other_input: t.input().is_some() || t.input_path().is_some(),
-            }));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => return Ok(targets),
-            }
-        }
-    }
-
     /// Create the rule, enabled, or update its pattern, description and state; returns its ARN.
-    pub async fn put_rule(&self, rule: &NewRule<'_>) -> Result<String, AwsError> {
+    async fn put_rule(&self, rule: &NewRule<'_>) -> Result<String, AwsError> {
         let tags = self.site.tags("PutRule", rule.tags, |k, v| {
             Tag::builder().key(k).value(v).build()
         })?;
@@ -182,7 +218,7 @@ impl EventBridge {
     }
 
     /// Put one target on a rule (a target with the same id is replaced).
-    pub async fn put_target(&self, rule: &str, target: &Target) -> Result<(), AwsError> {
+    async fn put_target(&self, rule: &str, target: &Target) -> Result<(), AwsError> {
         let fail = |e: aws_smithy_types::error::operation::BuildError| {
             self.site.failed("PutTargets", None, e.to_string())
         };
@@ -213,7 +249,7 @@ impl EventBridge {
     }
 
     /// Remove targets from a rule.
-    pub async fn remove_targets(&self, rule: &str, ids: &[String]) -> Result<(), AwsError> {
+    async fn remove_targets(&self, rule: &str, ids: &[String]) -> Result<(), AwsError> {
         let out = self
             .client
             .remove_targets()
@@ -230,28 +266,8 @@ impl EventBridge {
         )
     }
 
-    /// The first failed entry of a batch answer (target id, code, message) as an error.
-    fn entries(
-        &self,
-        operation: &'static str,
-        failed: Option<(Option<&str>, Option<&str>, Option<&str>)>,
-    ) -> Result<(), AwsError> {
-        match failed {
-            Some((id, code, message)) => Err(self.site.failed(
-                operation,
-                code,
-                format!(
-                    "target {}: {}",
-                    id.unwrap_or_default(),
-                    message.unwrap_or("failed")
-                ),
-            )),
-            None => Ok(()),
-        }
-    }
-
     /// Delete a rule (it must have no targets left).
-    pub async fn delete_rule(&self, name: &str) -> Result<(), AwsError> {
+    async fn delete_rule(&self, name: &str) -> Result<(), AwsError> {
         self.client
             .delete_rule()
             .name(name)
@@ -259,18 +275,5 @@ impl EventBridge {
             .await
             .map_err(|e| self.site.err(&e, "DeleteRule"))?;
         Ok(())
-    }
-
-    /// Whether `event` (JSON text) matches `pattern`, as EventBridge decides it.
-    pub async fn test_event_pattern(&self, pattern: &str, event: &str) -> Result<bool, AwsError> {
-        let out = self
-            .client
-            .test_event_pattern()
-            .event_pattern(pattern)
-            .event(event)
-            .send()
-            .await
-            .map_err(|e| self.site.err(&e, "TestEventPattern"))?;
-        Ok(out.result())
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_guardduty::Client;
 
 use super::{AwsError, Site};
+use crate::cloud::GuardDutyApi;
 use crate::config::AccountId;
 use crate::org::{AdminView, Probe};
 
@@ -40,59 +41,6 @@ impl GuardDuty {
         }
         Ok(None)
     }
-
-    /// The administrator's view: its detector and every member with its
-    /// relationship status (associated or not).
-    pub async fn admin_view(&self) -> Result<AdminView, AwsError> {
-        let Some(detector_id) = self.detector().await? else {
-            return Ok(AdminView::default());
-        };
-        let mut members = BTreeMap::new();
-        let mut pages = self
-            .client
-            .list_members()
-            .detector_id(&detector_id)
-            .only_associated("false")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.site.err(&e, "ListMembers"))?;
-            for m in page.members() {
-                if let Ok(id) = AccountId::parse(m.account_id().unwrap_or_default()) {
-                    members.insert(id, m.relationship_status().unwrap_or_default().to_owned());
-                }
-            }
-        }
-        Ok(AdminView {
-            detector_id: Some(detector_id),
-            members,
-        })
-    }
-
-    /// The view from inside the account: its detector and its administrator.
-    pub async fn probe(&self) -> Result<Probe, AwsError> {
-        let Some(detector_id) = self.detector().await? else {
-            return Ok(Probe::Seen {
-                detector_id: None,
-                administrator: None,
-            });
-        };
-        let out = self
-            .client
-            .get_administrator_account()
-            .detector_id(&detector_id)
-            .send()
-            .await
-            .map_err(|e| self.site.err(&e, "GetAdministratorAccount"))?;
-        let administrator = out.administrator().and_then(|a| {
-            let id = AccountId::parse(a.account_id()?).ok()?;
-            Some((id, a.relationship_status().unwrap_or_default().to_owned()))
-        });
-        Ok(Probe::Seen {
-            detector_id: Some(detector_id),
-            administrator,
-        })
-    }
 }
 
 /// A ThreatIntelSet as GuardDuty reports it (GetThreatIntelSet).
@@ -123,142 +71,6 @@ pub struct NewSet<'a> {
     pub tags: &'a BTreeMap<String, String>,
     /// Idempotency token: a retried or repeated create returns the same set.
     pub client_token: &'a str,
-}
-
-impl GuardDuty {
-    /// The account and region this client works in.
-    pub fn account(&self) -> &str {
-        &self.site.account
-    }
-
-    /// Every ThreatIntelSet of the detector, with its details.
-    pub async fn threat_intel_sets(
-        &self,
-        detector_id: &str,
-    ) -> Result<Vec<ThreatIntelSet>, AwsError> {
-        let mut ids = Vec::new();
-        let mut pages = self
-            .client
-            .list_threat_intel_sets()
-            .detector_id(detector_id)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.site.err(&e, "ListThreatIntelSets"))?;
-            ids.extend(page.threat_intel_set_ids().iter().cloned());
-        }
-        let mut sets = Vec::with_capacity(ids.len());
-        for id in ids {
-            sets.push(self.threat_intel_set(detector_id, &id).await?);
-        }
-        Ok(sets)
-    }
-
-    /// One ThreatIntelSet.
-    pub async fn threat_intel_set(
-        &self,
-        detector_id: &str,
-        id: &str,
-    ) -> Result<ThreatIntelSet, AwsError> {
-        let out = self
-            .client
-            .get_threat_intel_set()
-            .detector_id(detector_id)
-            .threat_intel_set_id(id)
-            .send()
-            .await
-            .map_err(|e| self.site.err(&e, "GetThreatIntelSet"))?;
-        Ok(ThreatIntelSet {
-            id: id.to_owned(),
-            name: out.name().unwrap_or_default().to_owned(),
-            location: out.location().unwrap_or_default().to_owned(),
-            status: out
-                .status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            tags: out
-                .tags()
-                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
-        })
-    }
-
-    /// Create a TXT ThreatIntelSet and activate it; returns its id.
-    pub async fn create_threat_intel_set(
-        &self,
-        detector_id: &str,
-        set: &NewSet<'_>,
-    ) -> Result<String, AwsError> {
-        let out = self
-            .client
-            .create_threat_intel_set()
-            .detector_id(detector_id)
-            .name(set.name)
-            .format(aws_sdk_guardduty::types::ThreatIntelSetFormat::Txt)
-            .location(set.location)
-            .activate(true)
-            .expected_bucket_owner(set.bucket_owner)
-            .client_token(set.client_token)
-            .set_tags(Some(set.tags.clone().into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| self.site.err(&e, "CreateThreatIntelSet"))?;
-        Ok(out.threat_intel_set_id().unwrap_or_default().to_owned())
-    }
-
-    /// Point a set at `location` and activate it (GuardDuty reads the object again).
-    pub async fn activate_threat_intel_set(
-        &self,
-        detector_id: &str,
-        id: &str,
-        location: &str,
-        bucket_owner: &str,
-    ) -> Result<(), AwsError> {
-        self.client
-            .update_threat_intel_set()
-            .detector_id(detector_id)
-            .threat_intel_set_id(id)
-            .location(location)
-            .activate(true)
-            .expected_bucket_owner(bucket_owner)
-            .send()
-            .await
-            .map_err(|e| self.site.err(&e, "UpdateThreatIntelSet"))?;
-        Ok(())
-    }
-
-    /// Put `tags` on the set (adds or overwrites those keys only).
-    pub async fn tag_threat_intel_set(
-        &self,
-        detector_id: &str,
-        id: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<(), AwsError> {
-        self.client
-            .tag_resource()
-            .resource_arn(self.threat_intel_set_arn(detector_id, id))
-            .set_tags(Some(tags.clone().into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| self.site.err(&e, "TagResource"))?;
-        Ok(())
-    }
-
-    /// The ARN of a filter.
-    pub fn filter_arn(&self, detector_id: &str, name: &str) -> String {
-        self.site.arn(
-            "guardduty",
-            &format!("detector/{detector_id}/filter/{name}"),
-        )
-    }
-
-    /// The ARN of a set (GuardDuty's Get calls do not return it).
-    pub fn threat_intel_set_arn(&self, detector_id: &str, id: &str) -> String {
-        self.site.arn(
-            "guardduty",
-            &format!("detector/{detector_id}/threatintelset/{id}"),
-        )
-    }
 }
 
 /// A GuardDuty filter as GetFilter reports it, its criteria in the current
@@ -342,9 +154,188 @@ fn from_sdk_condition(c: &aws_sdk_guardduty::types::Condition) -> crate::config:
     }
 }
 
-impl GuardDuty {
+impl GuardDutyApi for GuardDuty {
+    /// The administrator's view: its detector and every member with its
+    /// relationship status (associated or not).
+    async fn admin_view(&self) -> Result<AdminView, AwsError> {
+        let Some(detector_id) = self.detector().await? else {
+            return Ok(AdminView::default());
+        };
+        let mut members = BTreeMap::new();
+        let mut pages = self
+            .client
+            .list_members()
+            .detector_id(&detector_id)
+            .only_associated("false")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.site.err(&e, "ListMembers"))?;
+            for m in page.members() {
+                if let Ok(id) = AccountId::parse(m.account_id().unwrap_or_default()) {
+                    members.insert(id, m.relationship_status().unwrap_or_default().to_owned());
+                }
+            }
+        }
+        Ok(AdminView {
+            detector_id: Some(detector_id),
+            members,
+        })
+    }
+
+    /// The view from inside the account: its detector and its administrator.
+    async fn probe(&self) -> Result<Probe, AwsError> {
+        let Some(detector_id) = self.detector().await? else {
+            return Ok(Probe::Seen {
+                detector_id: None,
+                administrator: None,
+            });
+        };
+        let out = self
+            .client
+            .get_administrator_account()
+            .detector_id(&detector_id)
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "GetAdministratorAccount"))?;
+        let administrator = out.administrator().and_then(|a| {
+            let id = AccountId::parse(a.account_id()?).ok()?;
+            Some((id, a.relationship_status().unwrap_or_default().to_owned()))
+        });
+        Ok(Probe::Seen {
+            detector_id: Some(detector_id),
+            administrator,
+        })
+    }
+
+    /// Every ThreatIntelSet of the detector, with its details.
+    async fn threat_intel_sets(&self, detector_id: &str) -> Result<Vec<ThreatIntelSet>, AwsError> {
+        let mut ids = Vec::new();
+        let mut pages = self
+            .client
+            .list_threat_intel_sets()
+            .detector_id(detector_id)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.site.err(&e, "ListThreatIntelSets"))?;
+            ids.extend(page.threat_intel_set_ids().iter().cloned());
+        }
+        let mut sets = Vec::with_capacity(ids.len());
+        for id in ids {
+            sets.push(self.threat_intel_set(detector_id, &id).await?);
+        }
+        Ok(sets)
+    }
+
+    /// One ThreatIntelSet.
+    async fn threat_intel_set(
+        &self,
+        detector_id: &str,
+        id: &str,
+    ) -> Result<ThreatIntelSet, AwsError> {
+        let out = self
+            .client
+            .get_threat_intel_set()
+            .detector_id(detector_id)
+            .threat_intel_set_id(id)
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "GetThreatIntelSet"))?;
+        Ok(ThreatIntelSet {
+            id: id.to_owned(),
+            name: out.name().unwrap_or_default().to_owned(),
+            location: out.location().unwrap_or_default().to_owned(),
+            status: out
+                .status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            tags: out
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Create a TXT ThreatIntelSet and activate it; returns its id.
+    async fn create_threat_intel_set(
+        &self,
+        detector_id: &str,
+        set: &NewSet<'_>,
+    ) -> Result<String, AwsError> {
+        let out = self
+            .client
+            .create_threat_intel_set()
+            .detector_id(detector_id)
+            .name(set.name)
+            .format(aws_sdk_guardduty::types::ThreatIntelSetFormat::Txt)
+            .location(set.location)
+            .activate(true)
+            .expected_bucket_owner(set.bucket_owner)
+            .client_token(set.client_token)
+            .set_tags(Some(set.tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "CreateThreatIntelSet"))?;
+        Ok(out.threat_intel_set_id().unwrap_or_default().to_owned())
+    }
+
+    /// Point a set at `location` and activate it (GuardDuty reads the object again).
+    async fn activate_threat_intel_set(
+        &self,
+        detector_id: &str,
+        id: &str,
+        location: &str,
+        bucket_owner: &str,
+    ) -> Result<(), AwsError> {
+        self.client
+            .update_threat_intel_set()
+            .detector_id(detector_id)
+            .threat_intel_set_id(id)
+            .location(location)
+            .activate(true)
+            .expected_bucket_owner(bucket_owner)
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "UpdateThreatIntelSet"))?;
+        Ok(())
+    }
+
+    /// Put `tags` on the set (adds or overwrites those keys only).
+    async fn tag_threat_intel_set(
+        &self,
+        detector_id: &str,
+        id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        self.client
+            .tag_resource()
+            .resource_arn(self.threat_intel_set_arn(detector_id, id))
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "TagResource"))?;
+        Ok(())
+    }
+
+    /// The ARN of a filter.
+    fn filter_arn(&self, detector_id: &str, name: &str) -> String {
+        self.site.arn(
+            "guardduty",
+            &format!("detector/{detector_id}/filter/{name}"),
+        )
+    }
+
+    /// The ARN of a set (GuardDuty's Get calls do not return it).
+    fn threat_intel_set_arn(&self, detector_id: &str, id: &str) -> String {
+        self.site.arn(
+            "guardduty",
+            &format!("detector/{detector_id}/threatintelset/{id}"),
+        )
+    }
+
     /// Every filter of the detector, with its details.
-    pub async fn filters(&self, detector_id: &str) -> Result<Vec<Filter>, AwsError> {
+    async fn filters(&self, detector_id: &str) -> Result<Vec<Filter>, AwsError> {
         let mut names = Vec::new();
         let mut pages = self
             .client
@@ -393,7 +384,7 @@ impl GuardDuty {
     }
 
     /// Create an ARCHIVE filter with `tags`.
-    pub async fn create_filter(
+    async fn create_filter(
         &self,
         detector_id: &str,
         spec: &FilterSpec<'_>,
@@ -417,7 +408,7 @@ impl GuardDuty {
     }
 
     /// Put an existing filter to `spec`, action ARCHIVE.
-    pub async fn update_filter(
+    async fn update_filter(
         &self,
         detector_id: &str,
         spec: &FilterSpec<'_>,
@@ -437,7 +428,7 @@ impl GuardDuty {
     }
 
     /// Delete a filter.
-    pub async fn delete_filter(&self, detector_id: &str, name: &str) -> Result<(), AwsError> {
+    async fn delete_filter(&self, detector_id: &str, name: &str) -> Result<(), AwsError> {
         self.client
             .delete_filter()
             .detector_id(detector_id)
@@ -449,7 +440,7 @@ impl GuardDuty {
     }
 
     /// How many findings of the detector match `criteria` (all pages of ListFindings).
-    pub async fn count_findings(
+    async fn count_findings(
         &self,
         detector_id: &str,
         criteria: &BTreeMap<String, crate::config::Condition>,

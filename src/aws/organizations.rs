@@ -7,6 +7,7 @@ use aws_sdk_organizations::types::ChildType;
 use futures::StreamExt;
 
 use super::{Aws, AwsError, Site};
+use crate::cloud::OrganizationsApi;
 use crate::config::{AccountId, OuId};
 use crate::org::OrgAccount;
 
@@ -14,7 +15,6 @@ use crate::org::OrgAccount;
 const REGION: &str = "us-east-1";
 
 /// Read-only access to the organization, as the administrator account.
-#[derive(Clone)]
 pub struct Organizations {
     client: Client,
     site: Site,
@@ -51,20 +51,33 @@ impl Organizations {
             .to_owned())
     }
 
-    /// Every account, with its `State` (pages of at most 20, empty pages included).
-    pub async fn accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
+    /// The ids of `parent`'s children of one type, every page.
+    async fn children(&self, parent: &str, kind: ChildType) -> Result<Vec<String>, AwsError> {
+        let mut pages = self
+            .client
+            .list_children()
+            .parent_id(parent)
+            .child_type(kind)
+            .into_paginator()
+            .send();
         let mut out = Vec::new();
-        let mut pages = std::pin::pin!(self.clone().account_pages());
-        while let Some(page) = futures::StreamExt::next(&mut pages).await {
-            out.extend(page?);
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.site.err(&e, "ListChildren"))?;
+            out.extend(
+                page.children()
+                    .iter()
+                    .filter_map(|c| c.id())
+                    .map(str::to_owned),
+            );
         }
-        out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
+}
 
+impl OrganizationsApi for Organizations {
     /// Every account, with its `State`, a page at a time as Organizations
     /// answers (at most 20 a page, in its order; an empty page is skipped).
-    pub fn account_pages(
+    fn account_pages(
         self,
     ) -> impl futures::Stream<Item = Result<Vec<OrgAccount>, AwsError>> + Send {
         let pages = self.client.list_accounts().into_paginator().send();
@@ -93,7 +106,7 @@ impl Organizations {
     }
 
     /// Every account below `ou`, recursively.
-    pub async fn accounts_under(&self, ou: &OuId) -> Result<BTreeSet<AccountId>, AwsError> {
+    async fn accounts_under(&self, ou: &OuId) -> Result<BTreeSet<AccountId>, AwsError> {
         let mut out = BTreeSet::new();
         let mut stack = vec![ou.as_str().to_owned()];
         while let Some(parent) = stack.pop() {
@@ -102,28 +115,6 @@ impl Organizations {
             stack.extend(
                 self.children(&parent, ChildType::OrganizationalUnit)
                     .await?,
-            );
-        }
-        Ok(out)
-    }
-
-    /// The ids of `parent`'s children of one type, every page.
-    async fn children(&self, parent: &str, kind: ChildType) -> Result<Vec<String>, AwsError> {
-        let mut pages = self
-            .client
-            .list_children()
-            .parent_id(parent)
-            .child_type(kind)
-            .into_paginator()
-            .send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.site.err(&e, "ListChildren"))?;
-            out.extend(
-                page.children()
-                    .iter()
-                    .filter_map(|c| c.id())
-                    .map(str::to_owned),
             );
         }
         Ok(out)

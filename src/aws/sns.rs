@@ -7,6 +7,7 @@ use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag;
 
 use super::{AwsError, Site};
+use crate::cloud::SnsApi;
 
 /// The `SubscriptionArn` SNS lists for a subscription that waits for its
 /// confirmation (<https://docs.aws.amazon.com/sns/latest/api/API_Subscription.html>).
@@ -54,14 +55,16 @@ impl Sns {
             site: Site::of(conf, account),
         }
     }
+}
 
+impl SnsApi for Sns {
     /// The ARN of the topic `name` of this account and region (known before it exists).
-    pub fn topic_arn(&self, name: &str) -> String {
+    fn topic_arn(&self, name: &str) -> String {
         self.site.arn("sns", name)
     }
 
     /// The topic `arn` with its policy and tags, if it exists.
-    pub async fn topic(&self, arn: &str) -> Result<Option<Topic>, AwsError> {
+    async fn topic(&self, arn: &str) -> Result<Option<Topic>, AwsError> {
         let policy = match self
             .client
             .get_topic_attributes()
@@ -98,7 +101,7 @@ impl Sns {
     }
 
     /// The topic's access policy (JSON text), if it has one.
-    pub async fn policy(&self, arn: &str) -> Result<Option<String>, AwsError> {
+    async fn policy(&self, arn: &str) -> Result<Option<String>, AwsError> {
         let out = self
             .client
             .get_topic_attributes()
@@ -110,7 +113,7 @@ impl Sns {
     }
 
     /// Every subscription of the topic.
-    pub async fn subscriptions(&self, arn: &str) -> Result<Vec<Subscription>, AwsError> {
+    async fn subscriptions(&self, arn: &str) -> Result<Vec<Subscription>, AwsError> {
         let mut subs = Vec::new();
         let mut pages = self
             .client
@@ -135,7 +138,7 @@ impl Sns {
     }
 
     /// Create the topic `name` with `tags`; returns its ARN.
-    pub async fn create_topic(
+    async fn create_topic(
         &self,
         name: &str,
         tags: &BTreeMap<String, String>,
@@ -157,7 +160,7 @@ impl Sns {
     }
 
     /// Replace the topic's access policy.
-    pub async fn set_policy(&self, arn: &str, policy: &str) -> Result<(), AwsError> {
+    async fn set_policy(&self, arn: &str, policy: &str) -> Result<(), AwsError> {
         self.client
             .set_topic_attributes()
             .topic_arn(arn)
@@ -170,7 +173,7 @@ impl Sns {
     }
 
     /// Subscribe an e-mail address (SNS mails it a confirmation link).
-    pub async fn subscribe_email(&self, arn: &str, email: &str) -> Result<(), AwsError> {
+    async fn subscribe_email(&self, arn: &str, email: &str) -> Result<(), AwsError> {
         self.client
             .subscribe()
             .topic_arn(arn)
@@ -183,7 +186,7 @@ impl Sns {
     }
 
     /// Delete a confirmed subscription.
-    pub async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), AwsError> {
+    async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), AwsError> {
         self.client
             .unsubscribe()
             .subscription_arn(subscription_arn)
@@ -194,7 +197,7 @@ impl Sns {
     }
 
     /// Delete the topic.
-    pub async fn delete_topic(&self, arn: &str) -> Result<(), AwsError> {
+    async fn delete_topic(&self, arn: &str) -> Result<(), AwsError> {
         self.client
             .delete_topic()
             .topic_arn(arn)

@@ -19,7 +19,7 @@ use tracing::Instrument;
 
 use crate::aws::guardduty::{FilterSpec, NewSet};
 use crate::cloud::{Cloud, GuardDutyApi};
-use crate::config::{Alerts, Rollout, SuppressionRule, Tolerance};
+use crate::config::{Alerts, Rollout, SuppressionRule};
 use crate::discover::{Discovery, Placed};
 use crate::org::waves;
 use crate::org::{Placement, Target};
@@ -141,10 +141,7 @@ pub async fn rollout<C: Cloud>(
     let Some(rollout) = rollout else {
         tracing::info!(wave = 1, "starting wave");
         let mut reports = run(ctx, discovery, targets).await;
-        let failed = reports
-            .iter()
-            .filter(|r| r.status == Status::Failed && !r.not_run)
-            .count();
+        let failed = failures(&reports);
         reports.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
         if reports.is_empty() {
             return (reports, Vec::new());
@@ -158,11 +155,11 @@ pub async fn rollout<C: Cloud>(
         };
         return (reports, vec![summary]);
     };
-    let rollout = Some(rollout);
-    let tolerance = rollout.map_or(Tolerance::Count(0), |r| r.failure_tolerance);
+    // Waves: every target must be known before the first wave ends.
+    let tolerance = rollout.failure_tolerance;
     let mut by_wave: BTreeMap<u32, Vec<Target>> = BTreeMap::new();
     for t in targets.collect::<Vec<_>>().await {
-        let w = waves::wave_of(rollout, &t.account, &t.region);
+        let w = waves::wave_of(Some(rollout), &t.account, &t.region);
         by_wave.entry(w).or_default().push(t);
     }
     let mut reports = Vec::new();
@@ -188,10 +185,7 @@ pub async fn rollout<C: Cloud>(
                     .await
             }
         };
-        let failed = done
-            .iter()
-            .filter(|r| r.status == Status::Failed && !r.not_run)
-            .count();
+        let failed = failures(&done);
         let outcome = if stopped.is_some() {
             WaveOutcome::NotStarted
         } else if ctx.mode == Mode::Apply && waves::exceeds(tolerance, failed, total) {
@@ -209,20 +203,23 @@ pub async fn rollout<C: Cloud>(
         }
         summary.push(WaveReport {
             wave,
-            selects: waves::describe(rollout, wave),
+            selects: waves::describe(Some(rollout), wave),
             targets: total,
             failed,
             outcome,
         });
-        // One wave (the default) moves its reports rather than copying them.
-        if reports.is_empty() {
-            reports = done;
-        } else {
-            reports.extend(done);
-        }
+        reports.extend(done);
     }
     reports.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
     (reports, summary)
+}
+
+/// The targets of a wave that failed (those not run do not count).
+fn failures(reports: &[TargetReport]) -> usize {
+    reports
+        .iter()
+        .filter(|r| r.status == Status::Failed && !r.not_run)
+        .count()
 }
 
 /// Resolves [`GRACE`] after a stop request; never without one.
