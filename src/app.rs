@@ -19,7 +19,7 @@ use crate::error::{Error, ExitCode};
 use crate::feed::{self, BuiltList};
 use crate::publish::record::RunRecord;
 use crate::publish::{self, Manifest};
-use crate::reconcile::{self, Context, Timing, threat_set::Desired};
+use crate::reconcile::{self, Context, Timing, bucket_policy, threat_set::Desired};
 use crate::report::{self, ListReport, Mode, Report, Status, Summary, TargetReport};
 
 /// Run one command and return its exit code.
@@ -50,7 +50,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             })
             .await
         }
-        Command::Policies(a) => crate::policies::command(&a),
+        Command::Policies(a) => crate::policies::command(
+            &a.config.config,
+            &crate::policies::Options {
+                organization_id: a.organization_id.clone(),
+                admin_role: a.admin_role.clone(),
+            },
+            a.out.as_deref(),
+        ),
     };
     match result {
         Ok(code) => code,
@@ -58,7 +65,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             match &e {
                 // One line per problem, exactly as SPEC.md §4 writes them.
                 Error::Config(errors) => eprintln!("{errors}"),
-                other => eprintln!("error: {}", crate::error::chain(other)),
+                other => eprintln!("error: {}", crate::util::chain(other)),
             }
             e.exit_code()
         }
@@ -318,7 +325,7 @@ pub enum Outcome {
 /// Build, publish (apply), discover, reconcile every target wave by wave,
 /// record (apply): the whole job, without printing.
 pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
-    let before = crate::aws::calls::snapshot();
+    let before = crate::cloud::calls::snapshot();
     let aws = Aws::load(c.retry_max_attempts).await;
     let admin = c.admin_account.as_str();
     let s3 = S3::new(&aws.config_for(c.bucket.region.as_str(), None), admin);
@@ -341,22 +348,34 @@ pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
     }
     outcome.map(|o| match o {
         Outcome::Report(mut r) => {
-            count_calls(&mut r, &before);
+            r.count_calls(crate::cloud::calls::since(&before));
+            log_calls(&r);
             Outcome::Report(r)
         }
         other => other,
     })
 }
 
-/// The run's call budget into its report, and per operation on stderr (`-v`).
-fn count_calls(r: &mut Report, before: &crate::aws::calls::Table) {
-    r.calls = crate::aws::calls::since(before);
-    r.summary.api_calls = r.calls.values().map(|c| c.calls).sum();
-    r.summary.api_retries = r
-        .calls
-        .values()
-        .map(|c| c.attempts.saturating_sub(c.calls))
-        .sum();
+/// The report of a run: the list, every target with the waves, and the
+/// summary over them. One function for `guardsync` and the simulation; the
+/// run's call budget is added by [`Report::count_calls`].
+pub fn report(mode: Mode, list: ListReport, fan_out: FanOut) -> Report {
+    Report {
+        mode,
+        list,
+        organization_id: None,
+        regions: fan_out.regions,
+        waves: fan_out.waves,
+        warnings: Vec::new(),
+        retry_of: None,
+        summary: Summary::of(&fan_out.targets),
+        calls: Default::default(),
+        targets: fan_out.targets,
+    }
+}
+
+/// The run's call budget per operation on stderr (`-v`).
+fn log_calls(r: &Report) {
     for (op, c) in &r.calls {
         tracing::debug!(
             operation = op.as_str(),
@@ -391,8 +410,7 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         async { Ok::<_, Error>(Organizations::new(aws, admin).organization_id().await?) };
     let reading_policy = async {
         if c.bucket.manage_policy {
-            let current = s3
-                .policy(bucket)
+            let current = bucket_policy::observe(s3, bucket)
                 .await
                 .map_err(publish::PublishError::from)?;
             Ok::<_, Error>(Some(current))
@@ -417,23 +435,24 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
     // in that order: the manifest names a list only once it can be read.
     let policy = match current_policy {
         Some(current) => Some(
-            publish::policy::reconcile(current.as_deref(), bucket, prefix, &organization_id)
-                .map_err(|reason| publish::PublishError::Policy {
+            bucket_policy::plan(current.as_deref(), bucket, prefix, &organization_id).map_err(
+                |reason| publish::PublishError::Policy {
                     bucket: bucket.to_owned(),
                     reason,
-                })?,
+                },
+            )?,
         ),
         None => None,
     };
-    for w in policy.iter().flat_map(|p| &p.warnings) {
+    for w in policy.iter().flat_map(|p| &p.notes) {
         tracing::warn!(bucket, "{w}");
     }
     if run.mode == Mode::Apply {
         if let Some((built, _)) = &list.upload {
             publish::upload_list(s3, bucket, prefix, built).await?;
         }
-        if let Some(p) = policy.as_ref().filter(|p| p.change.is_some()) {
-            s3.put_policy(bucket, &p.policy)
+        if let Some(p) = &policy {
+            bucket_policy::apply(s3, bucket, p)
                 .await
                 .map_err(publish::PublishError::from)?;
         }
@@ -470,28 +489,31 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         retry.as_deref(),
     )
     .await?;
-    if let Some(change) = policy.and_then(|p| p.change) {
+    if let Some(change) = policy.and_then(|p| p.changes.into_iter().next()) {
         attach_policy_change(&mut targets, c, run.mode, change);
     }
 
+    let list_report = ListReport {
+        sha256: list.sha256.clone(),
+        entries: list.entries,
+        addresses: list.addresses,
+        location: publish::s3_url(bucket, &list.key),
+        changed: list.upload.is_some(),
+        rebuilt: list.rebuilt,
+    };
     let report = Report {
-        mode: run.mode,
-        list: ListReport {
-            sha256: list.sha256.clone(),
-            entries: list.entries,
-            addresses: list.addresses,
-            location: publish::s3_url(bucket, &list.key),
-            changed: list.upload.is_some(),
-            rebuilt: list.rebuilt,
-        },
         organization_id: Some(organization_id),
-        regions,
-        waves,
         warnings: warnings(c),
         retry_of: previous_run.as_ref().map(|r| r.finished_at.clone()),
-        summary: Summary::of(&targets),
-        calls: Default::default(),
-        targets,
+        ..report(
+            run.mode,
+            list_report,
+            FanOut {
+                targets,
+                waves,
+                regions,
+            },
+        )
     };
 
     // 4. The run record, so that `--retry-failed` knows what to repair.
@@ -506,7 +528,7 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         if let Err(e) = publish::record::write(s3, bucket, prefix, body).await {
             tracing::error!(
                 "{}; `apply --retry-failed` will not know this run",
-                crate::error::chain(&e)
+                crate::util::chain(&e)
             );
         }
     }
@@ -526,7 +548,7 @@ pub struct FanOut {
 }
 
 /// Discover the organization, then place and reconcile every target wave by
-/// wave through `cloud` (AWS, or [`crate::sim`]'s synthetic organization).
+/// wave through `cloud` (AWS, or the synthetic organization of the `sim` feature).
 /// `retry`: only these (account, region) pairs (`--retry-failed`).
 pub async fn fan_out<C: Cloud>(
     cloud: &C,
@@ -583,7 +605,7 @@ pub async fn fan_out<C: Cloud>(
             }
             page = pages.next().await;
         }
-        Ok::<_, crate::aws::AwsError>(names)
+        Ok::<_, crate::cloud::AwsError>(names)
     };
     let mut targets_in = targets_in;
     let targets = futures::stream::poll_fn(move |cx| targets_in.poll_recv(cx))

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use futures::{Stream, StreamExt, stream};
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::aws::AwsError;
-use crate::aws::sts::AccountCredentials;
+use crate::cloud::AccountCredentials;
+use crate::cloud::AwsError;
 use crate::cloud::{Cloud, GuardDutyApi, OrganizationsApi};
 use crate::config::{AccountId, Config, OuId, Probe as ProbeMode, Region, RegionScope};
 use crate::org::{self, AdminView, OrgAccount, Placement, Probe, Target};

@@ -62,7 +62,7 @@ pub enum Error {
 
     /// An AWS call needed before the fan-out failed.
     #[error(transparent)]
-    Aws(#[from] crate::aws::AwsError),
+    Aws(#[from] crate::cloud::AwsError),
 
     /// Another run holds the lease, or it could not be taken.
     #[error(transparent)]
@@ -102,20 +102,4 @@ impl Error {
             | Error::RecordedListGone { .. } => ExitCode::Aborted,
         }
     }
-}
-
-/// An error and its sources on one line, each cause once: messages such as
-/// reqwest's "error sending request" hide the cause otherwise.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }

@@ -71,7 +71,7 @@ impl From<Error> for Failure {
         };
         Failure {
             kind,
-            message: crate::error::chain(&e),
+            message: crate::util::chain(&e),
         }
     }
 }

@@ -1,6 +1,9 @@
 //! guardsync keeps one IP threat list alive in Amazon GuardDuty across a whole
 //! AWS Organization.
 //!
+//! docs/ARCHITECTURE.md describes the layers, the reconcile shape and the
+//! files a new resource kind touches.
+//!
 //! The program is a pipeline with one direction of travel:
 //!
 //! ```text
@@ -17,21 +20,26 @@
 //!   policy, the run lease and the run record in the central bucket (keys,
 //!   policy and record merging pure; S3 I/O).
 //! - [`org`]: target expansion, placement and rollout waves (pure).
-//! - [`aws`]: thin adapters over the AWS SDK (I/O); SDK types stop there; the
-//!   call budget counted on every client.
-//! - [`cloud`]: the narrow traits through which discovery and the fan-out
-//!   reach AWS ([`aws::Aws`] implements them; so does [`sim`]).
+//! - [`cloud`]: the engine's view of AWS: the types it reasons about (sets,
+//!   filters, topics, rules, errors, credentials), the narrow traits through
+//!   which discovery and the fan-out reach AWS, and the call budget (pure).
+//! - [`aws`]: thin adapters over the AWS SDK that implement [`cloud`]'s
+//!   traits (I/O); SDK types stop there; every client counts its calls.
 //! - [`discover`]: organization and GuardDuty views -> placed targets (I/O, read-only).
-//! - [`reconcile`]: per target observe -> plan (pure) -> apply for the ThreatIntelSet,
-//!   the suppression rules and the alerts; the waves and the bounded fan-out (I/O).
-//! - [`error`]: the error kinds and their one mapping to the exit codes of SPEC.md.
+//! - [`reconcile`]: one shape for every resource kind (observe -> plan, pure ->
+//!   apply), one file each: the ThreatIntelSet, the suppression rules, the
+//!   alerts and the bucket policy; a target's whole plan; the waves and the
+//!   bounded fan-out (I/O through [`cloud`]).
+//! - [`error`]: the error kinds and their one mapping to the exit codes.
 //! - [`report`]: the run's report, rendered as terraform-like text or JSON (pure).
 //! - [`policies`]: the bucket policy and the IAM policies guardsync needs, rendered
 //!   from the configuration (pure), and the `policies` command that prints or writes them.
-//! - [`sim`]: an in-process synthetic organization behind the [`cloud`] traits,
-//!   for the engine's scale benchmark and tests (I/O-free).
+//! - `sim` (only with the `sim` feature: test support, not shipped): an
+//!   in-process synthetic organization behind the [`cloud`] traits, for the
+//!   engine's scale benchmark and tests (I/O-free).
 //! - [`lambda`]: the scheduled job's entry point: one invocation, one plan or apply (I/O).
 //! - [`tuning`]: the time settings tests shorten through the environment.
+//! - [`util`]: leaf helpers (error chains).
 //! - [`app`]: the one place that wires the phases together for each command.
 //! - [`cli`]: the command-line surface (clap), shared by `main.rs` and the docs.
 
@@ -49,5 +57,7 @@ pub mod policies;
 pub mod publish;
 pub mod reconcile;
 pub mod report;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod tuning;
+pub mod util;

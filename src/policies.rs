@@ -19,7 +19,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::cli::PoliciesArgs;
 use crate::config::Config;
 use crate::error::{Error, ExitCode};
 
@@ -179,7 +178,7 @@ impl Default for Options {
 
 /// Render the four policies for `config`.
 pub fn render(config: &Config, options: &Options) -> Policies {
-    let p = crate::aws::partition(config.bucket.region.as_str());
+    let p = crate::cloud::partition(config.bucket.region.as_str());
     let admin = config.admin_account.as_str();
     let org = options
         .organization_id
@@ -479,22 +478,16 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 /// `guardsync policies`: render from the configuration; print the four
 /// documents as one JSON object, or (`--out DIR`) write one file each.
-pub fn command(args: &PoliciesArgs) -> Result<ExitCode, Error> {
-    let config = crate::config::load(&args.config.config)?;
-    if args.organization_id.is_none() {
+pub fn command(config: &Path, options: &Options, out: Option<&Path>) -> Result<ExitCode, Error> {
+    let config = crate::config::load(config)?;
+    if options.organization_id.is_none() {
         tracing::warn!(
             "no --organization-id: bucket-policy.json names the placeholder {PLACEHOLDER_ORGANIZATION_ID}; \
              pass the id that `aws organizations describe-organization --query Organization.Id` prints"
         );
     }
-    let policies = render(
-        &config,
-        &Options {
-            organization_id: args.organization_id.clone(),
-            admin_role: args.admin_role.clone(),
-        },
-    );
-    match &args.out {
+    let policies = render(&config, options);
+    match out {
         None => print!("{}", policies.to_json()),
         Some(dir) => {
             write_all(dir, &policies)?;

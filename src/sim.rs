@@ -19,18 +19,19 @@ use std::time::Duration;
 use futures::Stream;
 
 use crate::app::RunOptions;
-use crate::aws::AwsError;
-use crate::aws::events::{NewRule, Rule, Target};
-use crate::aws::guardduty::{Filter, FilterSpec, NewSet, ThreatIntelSet};
-use crate::aws::sns::{Subscription, Topic};
-use crate::aws::sts::AccountCredentials;
+use crate::cloud::AwsError;
+use crate::cloud::{AccountCredentials, SetStatus};
 use crate::cloud::{Cloud, EventsApi, GuardDutyApi, OrganizationsApi, SnsApi};
+use crate::cloud::{Filter, FilterSpec, NewSet, ThreatIntelSet};
+use crate::cloud::{NewRule, Rule, Target};
+use crate::cloud::{Subscription, Topic};
 use crate::config::{AccountId, Condition, Config, OuId, Region, SuppressionRule};
 use crate::error::Error;
 use crate::org::{AdminView, OrgAccount, Probe};
 use crate::publish;
+use crate::reconcile::plan::{OWNER_TAG, OWNER_VALUE};
 use crate::reconcile::threat_set::{self, Desired};
-use crate::report::{ListReport, Mode, Report, Summary};
+use crate::report::{ListReport, Mode, Report};
 
 /// The administrator account of every synthetic organization.
 pub const ADMIN: &str = "111111111111";
@@ -96,7 +97,7 @@ pub async fn run(sim: &Synthetic, config: &Config, mode: Mode) -> Result<Report,
     let desired = desired(config);
     let location = publish::s3_url(&desired.bucket, &desired.key);
     let out = crate::app::fan_out(sim, config, &options, desired, &[], &[], None).await?;
-    let calls: crate::aws::calls::Table = sim
+    let calls: crate::cloud::calls::Table = sim
         .table()
         .into_iter()
         .filter_map(|(k, mut c)| {
@@ -106,28 +107,17 @@ pub async fn run(sim: &Synthetic, config: &Config, mode: Mode) -> Result<Report,
             (c.calls > 0).then_some((k, c))
         })
         .collect();
-    Ok(Report {
-        mode,
-        list: ListReport {
-            sha256: LIST_SHA256.to_owned(),
-            entries: 0,
-            addresses: 0,
-            location,
-            changed: false,
-            rebuilt: false,
-        },
-        organization_id: None,
-        regions: out.regions,
-        waves: out.waves,
-        warnings: Vec::new(),
-        retry_of: None,
-        summary: Summary {
-            api_calls: calls.values().map(|c| c.calls).sum(),
-            ..Summary::of(&out.targets)
-        },
-        calls,
-        targets: out.targets,
-    })
+    let list = ListReport {
+        sha256: LIST_SHA256.to_owned(),
+        entries: 0,
+        addresses: 0,
+        location,
+        changed: false,
+        rebuilt: false,
+    };
+    let mut report = crate::app::report(mode, list, out);
+    report.count_calls(calls);
+    Ok(report)
 }
 
 /// What a detector holds before any write.
@@ -243,13 +233,13 @@ impl Synthetic {
     }
 
     /// Calls made so far, per `service:Operation`, as a report counts them.
-    fn table(&self) -> crate::aws::calls::Table {
+    fn table(&self) -> crate::cloud::calls::Table {
         lock(&self.0.calls)
             .iter()
             .map(|(&key, &n)| {
                 (
                     key.to_owned(),
-                    crate::aws::calls::Count {
+                    crate::cloud::calls::Count {
                         calls: n,
                         attempts: n,
                     },
@@ -327,12 +317,9 @@ impl Org {
             id: format!("s{account}"),
             name: self.desired.name.clone(),
             location,
-            status: threat_set::ACTIVE.to_owned(),
+            status: SetStatus::Active,
             tags: BTreeMap::from([
-                (
-                    threat_set::OWNER_TAG.to_owned(),
-                    threat_set::OWNER_VALUE.to_owned(),
-                ),
+                (OWNER_TAG.to_owned(), OWNER_VALUE.to_owned()),
                 (threat_set::SHA_TAG.to_owned(), sha.to_owned()),
             ]),
         };
@@ -425,10 +412,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn owner_tags() -> BTreeMap<String, String> {
-    BTreeMap::from([(
-        threat_set::OWNER_TAG.to_owned(),
-        threat_set::OWNER_VALUE.to_owned(),
-    )])
+    BTreeMap::from([(OWNER_TAG.to_owned(), OWNER_VALUE.to_owned())])
 }
 
 impl Cloud for Synthetic {
@@ -464,9 +448,11 @@ impl Cloud for Synthetic {
         most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
         self.0.call("sts:AssumeRole").await;
         now.fetch_sub(1, Ordering::SeqCst);
-        Ok(AccountCredentials::fixed(crate::aws::sts::role_arn(
-            account, role,
-        )))
+        // Nothing signs the synthetic organization's calls: no handle.
+        Ok(AccountCredentials::new(
+            crate::aws::sts::role_arn(account, role),
+            (),
+        ))
     }
 
     fn guardduty(
@@ -650,7 +636,7 @@ impl GuardDutyApi for SimGuardDuty {
                 id: id.clone(),
                 name: set.name.to_owned(),
                 location: set.location.to_owned(),
-                status: threat_set::ACTIVE.to_owned(),
+                status: SetStatus::Active,
                 tags: set.tags.clone(),
             });
         });
@@ -669,7 +655,7 @@ impl GuardDutyApi for SimGuardDuty {
             .write(&self.account, &self.region, |d| {
                 d.sets.iter_mut().find(|s| s.id == id).map(|s| {
                     s.location = location.to_owned();
-                    s.status = threat_set::ACTIVE.to_owned();
+                    s.status = SetStatus::Active;
                 })
             })
             .ok_or_else(|| self.not_found("UpdateThreatIntelSet", id))

@@ -4,7 +4,8 @@
 use aws_sdk_account::Client;
 use aws_sdk_account::types::RegionOptStatus;
 
-use super::{AwsError, Site};
+use super::site::Site;
+use crate::cloud::AwsError;
 
 /// The Regions enabled in the calling account (opted in, or enabled by
 /// default), as the Account API lists them.

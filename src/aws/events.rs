@@ -1,68 +1,12 @@
 //! EventBridge for the alerts: one rule on the default event bus, its tags
 //! and its targets. Does I/O; SDK types stop here.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{InputTransformer, RuleState, Tag, Target as SdkTarget};
 
-use super::{AwsError, Site};
+use super::site::Site;
 use crate::cloud::EventsApi;
-
-/// An EventBridge rule of the default bus, as DescribeRule, ListTagsForResource
-/// and ListTargetsByRule report it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    /// Its name.
-    pub name: String,
-    /// Its ARN.
-    pub arn: String,
-    /// The event pattern, as EventBridge stores it (JSON text).
-    pub pattern: Option<String>,
-    /// `ENABLED`, `DISABLED`, ...
-    pub state: String,
-    /// Its description.
-    pub description: Option<String>,
-    /// Its tags.
-    pub tags: BTreeMap<String, String>,
-    /// Its targets.
-    pub targets: Vec<Target>,
-}
-
-/// One target of a rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The target's id in the rule.
-    pub id: String,
-    /// What it delivers to.
-    pub arn: String,
-    /// How the event is turned into the target's input, when it is.
-    pub transformer: Option<Transformer>,
-    /// The target sets `Input` or `InputPath` (a constant or a part of the event).
-    pub other_input: bool,
-}
-
-/// An InputTransformer: fields picked from the event and the text they fill.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transformer {
-    /// Placeholder name -> JSON path in the event.
-    pub paths: BTreeMap<String, String>,
-    /// The template, with `<name>` placeholders.
-    pub template: String,
-}
-
-/// What to create or update a rule with.
-#[derive(Debug, Clone)]
-pub struct NewRule<'a> {
-    /// Its name.
-    pub name: &'a str,
-    /// The event pattern (JSON text).
-    pub pattern: &'a str,
-    /// Its description.
-    pub description: &'a str,
-    /// Tags to create it with (EventBridge ignores them on an update).
-    pub tags: &'a BTreeMap<String, String>,
-}
+use crate::cloud::{AwsError, NewRule, Rule, Target, Transformer};
 
 /// EventBridge in one account and region.
 pub struct EventBridge {

@@ -1,12 +1,15 @@
-//! GuardDuty reads for placement: the administrator's view of a region and
-//! the view from inside an account.
+//! GuardDuty in one account and region: the administrator's view and the
+//! view from inside an account (placement), the ThreatIntelSets, the
+//! filters and the findings count of a managed target. Does I/O; SDK types
+//! stop here.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_guardduty::Client;
 
-use super::{AwsError, Site};
+use super::site::Site;
 use crate::cloud::GuardDutyApi;
+use crate::cloud::{AwsError, Filter, FilterSpec, NewSet, SetStatus, ThreatIntelSet};
 use crate::config::AccountId;
 use crate::org::{AdminView, Probe};
 
@@ -41,67 +44,6 @@ impl GuardDuty {
         }
         Ok(None)
     }
-}
-
-/// A ThreatIntelSet as GuardDuty reports it (GetThreatIntelSet).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ThreatIntelSet {
-    /// Its id in the detector.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// The list object's URL.
-    pub location: String,
-    /// GuardDuty's status (`ACTIVE`, `ACTIVATING`, `ERROR`, ...).
-    pub status: String,
-    /// Its tags.
-    pub tags: BTreeMap<String, String>,
-}
-
-/// What to create a ThreatIntelSet with.
-#[derive(Debug, Clone)]
-pub struct NewSet<'a> {
-    /// Its name.
-    pub name: &'a str,
-    /// The list object's URL.
-    pub location: &'a str,
-    /// The account that owns the bucket (`ExpectedBucketOwner`).
-    pub bucket_owner: &'a str,
-    /// Tags to put on it.
-    pub tags: &'a BTreeMap<String, String>,
-    /// Idempotency token: a retried or repeated create returns the same set.
-    pub client_token: &'a str,
-}
-
-/// A GuardDuty filter as GetFilter reports it, its criteria in the current
-/// condition names (the deprecated `Eq`/`Gt`/... are read into them).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filter {
-    /// Its name.
-    pub name: String,
-    /// Its description ("" when none).
-    pub description: String,
-    /// Its rank.
-    pub rank: i32,
-    /// `ARCHIVE` or `NOOP`.
-    pub action: String,
-    /// Attribute -> condition.
-    pub criteria: BTreeMap<String, crate::config::Condition>,
-    /// Its tags.
-    pub tags: BTreeMap<String, String>,
-}
-
-/// What to create or update a filter with.
-#[derive(Debug, Clone)]
-pub struct FilterSpec<'a> {
-    /// Its name.
-    pub name: &'a str,
-    /// Its description.
-    pub description: &'a str,
-    /// Its rank.
-    pub rank: i32,
-    /// Attribute -> condition.
-    pub criteria: &'a BTreeMap<String, crate::config::Condition>,
 }
 
 fn to_sdk_criteria(
@@ -246,10 +188,7 @@ impl GuardDutyApi for GuardDuty {
             id: id.to_owned(),
             name: out.name().unwrap_or_default().to_owned(),
             location: out.location().unwrap_or_default().to_owned(),
-            status: out
-                .status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
+            status: SetStatus::parse(out.status().map_or("", |s| s.as_str())),
             tags: out
                 .tags()
                 .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())

@@ -6,7 +6,9 @@ use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::ChildType;
 use futures::StreamExt;
 
-use super::{Aws, AwsError, Site};
+use super::base::Aws;
+use super::site::Site;
+use crate::cloud::AwsError;
 use crate::cloud::OrganizationsApi;
 use crate::config::{AccountId, OuId};
 use crate::org::OrgAccount;

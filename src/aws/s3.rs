@@ -10,7 +10,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumAlgorithm;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
-use super::{AwsError, Site};
+use super::site::Site;
+use crate::cloud::AwsError;
 
 /// S3 as the administrator account, in the bucket's region.
 pub struct S3 {

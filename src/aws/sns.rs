@@ -6,36 +6,13 @@ use std::collections::BTreeMap;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag;
 
-use super::{AwsError, Site};
+use super::site::Site;
 use crate::cloud::SnsApi;
+use crate::cloud::{AwsError, Subscription, Topic};
 
 /// The `SubscriptionArn` SNS lists for a subscription that waits for its
 /// confirmation (<https://docs.aws.amazon.com/sns/latest/api/API_Subscription.html>).
 pub const PENDING: &str = "PendingConfirmation";
-
-/// An SNS topic, as GetTopicAttributes and ListTagsForResource report it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Topic {
-    /// Its ARN.
-    pub arn: String,
-    /// Its name (the last part of the ARN).
-    pub name: String,
-    /// Its access policy (JSON text), if it has one.
-    pub policy: Option<String>,
-    /// Its tags.
-    pub tags: BTreeMap<String, String>,
-}
-
-/// A subscription to a topic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscription {
-    /// `email`, `sqs`, `lambda`, ...
-    pub protocol: String,
-    /// The address, queue, function, ...
-    pub endpoint: String,
-    /// Its ARN; `None` while it waits for its confirmation.
-    pub arn: Option<String>,
-}
 
 /// SNS in one account and region.
 pub struct Sns {

@@ -6,37 +6,9 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider, future};
 
-use super::{Aws, AwsError};
-
-/// Credentials of one account, refreshed before they expire.
-#[derive(Debug, Clone)]
-pub struct AccountCredentials {
-    provider: SharedCredentialsProvider,
-    /// The role they come from.
-    pub role_arn: String,
-}
-
-impl AccountCredentials {
-    /// The provider to put into a client configuration.
-    pub fn provider(&self) -> SharedCredentialsProvider {
-        self.provider.clone()
-    }
-
-    /// Placeholder credentials that sign nothing real, for `role_arn` in the
-    /// synthetic organization of [`crate::sim`].
-    pub fn fixed(role_arn: String) -> Self {
-        AccountCredentials {
-            provider: SharedCredentialsProvider::new(Credentials::new(
-                "ASIASIMULATED",
-                "simulated",
-                None,
-                None,
-                "guardsync-sim",
-            )),
-            role_arn,
-        }
-    }
-}
+use super::base::Aws;
+use super::site::Site;
+use crate::cloud::{AccountCredentials, AwsError};
 
 /// The ARN of `role` (a name or `path/name`) in `account`.
 pub fn role_arn(account: &str, role: &str) -> String {
@@ -78,10 +50,10 @@ pub async fn assume(
         code: None,
         message: format!("failed to assume {arn}: {}", sts_reason(&e)),
     })?;
-    Ok(AccountCredentials {
-        provider: SharedCredentialsProvider::new(provider),
-        role_arn: arn,
-    })
+    Ok(AccountCredentials::new(
+        arn,
+        SharedCredentialsProvider::new(provider),
+    ))
 }
 
 /// The account of the tool's own credentials (GetCallerIdentity).
@@ -96,7 +68,7 @@ pub async fn caller_account(aws: &Aws) -> Result<String, AwsError> {
             .build(),
     );
     let out = client.get_caller_identity().send().await.map_err(|e| {
-        super::Site {
+        Site {
             account: String::new(),
             region: region.clone(),
         }
@@ -120,11 +92,11 @@ fn sts_reason(e: &aws_credential_types::provider::error::CredentialsError) -> St
                     _ => service.to_string(),
                 };
             }
-            return crate::error::chain(sdk);
+            return crate::util::chain(sdk);
         }
         source = s.source();
     }
-    crate::error::chain(e)
+    crate::util::chain(e)
 }
 
 /// Refresh this long before the credentials expire, so that no call of a long
@@ -151,7 +123,7 @@ impl Refreshing {
             }
         }
         // The provider's own STS client is out of the interceptor's reach.
-        super::calls::record("sts:AssumeRole");
+        crate::cloud::calls::record("sts:AssumeRole");
         let c = self.inner.provide_credentials().await?;
         *cached = Some(c.clone());
         Ok(c)

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
 
+/// The feed used when `feeds` is absent.
+pub const DEFAULT_FEED_URL: &str = "https://iplists.firehol.org/files/firehol_level1.netset";
+
 /// A 12-digit AWS account id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AccountId(pub(crate) String);

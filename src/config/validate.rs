@@ -6,9 +6,9 @@ use std::path::Path;
 use ipnet::Ipv4Net;
 use serde_saphyr::Location;
 
+use super::errors::{ConfigError, ConfigErrors};
 use super::raw::{self, RawConfig, RawRegions, RawTolerance, RawWave, S};
 use super::types::*;
-use super::{ConfigError, ConfigErrors};
 
 /// GuardDuty quotas and API limits the configuration must respect.
 /// <https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_limits.html>
@@ -399,7 +399,7 @@ fn feeds(cx: &mut Ctx<'_>, raw: Option<&S<Vec<S<raw::RawFeed>>>>) -> Vec<Feed> {
 
 fn default_feed_url() -> url::Url {
     #[expect(clippy::expect_used, reason = "a constant URL that a unit test parses")]
-    url::Url::parse(super::DEFAULT_FEED_URL).expect("the default feed URL is valid")
+    url::Url::parse(DEFAULT_FEED_URL).expect("the default feed URL is valid")
 }
 
 fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> ThreatList {

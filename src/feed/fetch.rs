@@ -17,7 +17,7 @@ use tokio::io::AsyncReadExt;
 use url::Url;
 
 use super::guards::MAX_LIST_BYTES;
-use crate::error::chain;
+use crate::util::chain;
 
 /// How feeds are fetched.
 #[derive(Debug, Clone)]

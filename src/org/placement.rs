@@ -63,27 +63,80 @@ pub enum Placement {
 }
 
 impl Placement {
+    /// The placement without its detail, as the report names it.
+    pub fn kind(&self) -> PlacementKind {
+        match self {
+            Placement::Admin => PlacementKind::Admin,
+            Placement::Member => PlacementKind::Member,
+            Placement::Standalone => PlacementKind::Standalone,
+            Placement::NoDetector => PlacementKind::NoDetector,
+            Placement::OtherAdmin(_) => PlacementKind::OtherAdmin,
+            Placement::Excluded => PlacementKind::Excluded,
+            Placement::Unknown(_) => PlacementKind::Unknown,
+        }
+    }
+
     /// The name used in the JSON report.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Placement::Admin => "admin",
-            Placement::Member => "member",
-            Placement::Standalone => "standalone",
-            Placement::NoDetector => "no_detector",
-            Placement::OtherAdmin(_) => "other_admin",
-            Placement::Excluded => "excluded",
-            Placement::Unknown(_) => "unknown",
-        }
+        self.kind().as_str()
     }
 
     /// Whether GuardDuty findings here go unwatched by guardsync's list.
     pub fn is_coverage_gap(&self) -> bool {
-        matches!(self, Placement::NoDetector | Placement::OtherAdmin(_))
+        self.kind().is_coverage_gap()
     }
 
     /// Whether guardsync writes anything in this target.
     pub fn is_managed(&self) -> bool {
         matches!(self, Placement::Admin | Placement::Standalone)
+    }
+}
+
+/// A placement without its detail (the other administrator, the reason it
+/// is unknown): what the report carries until a renderer writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlacementKind {
+    /// See [`Placement::Admin`].
+    Admin,
+    /// See [`Placement::Member`].
+    Member,
+    /// See [`Placement::Standalone`].
+    Standalone,
+    /// See [`Placement::NoDetector`].
+    NoDetector,
+    /// See [`Placement::OtherAdmin`].
+    OtherAdmin,
+    /// See [`Placement::Excluded`].
+    Excluded,
+    /// See [`Placement::Unknown`].
+    Unknown,
+}
+
+impl PlacementKind {
+    /// The name used in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlacementKind::Admin => "admin",
+            PlacementKind::Member => "member",
+            PlacementKind::Standalone => "standalone",
+            PlacementKind::NoDetector => "no_detector",
+            PlacementKind::OtherAdmin => "other_admin",
+            PlacementKind::Excluded => "excluded",
+            PlacementKind::Unknown => "unknown",
+        }
+    }
+
+    /// Whether GuardDuty findings here go unwatched by guardsync's list
+    /// (the report's `coverage_gaps`).
+    pub fn is_coverage_gap(self) -> bool {
+        matches!(self, PlacementKind::NoDetector | PlacementKind::OtherAdmin)
+    }
+}
+
+impl fmt::Display for PlacementKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

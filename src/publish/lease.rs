@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use crate::aws::AwsError;
 use crate::aws::s3::S3;
+use crate::cloud::AwsError;
 use crate::feed::parse::FileDate;
 
 /// How long a lease holds without its holder: longer than a Lambda run

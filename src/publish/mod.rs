@@ -20,8 +20,8 @@ pub use self::manifest::{Manifest, ManifestFeed};
 
 use self::manifest::ManifestError;
 use self::policy::PolicyError;
-use crate::aws::AwsError;
 use crate::aws::s3::S3;
+use crate::cloud::AwsError;
 use crate::feed::BuiltList;
 
 /// Why publishing failed; every variant names the object or the bucket.

@@ -113,7 +113,7 @@ impl<'a> TargetRef<'a> {
         TargetRef {
             account_id: &t.account_id,
             region: &t.region,
-            placement: t.placement,
+            placement: t.placement.as_str(),
             wave: t.wave,
             status: match t.status {
                 Status::Unchanged => "unchanged",
@@ -335,7 +335,7 @@ mod tests {
             account_id: account.into(),
             account_name: Some("name".into()),
             region: "eu-west-1".into(),
-            placement: "standalone",
+            placement: crate::report::PlacementKind::Standalone,
             wave: 2,
             status,
             changes: Vec::new(),

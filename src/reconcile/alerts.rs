@@ -3,8 +3,8 @@
 //! `guardsync-findings` that sends it every GuardDuty finding at or above
 //! `alerts.min_severity`, as a readable message.
 //!
-//! [`plan`] decides, purely, from what [`reconcile`] observed; [`reconcile`]
-//! does the I/O (observe, then in `apply` carry the steps out). The
+//! [`observe`] reads the region, [`plan`] decides purely, [`apply`] carries
+//! the steps out; [`reconcile`] is the three in a row. The
 //! administrator's default bus receives its members' findings too
 //! (<https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_findings_eventbridge.html>),
 //! so one rule per administrator region covers the organization.
@@ -20,9 +20,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::threat_set::{OWNER_TAG, OWNER_VALUE};
-use crate::aws::events::{NewRule, Rule, Target, Transformer};
-use crate::aws::sns::{Subscription, Topic};
+use super::plan::{Failure, OWNER_TAG, OWNER_VALUE, Outcome, Plan, TargetError, owner_tags};
+use crate::cloud::{AwsError, NewRule, Rule, Subscription, Target, Topic, Transformer};
 use crate::cloud::{EventsApi, SnsApi};
 use crate::config::Alerts;
 use crate::report::{Action, Change, Mode, Resource, Unmanaged};
@@ -404,27 +403,25 @@ pub enum Step {
     },
 }
 
-/// The decision for one administrator region, with what to report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertsPlan {
-    /// What to do, in order, or why the alerts fail.
-    pub steps: Result<Vec<Step>, String>,
-    /// The changes to report.
-    pub changes: Vec<Change>,
-    /// Same-named resources left alone.
-    pub unmanaged: Vec<Unmanaged>,
-    /// Warnings.
-    pub notes: Vec<String>,
+impl Step {
+    /// The resource the step writes.
+    fn resource(&self) -> Resource {
+        match self {
+            Step::CreateTopic
+            | Step::SetPolicy { .. }
+            | Step::Subscribe { .. }
+            | Step::Unsubscribe { .. }
+            | Step::DeleteTopic { .. } => Resource::AlertTopic,
+            Step::PutRule | Step::PutTarget | Step::RemoveTargets { .. } | Step::DeleteRule => {
+                Resource::AlertRule
+            }
+        }
+    }
 }
 
 /// Whether guardsync owns a topic or rule with these tags.
-pub fn is_owned(tags: &BTreeMap<String, String>) -> bool {
-    tags.get(OWNER_TAG).is_some_and(|v| v == OWNER_VALUE)
-}
-
-/// The tags of what guardsync creates here.
-fn owner_tags() -> BTreeMap<String, String> {
-    BTreeMap::from([(OWNER_TAG.to_owned(), OWNER_VALUE.to_owned())])
+pub(crate) fn is_owned(tags: &BTreeMap<String, String>) -> bool {
+    super::plan::is_owned(tags)
 }
 
 /// The region of an ARN (`arn:partition:service:region:...`).
@@ -434,7 +431,7 @@ fn arn_region(arn: &str) -> &str {
 
 /// Decide what to do with the alerts of one administrator region:
 /// `desired` is `None` when `alerts` is not configured.
-pub fn plan(desired: Option<&Desired>, observed: &Observed) -> AlertsPlan {
+pub fn plan(desired: Option<&Desired>, observed: &Observed) -> Plan<Step> {
     let mut draft = Draft::default();
     let done = match desired {
         Some(d) => draft.present(d, observed),
@@ -444,18 +441,20 @@ pub fn plan(desired: Option<&Desired>, observed: &Observed) -> AlertsPlan {
         }
     };
     match done {
-        Ok(()) => AlertsPlan {
-            steps: Ok(draft.steps),
+        Ok(()) => Plan {
+            steps: draft.steps,
             changes: draft.changes,
             unmanaged: draft.unmanaged,
             notes: draft.notes,
+            blocked: Vec::new(),
         },
         // A failed plan does nothing and reports no change.
-        Err(e) => AlertsPlan {
-            steps: Err(e),
+        Err(e) => Plan {
+            steps: Vec::new(),
             changes: Vec::new(),
             unmanaged: draft.unmanaged,
             notes: draft.notes,
+            blocked: vec![TargetError::new(Resource::AlertRule, e)],
         },
     }
 }
@@ -513,7 +512,7 @@ impl Draft {
     }
 
     /// `alerts` is configured.
-    fn present(&mut self, d: &Desired, observed: &Observed) -> Result<(), String> {
+    fn present(&mut self, d: &Desired, observed: &Observed) -> Result<(), Failure> {
         let mut conflicts = Vec::new();
         if let Some(t) = observed.topic.as_ref().map(|t| &t.topic)
             && !is_owned(&t.tags)
@@ -547,7 +546,7 @@ impl Draft {
             ));
         }
         if !conflicts.is_empty() {
-            return Err(conflicts.join("; "));
+            return Err(Failure::Conflict(conflicts.join("; ")));
         }
         self.notes.push(SUPPRESSED_NOTE.to_owned());
         self.topic(d, observed)?;
@@ -570,7 +569,7 @@ impl Draft {
     }
 
     /// The desired topic: create it, or fix its policy and subscriptions.
-    fn topic(&mut self, d: &Desired, observed: &Observed) -> Result<(), String> {
+    fn topic(&mut self, d: &Desired, observed: &Observed) -> Result<(), Failure> {
         let Some(t) = &observed.topic else {
             self.steps.push(Step::CreateTopic);
             let mut detail = vec![format!("tag {OWNER_TAG}={OWNER_VALUE}"), policy_line(d)];
@@ -589,7 +588,8 @@ impl Draft {
             return Ok(());
         };
         let mut detail = Vec::new();
-        if let Some(policy) = with_statement(t.topic.policy.as_deref(), &d.topic_arn, &d.rule_arn)?
+        if let Some(policy) = with_statement(t.topic.policy.as_deref(), &d.topic_arn, &d.rule_arn)
+            .map_err(Failure::Refused)?
         {
             self.steps.push(Step::SetPolicy { policy });
             detail.push(policy_line(d));
@@ -802,42 +802,82 @@ impl Draft {
     }
 }
 
-/// Reconcile the alerts of one administrator region: observe, [`plan`], and
-/// in `apply` carry the steps out.
+/// Reconcile the alerts of one administrator region: [`observe`], [`plan`],
+/// and in `apply` carry the steps out ([`apply`]).
 ///
 /// `sns` and `events`: the administrator's clients in that region.
 pub async fn reconcile(
     sns: &impl SnsApi,
     events: &impl EventsApi,
-    desired: Option<&crate::config::Alerts>,
+    desired: Option<&Alerts>,
     mode: Mode,
-) -> Result<AlertsOutcome, String> {
-    let desired =
-        desired.map(|a| Desired::new(a, sns.topic_arn(&a.topic_name), events.rule_arn(RULE_NAME)));
+) -> Result<AlertsOutcome, TargetError> {
+    let desired = self::desired(sns, events, desired);
     let observed = observe(sns, events, desired.as_ref())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| TargetError::new(Resource::AlertRule, e))?;
     let plan = plan(desired.as_ref(), &observed);
-    let steps = plan.steps?;
-    if mode == Mode::Apply {
-        for step in &steps {
-            apply(sns, events, desired.as_ref(), step).await?;
+    let out = match mode {
+        Mode::Plan => planned(plan),
+        Mode::Apply => apply(sns, events, desired.as_ref(), plan).await,
+    };
+    match out.errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(AlertsOutcome {
+            changes: out.changes,
+            unmanaged: out.unmanaged,
+            notes: out.notes,
+        }),
+    }
+}
+
+/// The alerts `alerts` asks for in the region of these clients.
+pub(crate) fn desired(
+    sns: &impl SnsApi,
+    events: &impl EventsApi,
+    alerts: Option<&Alerts>,
+) -> Option<Desired> {
+    alerts.map(|a| Desired::new(a, sns.topic_arn(&a.topic_name), events.rule_arn(RULE_NAME)))
+}
+
+/// What a plan comes to without writes: a blocked plan reports only why.
+pub(crate) fn planned(plan: Plan<Step>) -> Outcome {
+    if plan.blocked.is_empty() {
+        plan.outcome()
+    } else {
+        Outcome {
+            errors: plan.blocked,
+            ..Outcome::default()
         }
     }
-    Ok(AlertsOutcome {
-        changes: plan.changes,
-        unmanaged: plan.unmanaged,
-        notes: plan.notes,
-    })
+}
+
+/// Carry out `plan`'s steps in order. The first that fails fails the alerts,
+/// and then no change is reported.
+pub(crate) async fn apply(
+    sns: &impl SnsApi,
+    events: &impl EventsApi,
+    desired: Option<&Desired>,
+    plan: Plan<Step>,
+) -> Outcome {
+    if !plan.blocked.is_empty() {
+        return planned(plan);
+    }
+    for step in &plan.steps {
+        if let Err(e) = apply_step(sns, events, desired, step).await {
+            return Outcome::failed(TargetError::new(step.resource(), e));
+        }
+    }
+    plan.outcome()
 }
 
 /// Read what the region has: the rule, the desired topic, and the topics the
 /// rule delivers to.
-async fn observe(
+pub(crate) async fn observe(
     sns: &impl SnsApi,
     events: &impl EventsApi,
     desired: Option<&Desired>,
-) -> Result<Observed, crate::aws::AwsError> {
+) -> Result<Observed, AwsError> {
     let rule = events.rule(RULE_NAME).await?;
     let mut topic = None;
     if let Some(d) = desired {
@@ -863,10 +903,7 @@ async fn observe(
 }
 
 /// A topic and, when guardsync owns it, its subscriptions.
-async fn observe_topic(
-    sns: &impl SnsApi,
-    arn: &str,
-) -> Result<Option<ObservedTopic>, crate::aws::AwsError> {
+async fn observe_topic(sns: &impl SnsApi, arn: &str) -> Result<Option<ObservedTopic>, AwsError> {
     let Some(topic) = sns.topic(arn).await? else {
         return Ok(None);
     };
@@ -882,23 +919,21 @@ async fn observe_topic(
 }
 
 /// Carry out one step.
-async fn apply(
+async fn apply_step(
     sns: &impl SnsApi,
     events: &impl EventsApi,
     desired: Option<&Desired>,
     step: &Step,
-) -> Result<(), String> {
-    let need = || desired.ok_or_else(|| format!("internal: {step:?} without alerts"));
+) -> Result<(), Failure> {
+    let need =
+        || desired.ok_or_else(|| Failure::Refused(format!("internal: {step:?} without alerts")));
     let done = match step {
         Step::CreateTopic => {
             let d = need()?;
-            let arn = sns
-                .create_topic(&d.topic_name, &owner_tags())
-                .await
-                .map_err(|e| e.to_string())?;
+            let arn = sns.create_topic(&d.topic_name, &owner_tags()).await?;
             // Keep the statement SNS put in the new topic's policy.
-            let current = sns.policy(&arn).await.map_err(|e| e.to_string())?;
-            match with_statement(current.as_deref(), &arn, &d.rule_arn)? {
+            let current = sns.policy(&arn).await?;
+            match with_statement(current.as_deref(), &arn, &d.rule_arn).map_err(Failure::Refused)? {
                 Some(policy) => sns.set_policy(&arn, &policy).await,
                 None => Ok(()),
             }
@@ -923,7 +958,7 @@ async fn apply(
         Step::DeleteRule => events.delete_rule(RULE_NAME).await,
         Step::DeleteTopic { arn } => sns.delete_topic(arn).await,
     };
-    done.map_err(|e| e.to_string())?;
+    done?;
     tracing::info!(step = ?step, "alerts");
     Ok(())
 }
@@ -1009,6 +1044,27 @@ mod tests {
             rule: Some(rule(d, true)),
             topic: Some(topic(TOPIC_ARN, true, Some(policy_in_place()), subs)),
             targeted: Vec::new(),
+        }
+    }
+
+    /// The decision of [`super::plan`]: the steps, or why there are none.
+    struct AlertsPlan {
+        steps: Result<Vec<Step>, String>,
+        changes: Vec<Change>,
+        unmanaged: Vec<Unmanaged>,
+        notes: Vec<String>,
+    }
+
+    fn plan(desired: Option<&Desired>, observed: &Observed) -> AlertsPlan {
+        let p = super::plan(desired, observed);
+        AlertsPlan {
+            steps: match p.blocked.first() {
+                Some(e) => Err(e.to_string()),
+                None => Ok(p.steps),
+            },
+            changes: p.changes,
+            unmanaged: p.unmanaged,
+            notes: p.notes,
         }
     }
 

@@ -1,14 +1,18 @@
 //! Suppression rules of one target: GuardDuty filters with action ARCHIVE.
 //! The filters guardsync owns (tag `managed-by=guardsync`) are made equal to
-//! `suppression_rules`; the others are never touched. Pure.
+//! `suppression_rules`; the others are never touched. Observe, [`plan`]
+//! (pure), [`count_findings`] (plan only: what each rule would hide) and
+//! [`apply`].
 
 use std::collections::BTreeMap;
 
-use crate::aws::guardduty::Filter;
+use super::plan::{
+    Failure, OWNER_TAG, OWNER_VALUE, Outcome, Plan, TargetError, client_token, owner_tags,
+};
+use crate::cloud::GuardDutyApi;
+use crate::cloud::{Filter, FilterSpec};
 use crate::config::{Condition, SuppressionRule};
 use crate::report::{Action, Change, Resource, Unmanaged};
-
-use super::threat_set::{OWNER_TAG, OWNER_VALUE};
 
 /// GuardDuty's limit of filters per account per region.
 pub const MAX_FILTERS: usize = 100;
@@ -26,20 +30,26 @@ pub enum Step {
     Create(String),
 }
 
-/// The decision for one detector.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct FiltersPlan {
-    /// Writes with the change each reports, deletes first.
-    pub steps: Vec<(Step, Change)>,
-    /// Why some rules cannot be put in place (the target fails with these).
-    pub errors: Vec<String>,
-    /// Filters found there that guardsync leaves alone.
-    pub unmanaged: Vec<Unmanaged>,
+impl Step {
+    /// The name of the filter it writes.
+    fn name(&self) -> &str {
+        match self {
+            Step::Delete(n) | Step::Update(n) | Step::Create(n) => n,
+        }
+    }
+}
+
+/// A decision being written: writes with the change each reports.
+#[derive(Debug, Default)]
+struct Draft {
+    steps: Vec<(Step, Change)>,
+    errors: Vec<Failure>,
+    unmanaged: Vec<Unmanaged>,
 }
 
 /// Whether guardsync owns a filter.
-pub fn is_owned(f: &Filter) -> bool {
-    f.tags.get(OWNER_TAG).is_some_and(|v| v == OWNER_VALUE)
+pub(crate) fn is_owned(f: &Filter) -> bool {
+    super::plan::is_owned(&f.tags)
 }
 
 /// A condition with its value lists sorted: the order of values means
@@ -123,12 +133,15 @@ fn differences(rule: &SuppressionRule, f: &Filter) -> Vec<String> {
 }
 
 /// Decide what to do with the filters found in one detector.
+///
+/// The plan's `changes[i]` is what `steps[i]` does; deletes come first, to
+/// free room for creates.
 pub fn plan(
     rules: &[SuppressionRule],
     found: &[Filter],
     arn_of: impl Fn(&str) -> String,
-) -> FiltersPlan {
-    let mut p = FiltersPlan::default();
+) -> Plan<Step> {
+    let mut p = Draft::default();
     let by_name: BTreeMap<&str, &Filter> = found.iter().map(|f| (f.name.as_str(), f)).collect();
     let wanted: BTreeMap<&str, &SuppressionRule> =
         rules.iter().map(|r| (r.name.as_str(), r)).collect();
@@ -151,13 +164,13 @@ pub fn plan(
     for rule in rules {
         let name = rule.name.as_str();
         match by_name.get(name) {
-            Some(f) if !is_owned(f) => p.errors.push(format!(
+            Some(f) if !is_owned(f) => p.errors.push(Failure::Conflict(format!(
                 "a filter named {name:?} exists and is not managed by guardsync; guardsync \
                  never adopts silently: to let it manage this filter, tag it \
                  (aws guardduty tag-resource --resource-arn {} --tags {OWNER_TAG}={OWNER_VALUE}), \
                  or rename the rule",
                 arn_of(name)
-            )),
+            ))),
             Some(f) => {
                 let diff = differences(rule, f);
                 if !diff.is_empty() {
@@ -193,15 +206,134 @@ pub fn plan(
     let after = found.len() + creates - deletes;
     if creates > 0 && after > MAX_FILTERS {
         let foreign = found.iter().filter(|f| !is_owned(f)).count();
-        p.errors.push(format!(
+        p.errors.push(Failure::Limit(format!(
             "cannot create {creates} filter(s): the detector would hold {after} filters, \
              GuardDuty's limit is {MAX_FILTERS} ({} exist, {foreign} of them not managed by guardsync)",
             found.len()
-        ));
+        )));
         p.steps.retain(|(s, _)| !matches!(s, Step::Create(_)));
     }
     p.steps.sort_by(|a, b| a.0.cmp(&b.0));
-    p
+    let (steps, changes) = p.steps.into_iter().unzip();
+    Plan {
+        steps,
+        changes,
+        unmanaged: p.unmanaged,
+        notes: Vec::new(),
+        blocked: p
+            .errors
+            .into_iter()
+            .map(|e| TargetError::new(Resource::Filter, e))
+            .collect(),
+    }
+}
+
+/// Every filter of the detector, with its details.
+pub(crate) async fn observe(
+    gd: &impl GuardDutyApi,
+    detector: &str,
+) -> Result<Vec<Filter>, TargetError> {
+    gd.filters(detector)
+        .await
+        .map_err(|e| TargetError::new(Resource::Filter, e))
+}
+
+/// The filter a rule asks for.
+fn spec(rule: &SuppressionRule) -> FilterSpec<'_> {
+    FilterSpec {
+        name: rule.name.as_str(),
+        description: rule.description.as_deref().unwrap_or_default(),
+        rank: i32::from(rule.rank),
+        criteria: &rule.criteria,
+    }
+}
+
+/// The rule a create or update step writes.
+fn rule_of<'a>(rules: &'a [SuppressionRule], step: &Step) -> Option<&'a SuppressionRule> {
+    match step {
+        Step::Create(n) | Step::Update(n) => rules.iter().find(|r| r.name.as_str() == n),
+        Step::Delete(_) => None,
+    }
+}
+
+/// Plan only: each rule to create or change says how many current findings
+/// it would archive (what it matches today, not yet archived). A count that
+/// fails blocks the plan there: the changes after it are not reported.
+pub(crate) async fn count_findings(
+    gd: &impl GuardDutyApi,
+    detector: &str,
+    rules: &[SuppressionRule],
+    plan: &mut Plan<Step>,
+) {
+    for i in 0..plan.steps.len() {
+        let Some(rule) = rule_of(rules, &plan.steps[i]) else {
+            continue;
+        };
+        let mut criteria = rule.criteria.clone();
+        criteria.insert(
+            "service.archived".into(),
+            Condition {
+                equals: Some(vec!["false".into()]),
+                ..Default::default()
+            },
+        );
+        match gd.count_findings(detector, &criteria).await {
+            Ok(n) => plan.changes[i].detail.push(format!(
+                "would archive {n} current finding{}",
+                if n == 1 { "" } else { "s" }
+            )),
+            Err(e) => {
+                plan.steps.truncate(i);
+                plan.changes.truncate(i);
+                plan.blocked.push(TargetError::new(Resource::Filter, e));
+                return;
+            }
+        }
+    }
+}
+
+/// Carry out `plan` in the detector of `account` in `region`, in order; the
+/// first write that fails stops the rest, and only the writes made are
+/// reported.
+pub(crate) async fn apply(
+    gd: &impl GuardDutyApi,
+    detector: &str,
+    rules: &[SuppressionRule],
+    (account, region): (&str, &str),
+    plan: Plan<Step>,
+) -> Outcome {
+    let mut out = Outcome {
+        unmanaged: plan.unmanaged,
+        notes: plan.notes,
+        errors: plan.blocked,
+        ..Outcome::default()
+    };
+    for (step, change) in plan.steps.into_iter().zip(plan.changes) {
+        let rule = rule_of(rules, &step);
+        let done = match (&step, rule) {
+            (Step::Delete(name), _) => gd.delete_filter(detector, name).await,
+            (Step::Update(_), Some(rule)) => gd.update_filter(detector, &spec(rule)).await,
+            (Step::Create(_), Some(rule)) => {
+                let spec = spec(rule);
+                let token = client_token(&format!(
+                    "{account}|{region}|filter|{}|{}",
+                    spec.name, spec.rank
+                ));
+                gd.create_filter(detector, &spec, &owner_tags(), &token)
+                    .await
+            }
+            (_, None) => Ok(()),
+        };
+        match done {
+            Ok(()) => out.changes.push(change),
+            Err(e) => {
+                tracing::debug!(filter = step.name(), "filter write failed");
+                out.errors.push(TargetError::new(Resource::Filter, e));
+                break;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -241,6 +373,28 @@ mod tests {
 
     fn arn(name: &str) -> String {
         format!("arn:filter/{name}")
+    }
+
+    /// The decision of [`super::plan`] with each step beside its change.
+    #[derive(Debug, Default, PartialEq)]
+    struct FiltersPlan {
+        steps: Vec<(Step, Change)>,
+        errors: Vec<String>,
+        unmanaged: Vec<Unmanaged>,
+    }
+
+    fn plan(
+        rules: &[SuppressionRule],
+        found: &[Filter],
+        arn_of: fn(&str) -> String,
+    ) -> FiltersPlan {
+        let p = super::plan(rules, found, arn_of);
+        assert_eq!(p.steps.len(), p.changes.len());
+        FiltersPlan {
+            steps: p.steps.into_iter().zip(p.changes).collect(),
+            errors: p.blocked.iter().map(ToString::to_string).collect(),
+            unmanaged: p.unmanaged,
+        }
     }
 
     fn steps(p: &FiltersPlan) -> Vec<Step> {

@@ -1,12 +1,18 @@
-//! Reconcile one (account, region): observe, decide ([`threat_set::plan`],
-//! pure), and in `apply` carry the decision out and wait until GuardDuty
-//! uses the list. Does I/O through [`crate::aws`].
+//! Reconcile every target: the bounded fan-out over the rollout's waves, and
+//! for one (account, region) the composition of its resource kinds.
 //!
-//! [`run`] fans out over every target under one concurrency bound, with a
-//! time limit per target; one target's failure never stops the others.
+//! Each resource kind has its own file with the same shape ([`plan`]):
+//! observe, `plan(desired, observed) -> Plan` (pure), apply. A managed
+//! target observes every kind at once, builds its whole [`TargetPlan`]
+//! ([`plan_target`], pure), and then either reports it (plan, after
+//! counting what each new suppression rule would hide) or carries it out
+//! (apply). One target's failure never stops the others. Does I/O through
+//! the [`crate::cloud`] traits.
 
 pub mod alerts;
+pub mod bucket_policy;
 pub mod filters;
+pub mod plan;
 pub mod threat_set;
 
 use std::collections::BTreeMap;
@@ -14,46 +20,23 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt, stream};
-use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
-use crate::aws::guardduty::{FilterSpec, NewSet};
 use crate::cloud::{Cloud, GuardDutyApi};
+use crate::cloud::{Filter, ThreatIntelSet};
 use crate::config::{Alerts, Rollout, SuppressionRule};
 use crate::discover::{Discovery, Placed};
 use crate::org::waves;
 use crate::org::{Placement, Target};
-use crate::report::{Change, Mode, Status, TargetReport, Unmanaged, WaveOutcome, WaveReport};
-use threat_set::{ACTIVE, Desired, ERROR, Step};
-
-/// How long guardsync waits for GuardDuty, and how often it looks.
-#[derive(Debug, Clone, Copy)]
-pub struct Timing {
-    /// First pause between two GetThreatIntelSet polls; it grows 1.5x.
-    pub poll_initial: Duration,
-    /// Longest pause between two polls.
-    pub poll_max: Duration,
-    /// How long a set may stay ACTIVATING or DEACTIVATING.
-    pub settle_timeout: Duration,
-    /// The whole work of one target, calls and waits included.
-    pub target_timeout: Duration,
-}
-
-impl Default for Timing {
-    fn default() -> Self {
-        Timing {
-            poll_initial: Duration::from_millis(250),
-            poll_max: Duration::from_secs(5),
-            settle_timeout: Duration::from_secs(300),
-            target_timeout: Duration::from_secs(600),
-        }
-    }
-}
+use crate::report::{Change, Mode, Status, TargetReport, WaveOutcome, WaveReport};
+pub use plan::Timing;
+use plan::{Outcome, Plan, TargetError};
+use threat_set::Desired;
 
 /// What every target shares.
 #[derive(Debug, Clone)]
 pub struct Context<'a, C> {
-    /// Where the calls go: AWS, or the synthetic organization of [`crate::sim`].
+    /// Where the calls go: AWS, or the synthetic organization of the `sim` feature.
     pub cloud: &'a C,
     /// plan or apply.
     pub mode: Mode,
@@ -349,7 +332,7 @@ fn report(p: &Placed, status: Status, changes: Vec<Change>, error: Option<String
         account_id: p.target.account.as_str().to_owned(),
         account_name: None,
         region: p.target.region.as_str().to_owned(),
-        placement: p.placement.as_str(),
+        placement: p.placement.kind(),
         wave: 1,
         status,
         changes,
@@ -372,347 +355,203 @@ fn failed(p: &Placed, changes: Vec<Change>, error: String) -> TargetReport {
     report(p, Status::Failed, changes, Some(error))
 }
 
-/// What one resource kind of a target did (apply) or would do (plan).
-#[derive(Debug, Default)]
-struct Part {
-    changes: Vec<Change>,
-    unmanaged: Vec<Unmanaged>,
-    error: Option<String>,
-    warnings: Vec<String>,
+/// What the resource kinds of a managed target found there. A kind whose
+/// observation failed carries the error instead.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// The detector's ThreatIntelSets.
+    pub sets: Result<Vec<ThreatIntelSet>, TargetError>,
+    /// The detector's filters.
+    pub filters: Result<Vec<Filter>, TargetError>,
+    /// The alerts of the region, in the administrator's targets only.
+    pub alerts: Option<Result<alerts::Observed, TargetError>>,
 }
 
-impl Part {
-    fn failed(changes: Vec<Change>, unmanaged: Vec<Unmanaged>, error: String) -> Part {
-        Part {
-            changes,
-            unmanaged,
-            error: Some(error),
-            warnings: Vec::new(),
-        }
+/// What a managed target should have.
+#[derive(Debug, Clone, Copy)]
+pub struct DesiredTarget<'a> {
+    /// The ThreatIntelSet.
+    pub set: &'a Desired,
+    /// The suppression rules.
+    pub rules: &'a [SuppressionRule],
+    /// The alerts (administrator only): `Some(None)` removes guardsync's.
+    pub alerts: Option<Option<&'a alerts::Desired>>,
+}
+
+/// The whole plan of one managed target: a value built from what was
+/// observed, that tests can compare, and that apply carries out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetPlan {
+    /// The ThreatIntelSet.
+    pub threat_set: Plan<threat_set::Step>,
+    /// The suppression rules.
+    pub filters: Plan<filters::Step>,
+    /// The alerts, in the administrator's targets.
+    pub alerts: Option<Plan<alerts::Step>>,
+}
+
+/// A kind's plan, or its observation's failure as a plan that only blocks.
+fn planned_or<S, O>(
+    observed: &Result<O, TargetError>,
+    plan: impl FnOnce(&O) -> Plan<S>,
+) -> Plan<S> {
+    match observed {
+        Ok(o) => plan(o),
+        Err(e) => Plan {
+            blocked: vec![e.clone()],
+            ..Plan::default()
+        },
+    }
+}
+
+/// Decide every resource kind of a managed target. Pure: `set_arn` and
+/// `filter_arn` name a set or filter of the target's detector for the
+/// adoption hints.
+pub fn plan_target(
+    desired: &DesiredTarget<'_>,
+    observed: &Observed,
+    set_arn: impl Fn(&str) -> String,
+    filter_arn: impl Fn(&str) -> String,
+) -> TargetPlan {
+    TargetPlan {
+        threat_set: planned_or(&observed.sets, |found| {
+            threat_set::plan(desired.set, found, set_arn)
+        }),
+        filters: planned_or(&observed.filters, |found| {
+            filters::plan(desired.rules, found, filter_arn)
+        }),
+        alerts: match (&desired.alerts, &observed.alerts) {
+            (Some(d), Some(o)) => Some(planned_or(o, |o| alerts::plan(*d, o))),
+            _ => None,
+        },
     }
 }
 
 /// An `admin` or `standalone` target: its ThreatIntelSet and suppression
-/// rules, and in the administrator its alerts. One part failing does not
-/// keep the others from running; the target fails with every reason.
+/// rules, and in the administrator its alerts. The kinds are observed at
+/// once, planned together and applied at once; one kind failing does not
+/// keep the others from running, and the target fails with every reason.
 async fn managed<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
     let Some(detector) = p.detector_id.as_deref() else {
         return failed(p, Vec::new(), "no GuardDuty detector id was found".into());
     };
     let (region, account) = (p.target.region.as_str(), p.target.account.as_str());
     let gd = ctx.cloud.guardduty(region, account, p.credentials.as_ref());
-    // The set, the rules and the alerts are independent: they run at once.
-    let alerting = async {
-        if p.placement != Placement::Admin {
-            return None;
+    let admin = p.placement == Placement::Admin;
+    let sns = admin.then(|| ctx.cloud.sns(region, account));
+    let events = admin.then(|| ctx.cloud.events(region, account));
+    let clients = sns.as_ref().zip(events.as_ref());
+    let desired_alerts = clients.map(|(sns, events)| alerts::desired(sns, events, ctx.alerts));
+
+    // Observe.
+    let observing_alerts = async {
+        match (clients, &desired_alerts) {
+            (Some((sns, events)), Some(d)) => Some(
+                alerts::observe(sns, events, d.as_ref())
+                    .await
+                    .map_err(|e| TargetError::new(crate::report::Resource::AlertRule, e)),
+            ),
+            _ => None,
         }
-        let sns = ctx.cloud.sns(region, account);
-        let events = ctx.cloud.events(region, account);
-        Some(
-            match alerts::reconcile(&sns, &events, ctx.alerts, ctx.mode).await {
-                // The report warns once about suppressed findings; the other
-                // notes (pending confirmations, ...) belong to this target.
-                Ok(o) => Part {
-                    changes: o.changes,
-                    unmanaged: o.unmanaged,
-                    error: None,
-                    warnings: o
-                        .notes
-                        .into_iter()
-                        .filter(|n| n != alerts::SUPPRESSED_NOTE)
-                        .collect(),
-                },
-                Err(e) => Part::failed(Vec::new(), Vec::new(), e),
-            },
-        )
     };
-    let (set, filters, alerting) = tokio::join!(
-        threat_list(ctx, &gd, detector, p),
-        rules(ctx, &gd, detector, p),
-        alerting
+    let (sets, filters, alerts) = tokio::join!(
+        threat_set::observe(&gd, detector),
+        filters::observe(&gd, detector),
+        observing_alerts
     );
-    let parts = [Some(set), Some(filters), alerting].into_iter().flatten();
+    let observed = Observed {
+        sets,
+        filters,
+        alerts,
+    };
+
+    // Plan.
+    let desired = DesiredTarget {
+        set: &ctx.desired,
+        rules: ctx.rules,
+        alerts: desired_alerts.as_ref().map(Option::as_ref),
+    };
+    let mut plan = plan_target(
+        &desired,
+        &observed,
+        |id| gd.threat_intel_set_arn(detector, id),
+        |name| gd.filter_arn(detector, name),
+    );
+
+    // Report (plan), or apply.
+    let outcomes: Vec<Outcome> = match ctx.mode {
+        Mode::Plan => {
+            filters::count_findings(&gd, detector, ctx.rules, &mut plan.filters).await;
+            [
+                Some(plan.threat_set.outcome()),
+                Some(plan.filters.outcome()),
+                plan.alerts.map(alerts::planned),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        }
+        Mode::Apply => {
+            let writer = threat_set::Writer {
+                gd: &gd,
+                detector,
+                desired: &ctx.desired,
+                bucket_owner: &ctx.bucket_owner,
+                account,
+                region,
+                timing: ctx.timing,
+            };
+            let applying_alerts = async {
+                match (clients, plan.alerts) {
+                    (Some((sns, events)), Some(a)) => {
+                        let d = desired_alerts.as_ref().and_then(Option::as_ref);
+                        Some(alerts::apply(sns, events, d, a).await)
+                    }
+                    _ => None,
+                }
+            };
+            let (set, rules, alerts) = tokio::join!(
+                threat_set::apply(&writer, plan.threat_set),
+                filters::apply(&gd, detector, ctx.rules, (account, region), plan.filters),
+                applying_alerts
+            );
+            [Some(set), Some(rules), alerts]
+                .into_iter()
+                .flatten()
+                .collect()
+        }
+    };
+    compose(ctx.mode, p, outcomes)
+}
+
+/// One report from the outcomes of a target's resource kinds.
+fn compose(mode: Mode, p: &Placed, outcomes: Vec<Outcome>) -> TargetReport {
     let mut changes = Vec::new();
     let mut unmanaged = Vec::new();
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    for part in parts {
-        changes.extend(part.changes);
-        unmanaged.extend(part.unmanaged);
-        errors.extend(part.error);
-        warnings.extend(part.warnings);
+    for o in outcomes {
+        changes.extend(o.changes);
+        unmanaged.extend(o.unmanaged);
+        errors.extend(o.errors);
+        // The report warns once about suppressed findings; the other notes
+        // (pending confirmations, ...) belong to this target.
+        warnings.extend(o.notes.into_iter().filter(|n| n != alerts::SUPPRESSED_NOTE));
     }
-    let mut r = if !errors.is_empty() {
-        failed(p, changes, errors.join("; "))
-    } else {
-        let status = match (changes.is_empty(), ctx.mode) {
-            (true, _) => Status::Unchanged,
-            (false, Mode::Plan) => Status::Pending,
-            (false, Mode::Apply) => Status::Changed,
-        };
-        report(p, status, changes, None)
+    let mut r = match plan::joined(&errors) {
+        Some(error) => failed(p, changes, error),
+        None => {
+            let status = match (changes.is_empty(), mode) {
+                (true, _) => Status::Unchanged,
+                (false, Mode::Plan) => Status::Pending,
+                (false, Mode::Apply) => Status::Changed,
+            };
+            report(p, status, changes, None)
+        }
     };
     r.unmanaged = unmanaged;
     r.warnings = warnings;
     r
-}
-
-/// The ThreatIntelSet of a managed target.
-async fn threat_list<C: Cloud>(
-    ctx: &Context<'_, C>,
-    gd: &impl GuardDutyApi,
-    detector: &str,
-    p: &Placed,
-) -> Part {
-    // A busy set is waited for, then looked at again; guardsync's own
-    // activation is waited for inside its round, so three rounds are plenty.
-    for _round in 0..3 {
-        let found = match gd.threat_intel_sets(detector).await {
-            Ok(f) => f,
-            Err(e) => return Part::failed(Vec::new(), Vec::new(), e.to_string()),
-        };
-        let plan = threat_set::plan(&ctx.desired, &found, |id| {
-            gd.threat_intel_set_arn(detector, id)
-        });
-        let changes: Vec<Change> = plan.change.into_iter().collect();
-        let unmanaged = plan.unmanaged;
-        let step = match plan.step {
-            Ok(s) => s,
-            Err(e) => return Part::failed(changes, unmanaged, e),
-        };
-        if ctx.mode == Mode::Plan {
-            return Part {
-                changes,
-                unmanaged,
-                ..Part::default()
-            };
-        }
-        let done = match step {
-            Step::Nothing { .. } => Ok(true),
-            Step::Wait { id } => settle(ctx, gd, detector, &id).await.map(|_| false),
-            Step::Create => create(ctx, gd, detector, p).await.map(|_| true),
-            Step::Update { id, previous } => update(ctx, gd, detector, &id, Some(&previous))
-                .await
-                .map(|()| true),
-            Step::Activate { id } => update(ctx, gd, detector, &id, None).await.map(|()| true),
-        };
-        match done {
-            Err(e) => return Part::failed(changes, unmanaged, e),
-            Ok(false) => continue,
-            Ok(true) => {
-                return Part {
-                    changes,
-                    unmanaged,
-                    ..Part::default()
-                };
-            }
-        }
-    }
-    Part::failed(
-        Vec::new(),
-        Vec::new(),
-        "the ThreatIntelSet kept changing status; run again".into(),
-    )
-}
-
-/// The suppression rules of a managed target. In `plan`, each rule to
-/// create or change says how many current findings it would archive.
-async fn rules<C: Cloud>(
-    ctx: &Context<'_, C>,
-    gd: &impl GuardDutyApi,
-    detector: &str,
-    p: &Placed,
-) -> Part {
-    let found = match gd.filters(detector).await {
-        Ok(f) => f,
-        Err(e) => return Part::failed(Vec::new(), Vec::new(), e.to_string()),
-    };
-    let plan = filters::plan(ctx.rules, &found, |name| gd.filter_arn(detector, name));
-    let mut changes = Vec::with_capacity(plan.steps.len());
-    let mut error = (!plan.errors.is_empty()).then(|| plan.errors.join("; "));
-    for (step, mut change) in plan.steps {
-        let rule = ctx.rules.iter().find(|r| match &step {
-            filters::Step::Create(n) | filters::Step::Update(n) => r.name.as_str() == n,
-            filters::Step::Delete(_) => false,
-        });
-        let spec = rule.map(|r| FilterSpec {
-            name: r.name.as_str(),
-            description: r.description.as_deref().unwrap_or_default(),
-            rank: i32::from(r.rank),
-            criteria: &r.criteria,
-        });
-        let done = match (ctx.mode, &step, &spec) {
-            (Mode::Plan, _, Some(spec)) => {
-                // What would this rule hide? The findings it matches today.
-                let mut criteria = spec.criteria.clone();
-                criteria.insert(
-                    "service.archived".into(),
-                    crate::config::Condition {
-                        equals: Some(vec!["false".into()]),
-                        ..Default::default()
-                    },
-                );
-                gd.count_findings(detector, &criteria).await.map(|n| {
-                    change.detail.push(format!(
-                        "would archive {n} current finding{}",
-                        if n == 1 { "" } else { "s" }
-                    ));
-                })
-            }
-            (Mode::Plan, _, None) => Ok(()),
-            (Mode::Apply, filters::Step::Delete(name), _) => gd.delete_filter(detector, name).await,
-            (Mode::Apply, filters::Step::Update(_), Some(spec)) => {
-                gd.update_filter(detector, spec).await
-            }
-            (Mode::Apply, filters::Step::Create(_), Some(spec)) => {
-                let token = client_token(&format!(
-                    "{}|{}|filter|{}|{}",
-                    p.target.account, p.target.region, spec.name, spec.rank
-                ));
-                gd.create_filter(detector, spec, &owner_tags(), &token)
-                    .await
-            }
-            (Mode::Apply, _, None) => Ok(()),
-        };
-        match done {
-            Ok(()) => changes.push(change),
-            Err(e) => {
-                error = Some(match error {
-                    Some(prev) => format!("{prev}; {e}"),
-                    None => e.to_string(),
-                });
-                break;
-            }
-        }
-    }
-    Part {
-        changes,
-        unmanaged: plan.unmanaged,
-        error,
-        warnings: Vec::new(),
-    }
-}
-
-/// The tags of everything guardsync creates besides the sets.
-fn owner_tags() -> std::collections::BTreeMap<String, String> {
-    std::collections::BTreeMap::from([(
-        threat_set::OWNER_TAG.to_owned(),
-        threat_set::OWNER_VALUE.to_owned(),
-    )])
-}
-
-/// What an ERROR status most often means.
-const READ_HINT: &str = " (GuardDuty in this account must be able to read the object: \
-                         bucket.manage_policy grants the organization read access)";
-
-/// An idempotency token for a create: the same inputs give the same token,
-/// so a retried or interrupted create never makes a second resource.
-fn client_token(inputs: &str) -> String {
-    hex::encode(Sha256::digest(inputs.as_bytes()))[..32].to_owned()
-}
-
-async fn create<C: Cloud>(
-    ctx: &Context<'_, C>,
-    gd: &impl GuardDutyApi,
-    detector: &str,
-    p: &Placed,
-) -> Result<String, String> {
-    let d = &ctx.desired;
-    let tags = d.tags();
-    let token = client_token(&format!(
-        "{}|{}|{}|{}",
-        p.target.account, p.target.region, d.name, d.sha256
-    ));
-    let id = gd
-        .create_threat_intel_set(
-            detector,
-            &NewSet {
-                name: &d.name,
-                location: &d.location,
-                bucket_owner: &ctx.bucket_owner,
-                tags: &tags,
-                client_token: &token,
-            },
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    tracing::info!(set = id.as_str(), "created ThreatIntelSet");
-    match settle(ctx, gd, detector, &id).await? {
-        s if s == ACTIVE => Ok(id),
-        s => Err(format!(
-            "GuardDuty could not use the new ThreatIntelSet {:?}: status {s} reading {}{}",
-            d.name, d.location, READ_HINT
-        )),
-    }
-}
-
-/// Point the set at the list (again) and activate it; on ERROR put back
-/// `previous` so GuardDuty keeps the last list it could read.
-async fn update<C: Cloud>(
-    ctx: &Context<'_, C>,
-    gd: &impl GuardDutyApi,
-    detector: &str,
-    id: &str,
-    previous: Option<&str>,
-) -> Result<(), String> {
-    let d = &ctx.desired;
-    gd.activate_threat_intel_set(detector, id, &d.location, &ctx.bucket_owner)
-        .await
-        .map_err(|e| e.to_string())?;
-    if previous.is_some() {
-        gd.tag_threat_intel_set(detector, id, &d.tags())
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    let status = settle(ctx, gd, detector, id).await?;
-    if status == ACTIVE {
-        return Ok(());
-    }
-    let mut msg = format!(
-        "GuardDuty could not use ThreatIntelSet {:?} after activation: status {status} reading {}{}",
-        d.name, d.location, READ_HINT
-    );
-    if let (ERROR, Some(prev)) = (status.as_str(), previous) {
-        match gd
-            .activate_threat_intel_set(detector, id, prev, &ctx.bucket_owner)
-            .await
-        {
-            Ok(()) => msg.push_str(&format!("; put back the previous location {prev}")),
-            Err(e) => msg.push_str(&format!("; could not put back {prev}: {e}")),
-        }
-    }
-    Err(msg)
-}
-
-/// Poll the set until it leaves ACTIVATING/DEACTIVATING; its final status.
-async fn settle<C: Cloud>(
-    ctx: &Context<'_, C>,
-    gd: &impl GuardDutyApi,
-    detector: &str,
-    id: &str,
-) -> Result<String, String> {
-    let t = ctx.timing;
-    let start = tokio::time::Instant::now();
-    let mut pause = t.poll_initial;
-    loop {
-        let set = gd
-            .threat_intel_set(detector, id)
-            .await
-            .map_err(|e| e.to_string())?;
-        if set.status != "ACTIVATING" && set.status != "DEACTIVATING" {
-            return Ok(set.status);
-        }
-        if start.elapsed() >= t.settle_timeout {
-            return Err(format!(
-                "ThreatIntelSet {:?} was still {} after {}s",
-                set.name,
-                set.status,
-                t.settle_timeout.as_secs()
-            ));
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause.mul_f32(1.5)).min(t.poll_max);
-    }
 }
 
 /// A progress bar on a terminal, a log line per target otherwise.
@@ -753,14 +592,14 @@ impl Progress {
             None if matches!(r.status, Status::Changed | Status::Failed) => tracing::info!(
                 account = r.account_id.as_str(),
                 region = r.region.as_str(),
-                placement = r.placement,
+                placement = r.placement.as_str(),
                 status = ?r.status,
                 "target done"
             ),
             None => tracing::debug!(
                 account = r.account_id.as_str(),
                 region = r.region.as_str(),
-                placement = r.placement,
+                placement = r.placement.as_str(),
                 status = ?r.status,
                 "target done"
             ),
@@ -771,5 +610,126 @@ impl Progress {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::cloud::{AwsError, SetStatus};
+    use crate::config::{Condition, FilterName};
+    use crate::report::{Action, Resource};
+
+    fn desired_set() -> Desired {
+        Desired {
+            name: "FireHOL-Level1".into(),
+            location: "s3://bucket/guardduty/lists/new.txt".into(),
+            bucket: "bucket".into(),
+            key: "guardduty/lists/new.txt".into(),
+            sha256: "new".into(),
+        }
+    }
+
+    fn rule() -> SuppressionRule {
+        SuppressionRule {
+            name: FilterName("scanner".into()),
+            description: None,
+            rank: 1,
+            criteria: BTreeMap::from([(
+                "type".to_owned(),
+                Condition {
+                    equals: Some(vec!["Recon:EC2/Portscan".into()]),
+                    ..Condition::default()
+                },
+            )]),
+        }
+    }
+
+    fn current_set(d: &Desired) -> ThreatIntelSet {
+        ThreatIntelSet {
+            id: "set-1".into(),
+            name: d.name.clone(),
+            location: d.location.clone(),
+            status: SetStatus::Active,
+            tags: d.tags(),
+        }
+    }
+
+    #[test]
+    fn a_targets_plan_is_a_value_built_from_what_was_observed() {
+        let set = desired_set();
+        let rules = [rule()];
+        let desired = DesiredTarget {
+            set: &set,
+            rules: &rules,
+            alerts: None,
+        };
+        let observed = Observed {
+            sets: Ok(vec![current_set(&set)]),
+            filters: Ok(Vec::new()),
+            alerts: None,
+        };
+        let plan = plan_target(&desired, &observed, |id| id.into(), |n| n.into());
+        assert_eq!(
+            plan.threat_set.steps,
+            [threat_set::Step::Nothing { id: "set-1".into() }]
+        );
+        assert!(plan.threat_set.changes.is_empty());
+        assert_eq!(
+            plan.filters.steps,
+            [filters::Step::Create("scanner".into())]
+        );
+        assert_eq!(
+            plan.filters
+                .changes
+                .iter()
+                .map(|c| (c.resource, c.action))
+                .collect::<Vec<_>>(),
+            [(Resource::Filter, Action::Create)]
+        );
+        assert_eq!(plan.alerts, None);
+        // The same observation gives the same plan.
+        assert_eq!(
+            plan,
+            plan_target(&desired, &observed, |id| id.into(), |n| n.into())
+        );
+    }
+
+    #[test]
+    fn an_observation_that_failed_blocks_only_its_own_kind() {
+        let set = desired_set();
+        let desired = DesiredTarget {
+            set: &set,
+            rules: &[],
+            alerts: None,
+        };
+        let denied = AwsError {
+            account: "222222222222".into(),
+            region: "eu-west-1".into(),
+            operation: "ListFilters",
+            code: Some("AccessDeniedException".into()),
+            message: "AccessDeniedException: no".into(),
+        };
+        let observed = Observed {
+            sets: Ok(Vec::new()),
+            filters: Err(TargetError::new(Resource::Filter, denied)),
+            alerts: None,
+        };
+        let plan = plan_target(&desired, &observed, |id| id.into(), |n| n.into());
+        assert_eq!(plan.threat_set.steps, [threat_set::Step::Create]);
+        assert!(plan.filters.steps.is_empty());
+        let [e] = plan.filters.blocked.as_slice() else {
+            panic!("{:?}", plan.filters);
+        };
+        assert_eq!(
+            (e.resource, e.operation(), e.code()),
+            (
+                Resource::Filter,
+                Some("ListFilters"),
+                Some("AccessDeniedException")
+            )
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! The ThreatIntelSet of one target: what it should be, what to do about what
-//! is there. Pure; [`super::apply`] carries the decision out.
+//! The ThreatIntelSet of one target: observe the detector's sets, decide what
+//! to do ([`plan`], pure) and carry it out ([`apply`]), waiting until
+//! GuardDuty uses the list.
 //!
 //! GuardDuty does not watch the list object: a set must be pointed at the new
 //! object and activated again after every content change, and nothing may be
@@ -8,27 +9,18 @@
 
 use std::collections::BTreeMap;
 
-use crate::aws::guardduty::ThreatIntelSet;
+use super::plan::{
+    Failure, OWNER_TAG, OWNER_VALUE, Outcome, Plan, TargetError, Timing, client_token,
+};
+use crate::cloud::GuardDutyApi;
+use crate::cloud::{NewSet, SetStatus, ThreatIntelSet};
 use crate::publish::parse_location;
 use crate::report::{Action, Change, Resource, Unmanaged};
 
-/// The tag that marks what guardsync owns.
-pub const OWNER_TAG: &str = "managed-by";
-/// Its value.
-pub const OWNER_VALUE: &str = "guardsync";
 /// The tag that records the sha256 of the list a set points at.
 pub const SHA_TAG: &str = "guardsync-sha256";
 /// GuardDuty's limit of threat lists per account per region.
 pub const MAX_SETS: usize = 6;
-
-/// GuardDuty's statuses in which a set may not be changed.
-const BUSY: [&str; 2] = ["ACTIVATING", "DEACTIVATING"];
-/// GuardDuty's statuses of a set on its way out.
-const GOING: [&str; 2] = ["DELETE_PENDING", "DELETED"];
-/// The one status that means GuardDuty uses the list.
-pub const ACTIVE: &str = "ACTIVE";
-/// The status of a set whose object GuardDuty could not read.
-pub const ERROR: &str = "ERROR";
 
 /// The set every managed target should have.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,11 +48,11 @@ impl Desired {
 }
 
 /// Whether guardsync owns a set.
-pub fn is_owned(set: &ThreatIntelSet) -> bool {
-    set.tags.get(OWNER_TAG).is_some_and(|v| v == OWNER_VALUE)
+pub(crate) fn is_owned(set: &ThreatIntelSet) -> bool {
+    super::plan::is_owned(&set.tags)
 }
 
-/// What to do with the set of one target.
+/// What to do with the set of one target (a plan holds exactly one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Nothing: the set points at the list and is ACTIVE.
@@ -89,15 +81,14 @@ pub enum Step {
     },
 }
 
-/// The decision for one target, with what to report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetPlan {
-    /// What to do, or why the target fails.
-    pub step: Result<Step, String>,
-    /// The change to report (none for `Nothing`, or a failure).
-    pub change: Option<Change>,
-    /// Sets found there that guardsync leaves alone.
-    pub unmanaged: Vec<Unmanaged>,
+/// Every ThreatIntelSet of the detector, with its details.
+pub(crate) async fn observe(
+    gd: &impl GuardDutyApi,
+    detector: &str,
+) -> Result<Vec<ThreatIntelSet>, TargetError> {
+    gd.threat_intel_sets(detector)
+        .await
+        .map_err(|e| TargetError::new(Resource::ThreatIntelSet, e))
 }
 
 /// Decide what to do with the sets found in one detector.
@@ -105,7 +96,7 @@ pub fn plan(
     desired: &Desired,
     found: &[ThreatIntelSet],
     arn_of: impl Fn(&str) -> String,
-) -> SetPlan {
+) -> Plan<Step> {
     let unmanaged = found
         .iter()
         .filter(|s| s.name != desired.name)
@@ -122,10 +113,19 @@ pub fn plan(
         })
         .collect();
     let (step, change) = decide(desired, found, arn_of);
-    SetPlan {
-        step,
-        change,
+    let (steps, blocked) = match step {
+        Ok(s) => (vec![s], Vec::new()),
+        Err(e) => (
+            Vec::new(),
+            vec![TargetError::new(Resource::ThreatIntelSet, e)],
+        ),
+    };
+    Plan {
+        steps,
+        changes: change.into_iter().collect(),
         unmanaged,
+        notes: Vec::new(),
+        blocked,
     }
 }
 
@@ -151,16 +151,16 @@ fn decide(
     desired: &Desired,
     found: &[ThreatIntelSet],
     arn_of: impl Fn(&str) -> String,
-) -> (Result<Step, String>, Option<Change>) {
+) -> (Result<Step, Failure>, Option<Change>) {
     let Some(set) = found.iter().find(|s| s.name == desired.name) else {
         if found.len() >= MAX_SETS {
             return (
-                Err(format!(
+                Err(Failure::Limit(format!(
                     "cannot create ThreatIntelSet {:?}: the detector already has {} threat lists, \
                      GuardDuty's limit is {MAX_SETS}; delete one that is no longer used",
                     desired.name,
                     found.len()
-                )),
+                ))),
                 None,
             );
         }
@@ -172,7 +172,7 @@ fn decide(
     };
     if !is_owned(set) {
         return (
-            Err(format!(
+            Err(Failure::Conflict(format!(
                 "a ThreatIntelSet named {:?} (id {}) exists and is not managed by guardsync; \
                  guardsync never adopts silently: to let it manage this set, tag it \
                  (aws guardduty tag-resource --resource-arn {} --tags {OWNER_TAG}={OWNER_VALUE}), \
@@ -180,18 +180,18 @@ fn decide(
                 set.name,
                 set.id,
                 arn_of(&set.id)
-            )),
+            ))),
             None,
         );
     }
-    let status = set.status.as_str();
-    if GOING.contains(&status) {
+    let status = &set.status;
+    if status.is_going() {
         return (
-            Err(format!(
+            Err(Failure::Status(format!(
                 "ThreatIntelSet {:?} (id {}) is {status}: GuardDuty is deleting it; \
                  run again once it is gone",
                 set.name, set.id
-            )),
+            ))),
             None,
         );
     }
@@ -212,7 +212,7 @@ fn decide(
             format!("{why}; activate again (status {status})"),
         ];
         // Busy sets cannot be changed yet: wait first, then decide again.
-        let step = if BUSY.contains(&status) {
+        let step = if status.is_busy() {
             Step::Wait { id }
         } else {
             Step::Update {
@@ -223,9 +223,9 @@ fn decide(
         return (Ok(step), change(desired, Action::Update, detail));
     }
     match status {
-        ACTIVE => (Ok(Step::Nothing { id }), None),
+        SetStatus::Active => (Ok(Step::Nothing { id }), None),
         // Already on its way to ACTIVE (or INACTIVE) at the right location.
-        s if BUSY.contains(&s) => (Ok(Step::Wait { id }), None),
+        s if s.is_busy() => (Ok(Step::Wait { id }), None),
         other => (
             Ok(Step::Activate { id }),
             change(
@@ -234,6 +234,158 @@ fn decide(
                 vec![format!("status {other} -> ACTIVE")],
             ),
         ),
+    }
+}
+
+/// Where and how [`apply`] writes: one managed target's detector.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Writer<'a, G> {
+    /// GuardDuty in the target, with its credentials.
+    pub gd: &'a G,
+    /// The target's detector.
+    pub detector: &'a str,
+    /// The set it should have.
+    pub desired: &'a Desired,
+    /// The account that owns the bucket (`ExpectedBucketOwner`).
+    pub bucket_owner: &'a str,
+    /// The target's account and region, for the idempotency token.
+    pub account: &'a str,
+    /// See `account`.
+    pub region: &'a str,
+    /// How long to wait for GuardDuty.
+    pub timing: Timing,
+}
+
+/// Carry out `plan`, waiting until GuardDuty uses the list. A busy set is
+/// waited for, then observed and planned again; guardsync's own activation
+/// is waited for inside its round, so three rounds are plenty.
+pub(crate) async fn apply<G: GuardDutyApi>(w: &Writer<'_, G>, plan: Plan<Step>) -> Outcome {
+    let mut plan = plan;
+    for round in 0..3 {
+        if round > 0 {
+            plan = match observe(w.gd, w.detector).await {
+                Ok(found) => self::plan(w.desired, &found, |id| {
+                    w.gd.threat_intel_set_arn(w.detector, id)
+                }),
+                Err(e) => return Outcome::failed(e),
+            };
+        }
+        if !plan.blocked.is_empty() {
+            return plan.outcome();
+        }
+        let done = match plan.steps.first() {
+            None | Some(Step::Nothing { .. }) => Ok(true),
+            Some(Step::Wait { id }) => settle(w, id).await.map(|_| false),
+            Some(Step::Create) => create(w).await.map(|_| true),
+            Some(Step::Update { id, previous }) => {
+                update(w, id, Some(previous)).await.map(|()| true)
+            }
+            Some(Step::Activate { id }) => update(w, id, None).await.map(|()| true),
+        };
+        match done {
+            Err(e) => {
+                let mut out = plan.outcome();
+                out.errors
+                    .push(TargetError::new(Resource::ThreatIntelSet, e));
+                return out;
+            }
+            Ok(false) => continue,
+            Ok(true) => return plan.outcome(),
+        }
+    }
+    Outcome::failed(TargetError::new(
+        Resource::ThreatIntelSet,
+        Failure::Status("the ThreatIntelSet kept changing status; run again".into()),
+    ))
+}
+
+/// What an ERROR status most often means.
+const READ_HINT: &str = " (GuardDuty in this account must be able to read the object: \
+                         bucket.manage_policy grants the organization read access)";
+
+async fn create<G: GuardDutyApi>(w: &Writer<'_, G>) -> Result<String, Failure> {
+    let d = w.desired;
+    let tags = d.tags();
+    let token = client_token(&format!(
+        "{}|{}|{}|{}",
+        w.account, w.region, d.name, d.sha256
+    ));
+    let id =
+        w.gd.create_threat_intel_set(
+            w.detector,
+            &NewSet {
+                name: &d.name,
+                location: &d.location,
+                bucket_owner: w.bucket_owner,
+                tags: &tags,
+                client_token: &token,
+            },
+        )
+        .await?;
+    tracing::info!(set = id.as_str(), "created ThreatIntelSet");
+    match settle(w, &id).await? {
+        SetStatus::Active => Ok(id),
+        s => Err(Failure::Status(format!(
+            "GuardDuty could not use the new ThreatIntelSet {:?}: status {s} reading {}{}",
+            d.name, d.location, READ_HINT
+        ))),
+    }
+}
+
+/// Point the set at the list (again) and activate it; on ERROR put back
+/// `previous` so GuardDuty keeps the last list it could read.
+async fn update<G: GuardDutyApi>(
+    w: &Writer<'_, G>,
+    id: &str,
+    previous: Option<&str>,
+) -> Result<(), Failure> {
+    let d = w.desired;
+    w.gd.activate_threat_intel_set(w.detector, id, &d.location, w.bucket_owner)
+        .await?;
+    if previous.is_some() {
+        w.gd.tag_threat_intel_set(w.detector, id, &d.tags()).await?;
+    }
+    let status = settle(w, id).await?;
+    if status == SetStatus::Active {
+        return Ok(());
+    }
+    let mut msg = format!(
+        "GuardDuty could not use ThreatIntelSet {:?} after activation: status {status} reading {}{}",
+        d.name, d.location, READ_HINT
+    );
+    if let (SetStatus::Error, Some(prev)) = (&status, previous) {
+        match w
+            .gd
+            .activate_threat_intel_set(w.detector, id, prev, w.bucket_owner)
+            .await
+        {
+            Ok(()) => msg.push_str(&format!("; put back the previous location {prev}")),
+            Err(e) => msg.push_str(&format!("; could not put back {prev}: {e}")),
+        }
+    }
+    Err(Failure::Status(msg))
+}
+
+/// Poll the set until it leaves ACTIVATING/DEACTIVATING; its final status.
+async fn settle<G: GuardDutyApi>(w: &Writer<'_, G>, id: &str) -> Result<SetStatus, Failure> {
+    let t = w.timing;
+    let start = tokio::time::Instant::now();
+    let mut pause = t.poll_initial;
+    loop {
+        let set = w.gd.threat_intel_set(w.detector, id).await?;
+        if !set.status.is_busy() {
+            return Ok(set.status);
+        }
+        if start.elapsed() >= t.settle_timeout {
+            return Err(Failure::Status(format!(
+                "ThreatIntelSet {:?} was still {} after {}s",
+                set.name,
+                set.status,
+                t.settle_timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause.mul_f32(1.5)).min(t.poll_max);
     }
 }
 
@@ -254,6 +406,26 @@ mod tests {
         }
     }
 
+    /// The decision of [`super::plan`] as one step or one reason, and one change.
+    struct Decision {
+        step: Result<Step, String>,
+        change: Option<Change>,
+        unmanaged: Vec<Unmanaged>,
+    }
+
+    fn plan(desired: &Desired, found: &[ThreatIntelSet], arn_of: fn(&str) -> String) -> Decision {
+        let p = super::plan(desired, found, arn_of);
+        assert!(p.steps.len() + p.blocked.len() == 1, "{p:?}");
+        Decision {
+            step: match p.blocked.first() {
+                Some(e) => Err(e.to_string()),
+                None => Ok(p.steps[0].clone()),
+            },
+            change: p.changes.into_iter().next(),
+            unmanaged: p.unmanaged,
+        }
+    }
+
     fn set(name: &str, location: &str, status: &str, owned: bool) -> ThreatIntelSet {
         let mut tags = BTreeMap::new();
         if owned {
@@ -264,7 +436,7 @@ mod tests {
             id: format!("id-{name}"),
             name: name.into(),
             location: location.into(),
-            status: status.into(),
+            status: SetStatus::parse(status),
             tags,
         }
     }

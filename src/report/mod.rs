@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use crate::org::PlacementKind;
+
 /// `plan` or `apply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,7 +57,7 @@ pub struct Report {
     pub summary: Summary,
     /// The AWS calls the run made, per `service:Operation`, with their
     /// attempts (retries included).
-    pub calls: crate::aws::calls::Table,
+    pub calls: crate::cloud::calls::Table,
 }
 
 /// How a rollout wave went.
@@ -212,7 +214,7 @@ pub struct TargetReport {
     pub region: String,
     /// `admin`, `member`, `standalone`, `no_detector`, `other_admin`,
     /// `excluded` or `unknown`.
-    pub placement: &'static str,
+    pub placement: PlacementKind,
     /// The rollout wave, from 1.
     pub wave: u32,
     /// The outcome.
@@ -300,7 +302,7 @@ impl Summary {
             if t.not_run {
                 s.not_run += 1;
             }
-            if t.placement == "no_detector" || t.placement == "other_admin" {
+            if t.placement.is_coverage_gap() {
                 s.coverage_gaps += 1;
             }
             for c in &t.changes {
@@ -316,6 +318,16 @@ impl Summary {
 }
 
 impl Report {
+    /// Put the run's call budget (`calls`) into the report and its summary.
+    pub fn count_calls(&mut self, calls: crate::cloud::calls::Table) {
+        self.summary.api_calls = calls.values().map(|c| c.calls).sum();
+        self.summary.api_retries = calls
+            .values()
+            .map(|c| c.attempts.saturating_sub(c.calls))
+            .sum();
+        self.calls = calls;
+    }
+
     /// The JSON report, pretty-printed, with a final newline.
     pub fn to_json(&self) -> String {
         let mut out = Vec::new();

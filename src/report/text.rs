@@ -268,11 +268,6 @@ const PLACEMENTS: [&str; 7] = [
 /// Columns shown even when no target has them: the normal shapes of coverage.
 const ALWAYS_SHOWN: [&str; 3] = ["admin", "member", "standalone"];
 
-/// Whether a placement is a coverage gap (SPEC.md §6 `coverage_gaps`).
-fn is_gap(placement: &str) -> bool {
-    placement == "no_detector" || placement == "other_admin"
-}
-
 /// `items` in order, then whatever `extra` adds that `items` lacks, in the
 /// order it first appears.
 fn ordered<'a>(items: &[&'a str], extra: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
@@ -291,13 +286,20 @@ fn coverage(out: &mut Out, report: &Report, paint: Paint) {
     let targets = &report.targets;
     let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
     for t in targets {
-        *counts.entry((t.region.as_str(), t.placement)).or_default() += 1;
+        *counts
+            .entry((t.region.as_str(), t.placement.as_str()))
+            .or_default() += 1;
     }
-    let total = |placement: &str| targets.iter().filter(|t| t.placement == placement).count();
+    let total = |placement: &str| {
+        targets
+            .iter()
+            .filter(|t| t.placement.as_str() == placement)
+            .count()
+    };
 
     // Placements outside SPEC.md's list still get a column, so every target
     // is counted somewhere.
-    let columns: Vec<&str> = ordered(&PLACEMENTS, targets.iter().map(|t| t.placement))
+    let columns: Vec<&str> = ordered(&PLACEMENTS, targets.iter().map(|t| t.placement.as_str()))
         .into_iter()
         .filter(|p| ALWAYS_SHOWN.contains(p) || total(p) > 0)
         .collect();
@@ -352,7 +354,10 @@ fn coverage(out: &mut Out, report: &Report, paint: Paint) {
 
 /// `Coverage gaps:` and one line per `no_detector` / `other_admin` target.
 fn gaps(out: &mut Out, targets: &[TargetReport], paint: Paint) {
-    let gaps: Vec<&TargetReport> = targets.iter().filter(|t| is_gap(t.placement)).collect();
+    let gaps: Vec<&TargetReport> = targets
+        .iter()
+        .filter(|t| t.placement.is_coverage_gap())
+        .collect();
     out.blank();
     if gaps.is_empty() {
         out.line(format!("{} none", paint.bold("Coverage gaps:")));
@@ -362,7 +367,7 @@ fn gaps(out: &mut Out, targets: &[TargetReport], paint: Paint) {
     let lines = gaps.iter().map(|t| {
         let why = match &t.note {
             Some(note) => format!("{}: {note}", t.placement),
-            None => t.placement.to_owned(),
+            None => t.placement.to_string(),
         };
         (key(t), paint.yellow(&why))
     });
@@ -544,8 +549,8 @@ mod tests {
     use test_case::test_case;
 
     use super::*;
-    use crate::report::WaveReport;
     use crate::report::{ListReport, Resource, Summary};
+    use crate::report::{PlacementKind, WaveReport};
 
     const ADMIN: &str = "111111111111";
 
@@ -560,6 +565,22 @@ mod tests {
         }
     }
 
+    /// The kind the report names `name`.
+    fn kind(name: &str) -> PlacementKind {
+        [
+            PlacementKind::Admin,
+            PlacementKind::Member,
+            PlacementKind::Standalone,
+            PlacementKind::NoDetector,
+            PlacementKind::OtherAdmin,
+            PlacementKind::Excluded,
+            PlacementKind::Unknown,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+        .expect("a placement name")
+    }
+
     fn target(
         account: &str,
         region: &str,
@@ -570,7 +591,7 @@ mod tests {
             account_id: account.to_owned(),
             account_name: None,
             region: region.to_owned(),
-            placement,
+            placement: kind(placement),
             wave: 1,
             status,
             changes: Vec::new(),

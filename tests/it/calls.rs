@@ -1,0 +1,198 @@
+//! The call budget (issue #7): every run reports its AWS calls per
+//! operation; for a seeded organization they are exactly what the formula of
+//! `docs/CALLS.md` gives, and the emulator's call log agrees with the report.
+//! With `probe: needed`, associated members cost no call of their own: calls
+//! grow with regions × pages of ListMembers, not with accounts × regions.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::common::gs::{config, run, seed_demo};
+use crate::common::{Emulator, emulator};
+use serde_json::Value;
+
+/// `service:Operation` -> calls, from the report.
+fn reported(report: &Value) -> BTreeMap<String, u64> {
+    report["calls"]
+        .as_object()
+        .expect("calls")
+        .iter()
+        .map(|(k, v)| (k.clone(), v["calls"].as_u64().unwrap_or_default()))
+        .collect()
+}
+
+/// `service:Operation` -> calls, from the emulator's call log.
+async fn logged(emu: &Emulator) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for c in emu.calls().await {
+        let key = format!(
+            "{}:{}",
+            c.service.unwrap_or_default(),
+            c.operation.unwrap_or_default()
+        );
+        *out.entry(key).or_insert(0) += 1;
+    }
+    out
+}
+
+/// The organization's shape, as `docs/CALLS.md` names it.
+struct Shape {
+    /// Accounts listed by Organizations (ACTIVE or not).
+    org_accounts: u64,
+    /// Regions in scope.
+    regions: u64,
+    /// ListMembers pages, summed over the regions (50 members a page).
+    member_pages: u64,
+    /// Accounts that need their role: not an associated member in every region.
+    roles: u64,
+    /// (account, region) pairs of those accounts where they are not members: probed.
+    probes: u64,
+    /// Of the probes, those that found a detector (GetAdministratorAccount).
+    probes_with_detector: u64,
+    /// Managed targets: the administrator's regions plus standalone pairs.
+    managed: u64,
+    /// Sets per managed detector (1 once converged).
+    sets: u64,
+    /// Filters per managed detector (0 here: no suppression rules).
+    filters: u64,
+}
+
+/// The calls of a steady-state run (nothing to change), per operation.
+fn steady(s: &Shape, apply: bool) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::from([
+        ("organizations:DescribeOrganization".to_owned(), 1),
+        (
+            "organizations:ListAccounts".to_owned(),
+            s.org_accounts.div_ceil(20),
+        ),
+        ("guardduty:ListDetectors".to_owned(), s.regions + s.probes),
+        ("guardduty:ListMembers".to_owned(), s.member_pages),
+        ("sts:AssumeRole".to_owned(), s.roles),
+        (
+            "guardduty:GetAdministratorAccount".to_owned(),
+            s.probes_with_detector,
+        ),
+        ("guardduty:ListThreatIntelSets".to_owned(), s.managed),
+        ("guardduty:GetThreatIntelSet".to_owned(), s.managed * s.sets),
+        ("guardduty:ListFilters".to_owned(), s.managed),
+        ("guardduty:GetFilter".to_owned(), s.managed * s.filters),
+        // Alerts not configured: one look per administrator region for a rule to remove.
+        ("events:DescribeRule".to_owned(), s.regions),
+        // The manifest, whether its list object is still there, the bucket policy.
+        ("s3:GetObject".to_owned(), 1),
+        ("s3:HeadObject".to_owned(), 1),
+        ("s3:GetBucketPolicy".to_owned(), 1),
+    ]);
+    if apply {
+        // The lease (taken, given back) and the run record.
+        m.insert("s3:PutObject".to_owned(), 2);
+        m.insert("s3:DeleteObject".to_owned(), 1);
+    }
+    m.retain(|_, n| *n > 0);
+    m
+}
+
+fn demo_config(dir: &Path) -> std::path::PathBuf {
+    config(
+        dir,
+        &["us-east-1", "eu-west-1", "ap-southeast-2"],
+        "",
+        "",
+        "organization:\n  exclude_accounts: [\"131313131313\"]\n",
+    )
+}
+
+#[tokio::test]
+async fn a_steady_state_run_makes_exactly_the_formulas_calls() {
+    let emu = emulator();
+    let _g = emu.lock().await;
+    seed_demo(emu).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = demo_config(dir.path());
+    let first = run(emu, "apply", &cfg);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+
+    // The demo: 12 accounts listed, 3 regions of one ListMembers page each;
+    // roles for 121212, 444, 555, 666, 777, 999 (not members everywhere);
+    // 12 probed pairs, 8 with a detector; 3 admin + 5 standalone targets.
+    let demo = Shape {
+        org_accounts: 12,
+        regions: 3,
+        member_pages: 3,
+        roles: 6,
+        probes: 12,
+        probes_with_detector: 8,
+        managed: 8,
+        sets: 1,
+        filters: 0,
+    };
+    for (cmd, apply) in [("apply", true), ("plan", false)] {
+        emu.clear_calls().await;
+        let out = run(emu, cmd, &cfg);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let report = out.json();
+        assert_eq!(reported(&report), steady(&demo, apply), "{cmd}: report");
+        assert_eq!(logged(emu).await, steady(&demo, apply), "{cmd}: call log");
+        let total: u64 = steady(&demo, apply).values().sum();
+        assert_eq!(report["summary"]["api_calls"], total, "{cmd}");
+        assert_eq!(report["summary"]["api_retries"], 0, "{cmd}");
+    }
+}
+
+#[tokio::test]
+async fn members_cost_no_call_of_their_own() {
+    let emu = emulator();
+    let _g = emu.lock().await;
+    emu.seed("members60").await;
+    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), &["us-east-1", "eu-west-1"], "", "", "");
+    let first = run(emu, "apply", &cfg);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    emu.clear_calls().await;
+    let out = run(emu, "apply", &cfg);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // 62 accounts: 4 pages of ListAccounts; 60 members: 2 pages of
+    // ListMembers in each region; only the management account (no detector,
+    // not a member) needs its role and a probe in each region.
+    let shape = Shape {
+        org_accounts: 62,
+        regions: 2,
+        member_pages: 4,
+        roles: 1,
+        probes: 2,
+        probes_with_detector: 0,
+        managed: 2,
+        sets: 1,
+        filters: 0,
+    };
+    assert_eq!(reported(&out.json()), steady(&shape, true));
+    assert_eq!(logged(emu).await, steady(&shape, true));
+    // 124 (account, region) targets (2 admin, 120 member, 2 no_detector) for 28 calls.
+    assert_eq!(out.json()["summary"]["api_calls"], 28);
+    assert_eq!(out.json()["summary"]["targets"], 124);
+}
+
+#[tokio::test]
+async fn throttling_shows_as_retries_in_the_summary() {
+    let emu = emulator();
+    let _g = emu.lock().await;
+    seed_demo(emu).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = demo_config(dir.path());
+    assert_eq!(run(emu, "apply", &cfg).code, 0);
+    // The first two ListMembers attempts are throttled, then all are answered.
+    emu.faults(serde_json::json!({"rules": [
+        {"service": "guardduty", "operation": "ListMembers", "throttle_count": 2}
+    ]}))
+    .await;
+    let out = run(emu, "plan", &cfg);
+    emu.faults(serde_json::json!({"rules": []})).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = out.json();
+    let lm = &report["calls"]["guardduty:ListMembers"];
+    assert_eq!(lm["calls"], 3, "{report}");
+    assert_eq!(lm["attempts"], 5, "{lm}");
+    assert_eq!(report["summary"]["api_retries"], 2);
+}

@@ -1,0 +1,29 @@
+//! guardsync's integration tests, as one test binary: each module below was
+//! a binary of its own, and each linked the whole AWS SDK again. They share
+//! one emulator (moto with guardsync's extension, started on first use by
+//! [`common::emulator`]); the tests that touch it take its lock, reset it and
+//! seed their own scenario, so they run one at a time while the others
+//! (feeds, configuration, the simulation) run beside them.
+
+mod common;
+
+mod alerts;
+mod calls;
+mod config_validate;
+mod crash;
+mod discover;
+mod emulator_sdk;
+mod fanout;
+mod faults;
+mod feed_build;
+mod feed_cli;
+mod feed_faults;
+mod feed_merge;
+mod fuzz_inputs;
+mod lambda;
+mod policies;
+mod publish;
+mod rollout;
+mod rules;
+mod secrets;
+mod sim;
