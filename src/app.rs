@@ -159,7 +159,7 @@ fn list_merge(a: &crate::cli::ListMergeArgs) -> Result<ExitCode, Error> {
 }
 
 /// The list builder's view of the configuration.
-pub fn build_settings(c: &Config) -> crate::feed::BuildSettings {
+pub(crate) fn build_settings(c: &Config) -> crate::feed::BuildSettings {
     crate::feed::BuildSettings {
         feeds: c
             .feeds
@@ -297,7 +297,7 @@ fn stop_on_signals() -> tokio::sync::watch::Receiver<bool> {
 /// How a plan or apply runs, whoever starts it (the command line or the
 /// scheduled Lambda).
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// plan or apply.
     pub mode: Mode,
     /// `--account`: only these accounts (empty: all).
@@ -324,7 +324,7 @@ pub enum Outcome {
 
 /// Build, publish (apply), discover, reconcile every target wave by wave,
 /// record (apply): the whole job, without printing.
-pub async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
+pub(crate) async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
     let before = crate::cloud::calls::snapshot();
     let aws = Aws::load(c.retry_max_attempts).await;
     let admin = c.admin_account.as_str();
@@ -550,7 +550,7 @@ pub struct FanOut {
 /// Discover the organization, then place and reconcile every target wave by
 /// wave through `cloud` (AWS, or the synthetic organization of the `sim` feature).
 /// `retry`: only these (account, region) pairs (`--retry-failed`).
-pub async fn fan_out<C: Cloud>(
+pub(crate) async fn fan_out<C: Cloud>(
     cloud: &C,
     c: &Config,
     run: &RunOptions,

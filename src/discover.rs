@@ -78,7 +78,8 @@ pub struct Discovery {
 type Role = OnceCell<Result<AccountCredentials, AwsError>>;
 
 /// The organization's accounts a page at a time, after the first.
-pub type Pages<'a> = Pin<Box<dyn Stream<Item = Result<Vec<OrgAccount>, AwsError>> + Send + 'a>>;
+pub(crate) type Pages<'a> =
+    Pin<Box<dyn Stream<Item = Result<Vec<OrgAccount>, AwsError>> + Send + 'a>>;
 
 /// How many AssumeRole calls may be in flight at once, whatever
 /// `concurrency` is: STS's request quota is shared by the whole run.
@@ -203,7 +204,7 @@ impl Discovery {
     /// after noting which of those accounts need their role: under `probe:
     /// needed`, those that are not associated members in every region in
     /// scope; under `probe: all`, every one but the administrator.
-    pub fn targets_of(&self, config: &Config, mut accounts: Vec<OrgAccount>) -> Vec<Target> {
+    pub(crate) fn targets_of(&self, config: &Config, mut accounts: Vec<OrgAccount>) -> Vec<Target> {
         for (ou, below) in &self.below {
             for a in accounts.iter_mut().filter(|a| below.contains(&a.id)) {
                 a.ous.push(ou.clone());

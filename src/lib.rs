@@ -59,5 +59,5 @@ pub mod reconcile;
 pub mod report;
 #[cfg(feature = "sim")]
 pub mod sim;
-pub mod tuning;
-pub mod util;
+pub(crate) mod tuning;
+pub(crate) mod util;

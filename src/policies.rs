@@ -23,10 +23,10 @@ use crate::config::Config;
 use crate::error::{Error, ExitCode};
 
 /// The role guardsync runs as in the administrator account, unless `--admin-role` says otherwise.
-pub const DEFAULT_ADMIN_ROLE: &str = "GuardSyncAdministratorRole";
+pub(crate) const DEFAULT_ADMIN_ROLE: &str = "GuardSyncAdministratorRole";
 
 /// What the bucket policy names without `--organization-id`.
-pub const PLACEHOLDER_ORGANIZATION_ID: &str = "o-EXAMPLE";
+pub(crate) const PLACEHOLDER_ORGANIZATION_ID: &str = "o-EXAMPLE";
 
 /// `alerts.topic_name` when the configuration has no `alerts` (or no name):
 /// guardsync's default topic, which it removes when `alerts` goes away.
@@ -150,7 +150,7 @@ impl Policies {
 }
 
 /// Pretty JSON with a final newline.
-pub fn pretty<T: Serialize>(value: &T) -> String {
+pub(crate) fn pretty<T: Serialize>(value: &T) -> String {
     // Documents hold only strings, arrays and string-keyed maps: nothing
     // serde_json can refuse to serialize.
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
@@ -370,7 +370,7 @@ fn role_arn(partition: &str, account: &str, role: &str) -> String {
 }
 
 /// `--organization-id`: `o-` and 10 to 32 of `[a-z0-9]` (Organizations API reference).
-pub fn parse_organization_id(s: &str) -> Result<String, String> {
+pub(crate) fn parse_organization_id(s: &str) -> Result<String, String> {
     let rest = s.strip_prefix("o-").unwrap_or_default();
     if (10..=32).contains(&rest.len())
         && rest
@@ -386,7 +386,7 @@ pub fn parse_organization_id(s: &str) -> Result<String, String> {
 }
 
 /// `--admin-role`: an IAM role name (1-64 of `[A-Za-z0-9_+=,.@-]`), optionally after a path.
-pub fn parse_role(s: &str) -> Result<String, String> {
+pub(crate) fn parse_role(s: &str) -> Result<String, String> {
     let text = s.trim_start_matches('/');
     let name = text.rsplit('/').next().unwrap_or_default();
     let name_ok = (1..=64).contains(&name.len())

@@ -37,7 +37,8 @@ use crate::report::{ListReport, Mode, Report};
 pub const ADMIN: &str = "111111111111";
 
 /// The sha256 of the list the synthetic runs put in place (a placeholder).
-pub const LIST_SHA256: &str = "5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f";
+pub(crate) const LIST_SHA256: &str =
+    "5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f";
 
 /// The list every managed target should use, for `config`.
 pub fn desired(config: &Config) -> Desired {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// The duration in `var`, read with `unit` (`Duration::from_millis`,
 /// `Duration::from_secs`), or `default`.
-pub fn duration(var: &str, unit: fn(u64) -> Duration, default: Duration) -> Duration {
+pub(crate) fn duration(var: &str, unit: fn(u64) -> Duration, default: Duration) -> Duration {
     std::env::var(var)
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())

@@ -2,7 +2,7 @@
 
 /// An error and its sources on one line, each cause once: messages such as
 /// reqwest's "error sending request" hide the cause otherwise.
-pub fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

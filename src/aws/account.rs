@@ -9,7 +9,7 @@ use crate::cloud::AwsError;
 
 /// The Regions enabled in the calling account (opted in, or enabled by
 /// default), as the Account API lists them.
-pub async fn enabled_regions(
+pub(crate) async fn enabled_regions(
     conf: &aws_config::SdkConfig,
     account: &str,
 ) -> Result<Vec<String>, AwsError> {

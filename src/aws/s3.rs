@@ -141,7 +141,7 @@ impl S3 {
     }
 
     /// The object's bytes and ETag, or `None` when there is no such key.
-    pub async fn get_with_etag(
+    pub(crate) async fn get_with_etag(
         &self,
         bucket: &str,
         key: &str,
@@ -180,7 +180,7 @@ impl S3 {
     /// (`None`: `If-None-Match: *`), or the object there has this ETag
     /// (`If-Match`). `Ok(false)` when S3 refused it for the condition (412).
     /// An S3 conditional write is atomic: of two writers, one wins.
-    pub async fn put_if(
+    pub(crate) async fn put_if(
         &self,
         bucket: &str,
         key: &str,

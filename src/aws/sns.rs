@@ -12,7 +12,7 @@ use crate::cloud::{AwsError, Subscription, Topic};
 
 /// The `SubscriptionArn` SNS lists for a subscription that waits for its
 /// confirmation (<https://docs.aws.amazon.com/sns/latest/api/API_Subscription.html>).
-pub const PENDING: &str = "PendingConfirmation";
+pub(crate) const PENDING: &str = "PendingConfirmation";
 
 /// SNS in one account and region.
 pub struct Sns {

@@ -57,7 +57,7 @@ pub async fn assume(
 }
 
 /// The account of the tool's own credentials (GetCallerIdentity).
-pub async fn caller_account(aws: &Aws) -> Result<String, AwsError> {
+pub(crate) async fn caller_account(aws: &Aws) -> Result<String, AwsError> {
     let region = aws
         .config()
         .region()

@@ -22,7 +22,7 @@ pub struct Count {
 }
 
 /// `service:Operation` -> counts.
-pub type Table = BTreeMap<String, Count>;
+pub(crate) type Table = BTreeMap<String, Count>;
 
 fn table() -> &'static Mutex<Table> {
     static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();

@@ -443,12 +443,12 @@ impl SetStatus {
     }
 
     /// GuardDuty is changing the set's status: no change may be made to it.
-    pub fn is_busy(&self) -> bool {
+    pub(crate) fn is_busy(&self) -> bool {
         matches!(self, SetStatus::Activating | SetStatus::Deactivating)
     }
 
     /// The set is on its way out.
-    pub fn is_going(&self) -> bool {
+    pub(crate) fn is_going(&self) -> bool {
         matches!(self, SetStatus::DeletePending | SetStatus::Deleted)
     }
 }

@@ -4,7 +4,7 @@
 //! taken from the AWS SDK for Rust `aws-sdk-guardduty` 1.154 documentation. Sorted, for binary search.
 
 /// Every attribute a suppression rule's criteria may name.
-pub const FINDING_FIELDS: [&str; 622] = [
+pub(crate) const FINDING_FIELDS: [&str; 622] = [
     "accountId",
     "arn",
     "associatedAttackSequenceArn",
@@ -630,7 +630,7 @@ pub const FINDING_FIELDS: [&str; 622] = [
 ];
 
 /// Whether `field` is a documented filter attribute.
-pub fn is_finding_field(field: &str) -> bool {
+pub(crate) fn is_finding_field(field: &str) -> bool {
     FINDING_FIELDS.binary_search(&field).is_ok()
 }
 

@@ -4,7 +4,7 @@
 //! every problem found, each one line `FILE:LINE: KEY.PATH: message`.
 
 mod errors;
-pub mod finding_fields;
+pub(crate) mod finding_fields;
 mod raw;
 pub mod regions;
 mod types;

@@ -48,6 +48,6 @@ pub const GUARDDUTY_REGIONS: &[&str] = &[
 ];
 
 /// Whether GuardDuty is offered in `name`.
-pub fn is_guardduty_region(name: &str) -> bool {
+pub(crate) fn is_guardduty_region(name: &str) -> bool {
     GUARDDUTY_REGIONS.contains(&name)
 }

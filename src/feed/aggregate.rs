@@ -103,7 +103,7 @@ impl IpSet {
 
     /// The union of several sets: their ranges are sorted runs, which a
     /// stable (run-detecting) merge sort joins in close to linear time.
-    pub fn union_all(sets: &[IpSet]) -> Self {
+    pub(crate) fn union_all(sets: &[IpSet]) -> Self {
         let mut all = Vec::with_capacity(sets.iter().map(|s| s.ranges.len()).sum());
         for s in sets {
             all.extend_from_slice(&s.ranges);
@@ -131,14 +131,6 @@ impl IpSet {
     pub fn contains(&self, addr: u32) -> bool {
         let i = self.ranges.partition_point(|r| r.hi < addr);
         self.ranges.get(i).is_some_and(|r| r.lo <= addr)
-    }
-
-    /// Every address in `self` or in `other`.
-    pub fn union(&self, other: &IpSet) -> IpSet {
-        let mut all = Vec::with_capacity(self.ranges.len() + other.ranges.len());
-        all.extend_from_slice(&self.ranges);
-        all.extend_from_slice(&other.ranges);
-        IpSet::from_ranges(all)
     }
 
     /// Every address in `self` that is not in `other`; one linear pass.
@@ -181,7 +173,8 @@ impl IpSet {
     }
 
     /// How many CIDR blocks the optimal split has (the list's entry count).
-    pub fn cidr_count(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn cidr_count(&self) -> u64 {
         self.ranges.iter().map(|r| split(*r).count() as u64).sum()
     }
 
@@ -193,7 +186,7 @@ impl IpSet {
     }
 
     /// Append the list bytes to `out`: one CIDR a line, LF, a final newline.
-    pub fn render_into(&self, out: &mut Vec<u8>) {
+    pub(crate) fn render_into(&self, out: &mut Vec<u8>) {
         for c in self.cidrs() {
             push_addr(out, c.addr);
             if c.len != 32 {

@@ -18,7 +18,10 @@ const MIN_CHUNK: usize = 1 << 20;
 
 /// `guardsync list build`: prints the summary to stdout (stderr when the list
 /// itself goes to stdout), writes the list to `out` when given ('-' = stdout).
-pub async fn list_build(settings: &BuildSettings, out: Option<&Path>) -> Result<(), FeedError> {
+pub(crate) async fn list_build(
+    settings: &BuildSettings,
+    out: Option<&Path>,
+) -> Result<(), FeedError> {
     let built = build(settings, None, SystemTime::now()).await?;
     let list_to_stdout = out.is_some_and(|p| p == Path::new("-"));
     if let Some(path) = out.filter(|_| !list_to_stdout) {
@@ -79,7 +82,7 @@ pub fn summary(built: &BuiltList, written_to: Option<&Path>) -> String {
 }
 
 /// `guardsync list merge`: the iprange-compatible aggregation to stdout.
-pub fn list_merge(files: &[PathBuf], except: &[PathBuf]) -> Result<(), FeedError> {
+pub(crate) fn list_merge(files: &[PathBuf], except: &[PathBuf]) -> Result<(), FeedError> {
     let bytes = merge(files, except, &mut io::stderr().lock())?;
     write_all_or_pipe(&mut io::stdout().lock(), &bytes)
 }

@@ -55,7 +55,7 @@ impl Default for FetchOptions {
 
 /// The validators of a previous download, for a conditional request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
+pub(crate) struct Validators {
     /// The `ETag` the server sent.
     pub etag: Option<String>,
     /// The `Last-Modified` the server sent.
@@ -64,7 +64,7 @@ pub struct Validators {
 
 /// What a fetch brought back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fetched {
+pub(crate) enum Fetched {
     /// The feed's bytes, with the validators to remember.
     Body {
         /// The whole body.
@@ -127,14 +127,14 @@ impl FetchFailure {
 
 /// Fetches feeds; one HTTP client (and its connection pool) for all of them.
 #[derive(Debug, Clone)]
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     client: reqwest::Client,
     options: FetchOptions,
 }
 
 impl Fetcher {
     /// A fetcher with the given options.
-    pub fn new(options: FetchOptions) -> Result<Self, FetchFailure> {
+    pub(crate) fn new(options: FetchOptions) -> Result<Self, FetchFailure> {
         let client = reqwest::Client::builder()
             .user_agent(concat!("guardsync/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(options.connect_timeout)
@@ -145,7 +145,7 @@ impl Fetcher {
     }
 
     /// Fetch one feed, retrying transient failures.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         url: &Url,
         validators: Option<&Validators>,

@@ -9,7 +9,7 @@ use super::parse::{FileDate, Parsed, Reject};
 
 /// GuardDuty's limit of IPs/CIDRs per threat list.
 /// <https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_limits.html>
-pub const MAX_ENTRIES: u64 = 250_000;
+pub(crate) const MAX_ENTRIES: u64 = 250_000;
 
 /// GuardDuty's limit on a list file, 35 MB; also the download cap of a feed.
 /// Counted in decimal megabytes, the stricter reading of the quota.
@@ -17,7 +17,7 @@ pub const MAX_LIST_BYTES: u64 = 35_000_000;
 
 /// A feed whose bad lines exceed this share of its data lines is refused:
 /// it is broken (an HTML error page, a changed format), not merely sloppy.
-pub const MAX_REJECT_PERCENT: u64 = 1;
+pub(crate) const MAX_REJECT_PERCENT: u64 = 1;
 
 /// A list-wide guard that refused the list.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -123,7 +123,7 @@ pub fn check_feed(parsed: &Parsed) -> Result<(), Unusable> {
 
 /// How old a feed is by its own header.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Age {
+pub(crate) enum Age {
     /// Dated, and within the limit (or the guard is off); age in hours.
     Dated(f64),
     /// No readable `# This File Date`: passes, with a warning.
@@ -131,7 +131,7 @@ pub enum Age {
 }
 
 /// The `max_age_hours` guard for one feed.
-pub fn check_age(
+pub(crate) fn check_age(
     feed: &str,
     url: &str,
     date: Option<FileDate>,
@@ -155,7 +155,7 @@ pub fn check_age(
 }
 
 /// GuardDuty's hard limits on a list.
-pub fn check_limits(entries: u64, bytes: u64) -> Result<(), Tripped> {
+pub(crate) fn check_limits(entries: u64, bytes: u64) -> Result<(), Tripped> {
     if entries > MAX_ENTRIES {
         return Err(Tripped::TooManyEntries { entries });
     }
@@ -166,7 +166,7 @@ pub fn check_limits(entries: u64, bytes: u64) -> Result<(), Tripped> {
 }
 
 /// The `min_entries` guard.
-pub fn check_min_entries(entries: u64, min: u32) -> Result<(), Tripped> {
+pub(crate) fn check_min_entries(entries: u64, min: u32) -> Result<(), Tripped> {
     if entries < u64::from(min) {
         return Err(Tripped::MinEntries { entries, min });
     }
@@ -174,7 +174,7 @@ pub fn check_min_entries(entries: u64, min: u32) -> Result<(), Tripped> {
 }
 
 /// The `max_shrink_percent` guard against the last published list.
-pub fn check_shrink(previous: u64, entries: u64, max: Option<u8>) -> Result<(), Tripped> {
+pub(crate) fn check_shrink(previous: u64, entries: u64, max: Option<u8>) -> Result<(), Tripped> {
     let Some(max) = max else { return Ok(()) };
     if previous == 0 || entries >= previous {
         return Ok(());

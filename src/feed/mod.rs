@@ -253,7 +253,7 @@ pub enum Outcome {
 
 /// A feed's downloaded bytes, the input of [`assemble`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedBody {
+pub(crate) struct FeedBody {
     /// The feed name.
     pub name: String,
     /// The feed URL.
@@ -368,7 +368,7 @@ fn fetch_error(spec: &FeedSpec, source: FetchFailure) -> FeedError {
 
 /// Build the list from fetched bodies: parse, check each feed, aggregate,
 /// clean, render and run every guard. Pure.
-pub fn assemble(
+pub(crate) fn assemble(
     settings: &BuildSettings,
     previous: Option<&PreviousList>,
     now: SystemTime,

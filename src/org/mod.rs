@@ -2,7 +2,7 @@
 //! in scope, where each one stands with GuardDuty (its placement), and in
 //! which rollout wave it runs.
 //!
-//! Everything here is pure: discovery and probing adapters (issue #4) produce
+//! Everything here is pure: discovery (through the `cloud` traits) produces
 //! the observations, these functions decide.
 
 pub mod placement;

@@ -22,7 +22,7 @@ pub struct AdminView {
 
 impl AdminView {
     /// Whether `account` is an associated member (`Enabled`) in this view.
-    pub fn is_enabled_member(&self, account: &AccountId) -> bool {
+    pub(crate) fn is_enabled_member(&self, account: &AccountId) -> bool {
         self.members.get(account).is_some_and(|s| s == ENABLED)
     }
 }
@@ -81,13 +81,8 @@ impl Placement {
         self.kind().as_str()
     }
 
-    /// Whether GuardDuty findings here go unwatched by guardsync's list.
-    pub fn is_coverage_gap(&self) -> bool {
-        self.kind().is_coverage_gap()
-    }
-
     /// Whether guardsync writes anything in this target.
-    pub fn is_managed(&self) -> bool {
+    pub(crate) fn is_managed(&self) -> bool {
         matches!(self, Placement::Admin | Placement::Standalone)
     }
 }
@@ -129,7 +124,7 @@ impl PlacementKind {
 
     /// Whether GuardDuty findings here go unwatched by guardsync's list
     /// (the report's `coverage_gaps`).
-    pub fn is_coverage_gap(self) -> bool {
+    pub(crate) fn is_coverage_gap(self) -> bool {
         matches!(self, PlacementKind::NoDetector | PlacementKind::OtherAdmin)
     }
 }

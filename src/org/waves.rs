@@ -12,7 +12,7 @@ use crate::config::{AccountId, Region, Rollout, Tolerance, Wave};
 /// The wave (from 1) of the target (`account`, `region`). Without `rollout`
 /// everything is wave 1. A target that no wave selects, when the last wave
 /// is not `rest`, falls into an implicit last wave, so none is ever left out.
-pub fn wave_of(rollout: Option<&Rollout>, account: &AccountId, region: &Region) -> u32 {
+pub(crate) fn wave_of(rollout: Option<&Rollout>, account: &AccountId, region: &Region) -> u32 {
     let Some(r) = rollout else { return 1 };
     let number = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
     for (i, w) in r.waves.iter().enumerate() {
@@ -31,7 +31,7 @@ pub fn wave_of(rollout: Option<&Rollout>, account: &AccountId, region: &Region) 
 }
 
 /// What wave `number` selects, in a few words for the plan.
-pub fn describe(rollout: Option<&Rollout>, number: u32) -> String {
+pub(crate) fn describe(rollout: Option<&Rollout>, number: u32) -> String {
     let Some(r) = rollout else {
         return "every target".to_owned();
     };
@@ -57,7 +57,7 @@ pub fn describe(rollout: Option<&Rollout>, number: u32) -> String {
 }
 
 /// Whether `failed` failures among `total` targets exceed the tolerance.
-pub fn exceeds(tolerance: Tolerance, failed: usize, total: usize) -> bool {
+pub(crate) fn exceeds(tolerance: Tolerance, failed: usize, total: usize) -> bool {
     match tolerance {
         Tolerance::Count(n) => failed > usize::try_from(n).unwrap_or(usize::MAX),
         // "10%" of 7 targets allows 0.7 failures: none.

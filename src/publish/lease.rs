@@ -20,7 +20,7 @@ use crate::feed::parse::FileDate;
 
 /// How long a lease holds without its holder: longer than a Lambda run
 /// (15 minutes) with room to spare. `GUARDSYNC_LEASE_TTL_SECS` overrides it.
-pub fn ttl() -> Duration {
+pub(crate) fn ttl() -> Duration {
     crate::tuning::duration(
         "GUARDSYNC_LEASE_TTL_SECS",
         Duration::from_secs,
@@ -87,13 +87,13 @@ pub enum LeaseError {
 
 /// A lease this run holds.
 #[derive(Debug)]
-pub struct Lease {
+pub(crate) struct Lease {
     bucket: String,
     key: String,
 }
 
 /// Take the lease for `command`, or say who holds it.
-pub async fn acquire(
+pub(crate) async fn acquire(
     s3: &S3,
     bucket: &str,
     prefix: &str,
@@ -168,7 +168,7 @@ fn unreadable() -> Holder {
 
 impl Lease {
     /// Give the lease back (at the end of the run, whatever its outcome).
-    pub async fn release(self, s3: &S3) {
+    pub(crate) async fn release(self, s3: &S3) {
         if let Err(e) = s3.delete(&self.bucket, &self.key).await {
             tracing::warn!(
                 "failed to release the run lease s3://{}/{}: {e}; it expires on its own",

@@ -83,12 +83,12 @@ pub fn object_key(prefix: &str, sha256: &str) -> String {
 }
 
 /// The manifest's key: `<prefix>manifest.json`.
-pub fn manifest_key(prefix: &str) -> String {
+pub(crate) fn manifest_key(prefix: &str) -> String {
     format!("{prefix}manifest.json")
 }
 
 /// `s3://bucket/key`, the report's `location`.
-pub fn s3_url(bucket: &str, key: &str) -> String {
+pub(crate) fn s3_url(bucket: &str, key: &str) -> String {
     format!("s3://{bucket}/{key}")
 }
 
@@ -110,7 +110,7 @@ pub fn guardduty_location(bucket: &str, bucket_region: &str, key: &str) -> Strin
 /// (`https://s3.amazonaws.com/B/K`, `https://s3.R.amazonaws.com/B/K`,
 /// `https://s3-R.amazonaws.com/B/K`, `https://B.s3.amazonaws.com/K`,
 /// `https://B.s3.R.amazonaws.com/K`, `s3://B/K`), key percent-decoded.
-pub fn parse_location(location: &str) -> Option<(String, String)> {
+pub(crate) fn parse_location(location: &str) -> Option<(String, String)> {
     let (bucket, key) = if let Some(rest) = location.strip_prefix("s3://") {
         rest.split_once('/')?
     } else {

@@ -13,9 +13,9 @@ use serde_json::{Map, Value, json};
 use crate::report::{Action, Change, Resource};
 
 /// `Sid` of the statement that lets the organization read the list objects.
-pub const SID_ORG_READ: &str = "GuardSyncOrgRead";
+pub(crate) const SID_ORG_READ: &str = "GuardSyncOrgRead";
 /// `Sid` of the statement that denies every request made without TLS.
-pub const SID_TLS_ONLY: &str = "GuardSyncDenyInsecureTransport";
+pub(crate) const SID_TLS_ONLY: &str = "GuardSyncDenyInsecureTransport";
 
 /// The policy language version of a policy guardsync creates.
 const VERSION: &str = "2012-10-17";

@@ -130,7 +130,7 @@ impl<'a> TargetRef<'a> {
 
 impl RecordTarget {
     /// Whether `--retry-failed` runs it again.
-    pub fn needs_retry(&self) -> bool {
+    pub(crate) fn needs_retry(&self) -> bool {
         self.status == "failed" || self.not_run
     }
 }
@@ -199,7 +199,7 @@ impl RunRecord {
 
     /// This record with a retry's outcomes put over the earlier ones; the
     /// list and the other targets stay as they were.
-    pub fn merged(&self, retry: &RunRecord) -> RunRecord {
+    pub(crate) fn merged(&self, retry: &RunRecord) -> RunRecord {
         let mut out = self.clone();
         let by_target: std::collections::HashMap<(&str, &str), &RecordTarget> = retry
             .targets

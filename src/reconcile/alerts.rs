@@ -35,7 +35,7 @@ pub const STATEMENT_SID: &str = "guardsync-eventbridge-publish";
 /// The note every plan with alerts carries: "suppressed findings are not
 /// sent to any of the AWS services with which you may integrate"
 /// (<https://docs.aws.amazon.com/guardduty/latest/ug/create-suppression-rules-guardduty.html>).
-pub const SUPPRESSED_NOTE: &str = "archived (suppressed) findings never alert: GuardDuty does not \
+pub(crate) const SUPPRESSED_NOTE: &str = "archived (suppressed) findings never alert: GuardDuty does not \
                                    send findings that a suppression rule archives to EventBridge";
 
 /// How long SNS keeps a subscription nobody confirmed
@@ -53,7 +53,8 @@ const LEVELS: [(&str, f64, &str); 4] = [
 ];
 
 /// GuardDuty's name for a severity value: Low, Medium, High or Critical.
-pub fn severity_label(severity: f64) -> &'static str {
+#[cfg(test)]
+pub(crate) fn severity_label(severity: f64) -> &'static str {
     LEVELS
         .iter()
         .rev()
@@ -223,7 +224,7 @@ pub fn statement(topic_arn: &str, rule_arn: &str) -> Value {
 /// The topic policy with guardsync's statement in place, keeping every other
 /// statement (SNS's default one included); `None` when it is already there
 /// (compared as JSON values, not text).
-pub fn with_statement(
+pub(crate) fn with_statement(
     current: Option<&str>,
     topic_arn: &str,
     rule_arn: &str,
@@ -259,7 +260,7 @@ pub fn with_statement(
 
 /// Two JSON values are the same document: numbers by value (`7` is `7.0`),
 /// objects whatever their key order.
-pub fn same_json(a: &Value, b: &Value) -> bool {
+pub(crate) fn same_json(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => {

@@ -15,9 +15,9 @@ use crate::config::{Condition, SuppressionRule};
 use crate::report::{Action, Change, Resource, Unmanaged};
 
 /// GuardDuty's limit of filters per account per region.
-pub const MAX_FILTERS: usize = 100;
+pub(crate) const MAX_FILTERS: usize = 100;
 /// The action of a suppression rule.
-pub const ARCHIVE: &str = "ARCHIVE";
+pub(crate) const ARCHIVE: &str = "ARCHIVE";
 
 /// One write, in the order they must run: deletes free room for creates.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,7 +77,7 @@ fn normal_all(c: &BTreeMap<String, Condition>) -> BTreeMap<String, Condition> {
 }
 
 /// `equals [a, b]; greater_than 3`, for the plan.
-pub fn describe(c: &Condition) -> String {
+pub(crate) fn describe(c: &Condition) -> String {
     let mut parts = Vec::new();
     let mut list = |name: &str, v: &Option<Vec<String>>| {
         if let Some(v) = v {

@@ -13,7 +13,7 @@ pub mod alerts;
 pub mod bucket_policy;
 pub mod filters;
 pub mod plan;
-pub mod threat_set;
+pub(crate) mod threat_set;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -60,12 +60,12 @@ pub struct Context<'a, C> {
 }
 
 /// How long targets in flight may go on after a stop request.
-pub const GRACE: Duration = Duration::from_secs(30);
+pub(crate) const GRACE: Duration = Duration::from_secs(30);
 
 /// How long before the deadline guardsync stops starting targets: room for
 /// the targets in flight to finish and for the report and run record.
 /// `GUARDSYNC_DEADLINE_MARGIN_MS` overrides it (tests).
-pub fn deadline_margin() -> Duration {
+pub(crate) fn deadline_margin() -> Duration {
     crate::tuning::duration(
         "GUARDSYNC_DEADLINE_MARGIN_MS",
         Duration::from_millis,
@@ -369,7 +369,7 @@ pub struct Observed {
 
 /// What a managed target should have.
 #[derive(Debug, Clone, Copy)]
-pub struct DesiredTarget<'a> {
+pub(crate) struct DesiredTarget<'a> {
     /// The ThreatIntelSet.
     pub set: &'a Desired,
     /// The suppression rules.
@@ -381,7 +381,7 @@ pub struct DesiredTarget<'a> {
 /// The whole plan of one managed target: a value built from what was
 /// observed, that tests can compare, and that apply carries out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetPlan {
+pub(crate) struct TargetPlan {
     /// The ThreatIntelSet.
     pub threat_set: Plan<threat_set::Step>,
     /// The suppression rules.
@@ -407,7 +407,7 @@ fn planned_or<S, O>(
 /// Decide every resource kind of a managed target. Pure: `set_arn` and
 /// `filter_arn` name a set or filter of the target's detector for the
 /// adoption hints.
-pub fn plan_target(
+pub(crate) fn plan_target(
     desired: &DesiredTarget<'_>,
     observed: &Observed,
     set_arn: impl Fn(&str) -> String,

@@ -19,9 +19,9 @@ use crate::cloud::AwsError;
 use crate::report::{Change, Resource, Unmanaged};
 
 /// The tag that marks what guardsync owns.
-pub const OWNER_TAG: &str = "managed-by";
+pub(crate) const OWNER_TAG: &str = "managed-by";
 /// Its value.
-pub const OWNER_VALUE: &str = "guardsync";
+pub(crate) const OWNER_VALUE: &str = "guardsync";
 
 /// Whether a resource with these tags is guardsync's.
 pub(crate) fn is_owned(tags: &BTreeMap<String, String>) -> bool {

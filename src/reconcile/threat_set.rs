@@ -18,9 +18,9 @@ use crate::publish::parse_location;
 use crate::report::{Action, Change, Resource, Unmanaged};
 
 /// The tag that records the sha256 of the list a set points at.
-pub const SHA_TAG: &str = "guardsync-sha256";
+pub(crate) const SHA_TAG: &str = "guardsync-sha256";
 /// GuardDuty's limit of threat lists per account per region.
-pub const MAX_SETS: usize = 6;
+pub(crate) const MAX_SETS: usize = 6;
 
 /// The set every managed target should have.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub(crate) fn is_owned(set: &ThreatIntelSet) -> bool {
 
 /// What to do with the set of one target (a plan holds exactly one).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Nothing: the set points at the list and is ACTIVE.
     Nothing {
         /// The set's id.
@@ -92,7 +92,7 @@ pub(crate) async fn observe(
 }
 
 /// Decide what to do with the sets found in one detector.
-pub fn plan(
+pub(crate) fn plan(
     desired: &Desired,
     found: &[ThreatIntelSet],
     arn_of: impl Fn(&str) -> String,

@@ -167,7 +167,7 @@ pub enum Action {
 
 impl Action {
     /// The terraform-like sign of the text plan.
-    pub fn sign(self) -> char {
+    pub(crate) fn sign(self) -> char {
         match self {
             Action::Create => '+',
             Action::Update => '~',
@@ -319,7 +319,7 @@ impl Summary {
 
 impl Report {
     /// Put the run's call budget (`calls`) into the report and its summary.
-    pub fn count_calls(&mut self, calls: crate::cloud::calls::Table) {
+    pub(crate) fn count_calls(&mut self, calls: crate::cloud::calls::Table) {
         self.summary.api_calls = calls.values().map(|c| c.calls).sum();
         self.summary.api_retries = calls
             .values()
