@@ -1,9 +1,11 @@
-//! The local AWS for integration tests: one emulator process per test binary.
+//! The local AWS for integration tests: a small pool of emulator processes
+//! shared by the test binary.
 //!
-//! The emulator (moto 5.2.5 plus guardsync's extension, `tests/emulator/`) is
-//! started on a free 127.0.0.1 port the first time a test asks for it, and
-//! exits when this test process does (it watches its stdin). Tests that touch
-//! it take [`Emulator::lock`], reset it and seed the scenario they need.
+//! Each emulator (moto 5.2.5 plus guardsync's extension, `tests/emulator/`)
+//! is started on a free 127.0.0.1 port the first time a test needs it, and
+//! exits when this test process does (it watches its stdin). A test gets one
+//! emulator of the pool for its whole run ([`emulator`]); tests that touch it
+//! take [`Emulator::lock`], reset it and seed the scenario they need.
 
 pub(crate) mod gs;
 pub(crate) mod iprange;
@@ -12,6 +14,7 @@ pub(crate) mod run;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -29,6 +32,9 @@ pub(crate) struct Emulator {
     pub endpoint: String,
     _child: Mutex<Child>,
     serial: tokio::sync::Mutex<()>,
+    /// What a test left in place for the tests after it to reuse (see
+    /// [`Emulator::scenario`]); every reset forgets it.
+    scenario: Mutex<Option<&'static str>>,
 }
 
 pub(crate) fn repo() -> PathBuf {
@@ -48,10 +54,63 @@ pub(crate) fn python() -> PathBuf {
     p
 }
 
-/// The emulator of this test binary, started on first use.
+/// How many emulators the tests share (`GUARDSYNC_TEST_EMULATORS`, default
+/// 2): each is one single-threaded process, so two let two tests that need
+/// AWS run at once, one per core.
+fn pool_size() -> usize {
+    static SIZE: OnceLock<usize> = OnceLock::new();
+    *SIZE.get_or_init(|| {
+        std::env::var("GUARDSYNC_TEST_EMULATORS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| (1..=8).contains(n))
+            .unwrap_or(2)
+    })
+}
+
+/// The emulators, each started on first use, and how many running tests
+/// hold each.
+struct Pool {
+    emulators: Vec<OnceLock<Emulator>>,
+    holders: Vec<AtomicUsize>,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool {
+        emulators: (0..pool_size()).map(|_| OnceLock::new()).collect(),
+        holders: (0..pool_size()).map(|_| AtomicUsize::new(0)).collect(),
+    })
+}
+
+/// A test's hold on one emulator of the pool, for the life of its thread
+/// (libtest runs each test on a thread of its own).
+struct Hold(usize);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        pool().holders[self.0].fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+thread_local! {
+    static HOLD: Hold = {
+        let p = pool();
+        let i = (0..p.holders.len())
+            .min_by_key(|&i| p.holders[i].load(Ordering::SeqCst))
+            .unwrap_or(0);
+        p.holders[i].fetch_add(1, Ordering::SeqCst);
+        Hold(i)
+    };
+}
+
+/// The emulator of the running test: the least used of the pool when the
+/// test first asks, then the same one for the whole test (its helpers
+/// included). Tests that touch it take [`Emulator::lock`] and seed their own
+/// scenario.
 pub(crate) fn emulator() -> &'static Emulator {
-    static EMU: OnceLock<Emulator> = OnceLock::new();
-    EMU.get_or_init(start)
+    let i = HOLD.with(|h| h.0);
+    pool().emulators[i].get_or_init(start)
 }
 
 fn start() -> Emulator {
@@ -85,6 +144,7 @@ fn start() -> Emulator {
         endpoint,
         _child: Mutex::new(child),
         serial: tokio::sync::Mutex::new(()),
+        scenario: Mutex::new(None),
     }
 }
 
@@ -129,7 +189,27 @@ impl Emulator {
 
     /// Forget everything: AWS state, call log, faults and knobs.
     pub(crate) async fn reset(&self) {
+        self.set_scenario(None);
         self.control(reqwest::Method::POST, "reset", None).await;
+    }
+
+    /// The state a test built and named with [`Emulator::set_scenario`], if
+    /// no reset came after it: tests of one suite that share a costly state
+    /// (under the lock) build it once per emulator, and again after any other
+    /// test reset it.
+    pub(crate) fn scenario(&self) -> Option<&'static str> {
+        *self
+            .scenario
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Name the state the emulator holds now (see [`Emulator::scenario`]).
+    pub(crate) fn set_scenario(&self, name: Option<&'static str>) {
+        *self
+            .scenario
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = name;
     }
 
     /// Reset, then seed `tests/emulator/scenarios/NAME.yaml`; returns the seed summary.
