@@ -580,7 +580,10 @@ pub(crate) async fn fan_out<C: Cloud>(
         rules: &c.suppression_rules,
         alerts: c.alerts.as_ref(),
         concurrency: usize::try_from(c.concurrency).unwrap_or(1),
-        timing: Timing::default(),
+        timing: Timing {
+            settle_timeout: std::time::Duration::from_secs(u64::from(c.threat_list.settle_seconds)),
+            ..Timing::default()
+        },
         deadline: run.deadline,
         stop: run.stop.clone(),
     };
@@ -742,7 +745,9 @@ fn attach_policy_change(
         .find(|t| t.account_id == c.admin_account.as_str() && t.region == c.bucket.region.as_str());
     match home {
         Some(t) => {
-            if t.status == Status::Unchanged {
+            if t.status == Status::Unchanged
+                || (mode == Mode::Plan && t.status == Status::Activating)
+            {
                 t.status = match mode {
                     Mode::Plan => Status::Pending,
                     Mode::Apply => Status::Changed,

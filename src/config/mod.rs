@@ -184,3 +184,30 @@ fn key_path(p: &serde_path_to_error::Path) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_case::test_case;
+
+    /// `threat_list` with `extra` added, in a minimal configuration.
+    fn with_threat_list(extra: &str) -> Result<Config, ConfigErrors> {
+        let yaml = format!(
+            "admin: {{account_id: \"111111111111\"}}\nregions: [us-east-1]\n\
+             bucket: {{name: b-111111111111, region: us-east-1}}\n\
+             threat_list:\n  name: L\n{extra}"
+        );
+        parse(&yaml, "g.yaml".as_ref(), "g.yaml")
+    }
+
+    #[test_case("", Ok(60) ; "default")]
+    #[test_case("  settle_seconds: 0\n", Ok(0) ; "no wait at all")]
+    #[test_case("  settle_seconds: 840\n", Ok(840) ; "the most a Lambda can spare")]
+    #[test_case("  settle_seconds: 841\n", Err("g.yaml:6: threat_list.settle_seconds: must be an integer from 0 to 840, got 841".into()) ; "too long")]
+    fn settle_seconds(extra: &str, want: Result<u32, String>) {
+        let got = with_threat_list(extra)
+            .map(|c| c.threat_list.settle_seconds)
+            .map_err(|e| e.to_string());
+        assert_eq!(got, want);
+    }
+}

@@ -124,6 +124,8 @@ pub(crate) struct RawThreatList {
     pub max_shrink_percent: Option<Option<S<i64>>>,
     #[serde(default, deserialize_with = "explicit_null")]
     pub max_age_hours: Option<Option<S<i64>>>,
+    #[serde(default)]
+    pub settle_seconds: Option<S<i64>>,
 }
 
 /// Tells a missing key (`None`) from an explicit `null` (`Some(None)`).

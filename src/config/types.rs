@@ -183,6 +183,9 @@ pub struct ThreatList {
     pub max_shrink_percent: Option<u8>,
     /// Refuse feeds whose header date is older; `None` = off.
     pub max_age_hours: Option<u32>,
+    /// How long `apply` waits for GuardDuty to load a set before it reports
+    /// the set `activating` (seconds, 0-840).
+    pub settle_seconds: u32,
 }
 
 /// `bucket`.

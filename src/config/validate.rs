@@ -462,6 +462,18 @@ fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> ThreatL
             8760,
         )),
     };
+    // GuardDuty estimates that loading a list takes up to 15 minutes, in
+    // some cases 40 (user guide, "Important considerations for GuardDuty
+    // lists"): nobody can wait that long, and a Lambda has 15 minutes (900 s)
+    // in all. 840 s leaves a Lambda its last minute for the report.
+    let settle_seconds = int_in(
+        cx,
+        r.and_then(|r| r.settle_seconds.as_ref()),
+        "threat_list.settle_seconds",
+        60,
+        0,
+        840,
+    );
     ThreatList {
         name,
         strip_reserved,
@@ -469,6 +481,7 @@ fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> ThreatL
         min_entries,
         max_shrink_percent,
         max_age_hours,
+        settle_seconds,
     }
 }
 

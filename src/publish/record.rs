@@ -118,6 +118,7 @@ impl<'a> TargetRef<'a> {
             status: match t.status {
                 Status::Unchanged => "unchanged",
                 Status::Changed => "changed",
+                Status::Activating => "activating",
                 Status::Pending => "pending",
                 Status::Failed => "failed",
                 Status::Skipped => "skipped",

@@ -447,7 +447,7 @@ pub fn plan(desired: Option<&Desired>, observed: &Observed) -> Plan<Step> {
             changes: draft.changes,
             unmanaged: draft.unmanaged,
             notes: draft.notes,
-            blocked: Vec::new(),
+            ..Plan::default()
         },
         // A failed plan does nothing and reports no change.
         Err(e) => Plan {
@@ -456,6 +456,7 @@ pub fn plan(desired: Option<&Desired>, observed: &Observed) -> Plan<Step> {
             unmanaged: draft.unmanaged,
             notes: draft.notes,
             blocked: vec![TargetError::new(Resource::AlertRule, e)],
+            ..Plan::default()
         },
     }
 }

@@ -4,7 +4,7 @@
 //! it. It is the administrator's, once per run, before the fan-out; its
 //! change is reported on the administrator's target in `bucket.region`.
 
-use super::plan::{Plan, TargetError};
+use super::plan::Plan;
 use crate::aws::s3::S3;
 use crate::cloud::AwsError;
 use crate::publish::policy::{self, PolicyError};
@@ -45,7 +45,7 @@ pub(crate) fn plan(
         changes: merged.change.into_iter().collect(),
         unmanaged: Vec::new(),
         notes: merged.warnings,
-        blocked: Vec::<TargetError>::new(),
+        ..Plan::default()
     })
 }
 

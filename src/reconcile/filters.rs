@@ -225,6 +225,7 @@ pub fn plan(
             .into_iter()
             .map(|e| TargetError::new(Resource::Filter, e))
             .collect(),
+        activating: Vec::new(),
     }
 }
 

@@ -95,6 +95,16 @@ impl<C: Cloud> Context<'_, C> {
         })
     }
 
+    /// How long a target starting now may wait for GuardDuty to load a list:
+    /// `threat_list.settle_seconds`, cut so that the wait ends well within
+    /// the target's own time limit (a Lambda's deadline included).
+    fn settle_limit(&self) -> Duration {
+        let limit = self.target_limit();
+        self.timing
+            .settle_timeout
+            .min(limit.saturating_sub(limit / 4))
+    }
+
     /// The time limit of a target starting now: its own, cut to the deadline.
     fn target_limit(&self) -> Duration {
         let own = self.timing.target_timeout;
@@ -499,7 +509,10 @@ async fn managed<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
                 bucket_owner: &ctx.bucket_owner,
                 account,
                 region,
-                timing: ctx.timing,
+                timing: Timing {
+                    settle_timeout: ctx.settle_limit(),
+                    ..ctx.timing
+                },
             };
             let applying_alerts = async {
                 match (clients, plan.alerts) {
@@ -530,10 +543,12 @@ fn compose(mode: Mode, p: &Placed, outcomes: Vec<Outcome>) -> TargetReport {
     let mut unmanaged = Vec::new();
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
+    let mut activating = false;
     for o in outcomes {
         changes.extend(o.changes);
         unmanaged.extend(o.unmanaged);
         errors.extend(o.errors);
+        activating |= !o.activating.is_empty();
         // The report warns once about suppressed findings; the other notes
         // (pending confirmations, ...) belong to this target.
         warnings.extend(o.notes.into_iter().filter(|n| n != alerts::SUPPRESSED_NOTE));
@@ -541,10 +556,13 @@ fn compose(mode: Mode, p: &Placed, outcomes: Vec<Outcome>) -> TargetReport {
     let mut r = match plan::joined(&errors) {
         Some(error) => failed(p, changes, error),
         None => {
-            let status = match (changes.is_empty(), mode) {
-                (true, _) => Status::Unchanged,
-                (false, Mode::Plan) => Status::Pending,
-                (false, Mode::Apply) => Status::Changed,
+            // A list GuardDuty is still loading: `activating`, unless a
+            // plan has changes to make.
+            let status = match (changes.is_empty(), activating, mode) {
+                (false, _, Mode::Plan) => Status::Pending,
+                (_, true, _) => Status::Activating,
+                (true, false, _) => Status::Unchanged,
+                (false, false, Mode::Apply) => Status::Changed,
             };
             report(p, status, changes, None)
         }
@@ -589,13 +607,19 @@ impl Progress {
             }
             // Without a terminal, a line per target that changed or failed;
             // the rest only with -v.
-            None if matches!(r.status, Status::Changed | Status::Failed) => tracing::info!(
-                account = r.account_id.as_str(),
-                region = r.region.as_str(),
-                placement = r.placement.as_str(),
-                status = ?r.status,
-                "target done"
-            ),
+            None if matches!(
+                r.status,
+                Status::Changed | Status::Failed | Status::Activating
+            ) =>
+            {
+                tracing::info!(
+                    account = r.account_id.as_str(),
+                    region = r.region.as_str(),
+                    placement = r.placement.as_str(),
+                    status = ?r.status,
+                    "target done"
+                )
+            }
             None => tracing::debug!(
                 account = r.account_id.as_str(),
                 region = r.region.as_str(),

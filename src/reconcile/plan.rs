@@ -46,7 +46,9 @@ pub struct Timing {
     pub poll_initial: Duration,
     /// Longest pause between two polls.
     pub poll_max: Duration,
-    /// How long a set may stay ACTIVATING or DEACTIVATING.
+    /// How long `apply` waits for a set to leave ACTIVATING or DEACTIVATING
+    /// (`threat_list.settle_seconds`); a set still ACTIVATING then is
+    /// reported `activating`.
     pub settle_timeout: Duration,
     /// The whole work of one target, calls and waits included.
     pub target_timeout: Duration,
@@ -57,7 +59,7 @@ impl Default for Timing {
         Timing {
             poll_initial: Duration::from_millis(250),
             poll_max: Duration::from_secs(5),
-            settle_timeout: Duration::from_secs(300),
+            settle_timeout: Duration::from_secs(60),
             target_timeout: Duration::from_secs(600),
         }
     }
@@ -77,6 +79,8 @@ pub struct Plan<S> {
     /// Why part of the desired state cannot be reached: the target fails
     /// with these, whatever the steps do.
     pub blocked: Vec<TargetError>,
+    /// The lists GuardDuty is still loading (ACTIVATING), by name.
+    pub activating: Vec<String>,
 }
 
 impl<S> Default for Plan<S> {
@@ -87,6 +91,7 @@ impl<S> Default for Plan<S> {
             unmanaged: Vec::new(),
             notes: Vec::new(),
             blocked: Vec::new(),
+            activating: Vec::new(),
         }
     }
 }
@@ -105,6 +110,7 @@ impl<S> Plan<S> {
             unmanaged: self.unmanaged,
             notes: self.notes,
             errors: self.blocked,
+            activating: self.activating,
         }
     }
 }
@@ -120,6 +126,8 @@ pub struct Outcome {
     pub notes: Vec<String>,
     /// Why the kind did not reach its desired state.
     pub errors: Vec<TargetError>,
+    /// The lists GuardDuty was still loading when guardsync stopped waiting.
+    pub activating: Vec<String>,
 }
 
 impl Outcome {

@@ -120,12 +120,20 @@ pub(crate) fn plan(
             vec![TargetError::new(Resource::ThreatIntelSet, e)],
         ),
     };
+    // GuardDuty is still loading the set (a run that stopped waiting for it
+    // left it so): nothing to do but look again later.
+    let activating = found
+        .iter()
+        .filter(|s| s.name == desired.name && s.status == SetStatus::Activating && is_owned(s))
+        .map(|s| s.name.clone())
+        .collect();
     Plan {
         steps,
         changes: change.into_iter().collect(),
         unmanaged,
         notes: Vec::new(),
         blocked,
+        activating,
     }
 }
 
@@ -252,13 +260,26 @@ pub(crate) struct Writer<'a, G> {
     pub account: &'a str,
     /// See `account`.
     pub region: &'a str,
-    /// How long to wait for GuardDuty.
+    /// How long to wait for GuardDuty: `settle_timeout` is already cut to
+    /// the time the target has left.
     pub timing: Timing,
 }
 
-/// Carry out `plan`, waiting until GuardDuty uses the list. A busy set is
-/// waited for, then observed and planned again; guardsync's own activation
-/// is waited for inside its round, so three rounds are plenty.
+/// Where a set stands once guardsync stops waiting for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loaded {
+    /// GuardDuty uses the list.
+    Active,
+    /// GuardDuty is still loading it: the target is reported `activating`.
+    Activating,
+}
+
+/// Carry out `plan`, waiting at most `settle_timeout` for GuardDuty to use
+/// the list; a set still ACTIVATING then is reported as activating, not as a
+/// failure (GuardDuty documents up to 15 minutes, in some cases 40). A set
+/// busy at the start is waited for the same way, then observed and planned
+/// again; guardsync's own activation is waited for inside its round, so
+/// three rounds are plenty.
 pub(crate) async fn apply<G: GuardDutyApi>(w: &Writer<'_, G>, plan: Plan<Step>) -> Outcome {
     let mut plan = plan;
     for round in 0..3 {
@@ -274,24 +295,30 @@ pub(crate) async fn apply<G: GuardDutyApi>(w: &Writer<'_, G>, plan: Plan<Step>) 
             return plan.outcome();
         }
         let done = match plan.steps.first() {
-            None | Some(Step::Nothing { .. }) => Ok(true),
-            Some(Step::Wait { id }) => settle(w, id).await.map(|_| false),
-            Some(Step::Create) => create(w).await.map(|_| true),
-            Some(Step::Update { id, previous }) => {
-                update(w, id, Some(previous)).await.map(|()| true)
-            }
-            Some(Step::Activate { id }) => update(w, id, None).await.map(|()| true),
+            None | Some(Step::Nothing { .. }) => Ok(Some(Loaded::Active)),
+            Some(Step::Wait { id }) => match settle(w, id).await {
+                // Still loading: stop here, the next run looks again.
+                Ok(SetStatus::Activating) => Ok(Some(Loaded::Activating)),
+                Ok(_) => Ok(None),
+                Err(e) => Err(e),
+            },
+            Some(Step::Create) => create(w).await.map(Some),
+            Some(Step::Update { id, previous }) => update(w, id, Some(previous)).await.map(Some),
+            Some(Step::Activate { id }) => update(w, id, None).await.map(Some),
         };
-        match done {
-            Err(e) => {
-                let mut out = plan.outcome();
-                out.errors
-                    .push(TargetError::new(Resource::ThreatIntelSet, e));
-                return out;
-            }
-            Ok(false) => continue,
-            Ok(true) => return plan.outcome(),
+        if let Ok(None) = done {
+            continue;
         }
+        let mut out = plan.outcome();
+        out.activating.clear();
+        match done {
+            Err(e) => out
+                .errors
+                .push(TargetError::new(Resource::ThreatIntelSet, e)),
+            Ok(Some(Loaded::Activating)) => out.activating.push(w.desired.name.clone()),
+            Ok(_) => {}
+        }
+        return out;
     }
     Outcome::failed(TargetError::new(
         Resource::ThreatIntelSet,
@@ -303,7 +330,7 @@ pub(crate) async fn apply<G: GuardDutyApi>(w: &Writer<'_, G>, plan: Plan<Step>) 
 const READ_HINT: &str = " (GuardDuty in this account must be able to read the object: \
                          bucket.manage_policy grants the organization read access)";
 
-async fn create<G: GuardDutyApi>(w: &Writer<'_, G>) -> Result<String, Failure> {
+async fn create<G: GuardDutyApi>(w: &Writer<'_, G>) -> Result<Loaded, Failure> {
     let d = w.desired;
     let tags = d.tags();
     let token = client_token(&format!(
@@ -324,7 +351,8 @@ async fn create<G: GuardDutyApi>(w: &Writer<'_, G>) -> Result<String, Failure> {
         .await?;
     tracing::info!(set = id.as_str(), "created ThreatIntelSet");
     match settle(w, &id).await? {
-        SetStatus::Active => Ok(id),
+        SetStatus::Active => Ok(Loaded::Active),
+        SetStatus::Activating => Ok(Loaded::Activating),
         s => Err(Failure::Status(format!(
             "GuardDuty could not use the new ThreatIntelSet {:?}: status {s} reading {}{}",
             d.name, d.location, READ_HINT
@@ -338,7 +366,7 @@ async fn update<G: GuardDutyApi>(
     w: &Writer<'_, G>,
     id: &str,
     previous: Option<&str>,
-) -> Result<(), Failure> {
+) -> Result<Loaded, Failure> {
     let d = w.desired;
     w.gd.activate_threat_intel_set(w.detector, id, &d.location, w.bucket_owner)
         .await?;
@@ -346,8 +374,10 @@ async fn update<G: GuardDutyApi>(
         w.gd.tag_threat_intel_set(w.detector, id, &d.tags()).await?;
     }
     let status = settle(w, id).await?;
-    if status == SetStatus::Active {
-        return Ok(());
+    match status {
+        SetStatus::Active => return Ok(Loaded::Active),
+        SetStatus::Activating => return Ok(Loaded::Activating),
+        _ => {}
     }
     let mut msg = format!(
         "GuardDuty could not use ThreatIntelSet {:?} after activation: status {status} reading {}{}",
@@ -366,7 +396,9 @@ async fn update<G: GuardDutyApi>(
     Err(Failure::Status(msg))
 }
 
-/// Poll the set until it leaves ACTIVATING/DEACTIVATING; its final status.
+/// Poll the set until it leaves ACTIVATING/DEACTIVATING, for at most
+/// `settle_timeout`; its status then (ACTIVATING when GuardDuty is still
+/// loading it). A set still DEACTIVATING cannot be changed: that fails.
 async fn settle<G: GuardDutyApi>(w: &Writer<'_, G>, id: &str) -> Result<SetStatus, Failure> {
     let t = w.timing;
     let start = tokio::time::Instant::now();
@@ -376,7 +408,15 @@ async fn settle<G: GuardDutyApi>(w: &Writer<'_, G>, id: &str) -> Result<SetStatu
         if !set.status.is_busy() {
             return Ok(set.status);
         }
-        if start.elapsed() >= t.settle_timeout {
+        let left = t.settle_timeout.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            if set.status == SetStatus::Activating {
+                tracing::info!(
+                    set = set.name.as_str(),
+                    "GuardDuty is still loading the list; the next plan or apply checks it"
+                );
+                return Ok(set.status);
+            }
             return Err(Failure::Status(format!(
                 "ThreatIntelSet {:?} was still {} after {}s",
                 set.name,
@@ -384,7 +424,7 @@ async fn settle<G: GuardDutyApi>(w: &Writer<'_, G>, id: &str) -> Result<SetStatu
                 t.settle_timeout.as_secs()
             )));
         }
-        tokio::time::sleep(pause).await;
+        tokio::time::sleep(pause.min(left)).await;
         pause = (pause.mul_f32(1.5)).min(t.poll_max);
     }
 }
@@ -532,6 +572,23 @@ mod tests {
             })
         );
         assert_eq!(p.change.is_some(), !at_list);
+    }
+
+    #[test]
+    fn a_set_guardduty_is_still_loading_is_activating_with_nothing_to_do_but_wait() {
+        let loc = desired().location;
+        let found = [set("FireHOL-Level1", &loc, "ACTIVATING", true)];
+        let p = super::plan(&desired(), &found, arn);
+        assert_eq!(
+            p.steps,
+            [Step::Wait {
+                id: "id-FireHOL-Level1".into()
+            }]
+        );
+        assert_eq!(p.changes, []);
+        assert_eq!(p.activating, ["FireHOL-Level1"]);
+        let active = [set("FireHOL-Level1", &loc, "ACTIVE", true)];
+        assert!(super::plan(&desired(), &active, arn).activating.is_empty());
     }
 
     #[test]

@@ -114,6 +114,9 @@ pub enum Status {
     Unchanged,
     /// apply changed something.
     Changed,
+    /// GuardDuty is still loading a list (apply stopped waiting after
+    /// `threat_list.settle_seconds`; the next plan or apply checks it).
+    Activating,
     /// plan: changes to make.
     Pending,
     /// The target did not reach its desired state; `error` says why.
@@ -264,6 +267,8 @@ pub struct Summary {
     pub unchanged: usize,
     /// plan: targets with changes to make.
     pub pending: usize,
+    /// Targets whose list GuardDuty is still loading.
+    pub activating: usize,
     /// Targets that failed (including those not run).
     pub failed: usize,
     /// Of the failed targets, those not run because a wave stopped the rollout.
@@ -295,6 +300,7 @@ impl Summary {
             match t.status {
                 Status::Unchanged => s.unchanged += 1,
                 Status::Changed => s.changed += 1,
+                Status::Activating => s.activating += 1,
                 Status::Pending => s.pending += 1,
                 Status::Failed => s.failed += 1,
                 Status::Skipped => s.skipped += 1,

@@ -32,6 +32,7 @@ pub fn render(report: &Report, style: Style) -> String {
     blocks(&mut out, report, paint);
     coverage(&mut out, report, paint);
     failures(&mut out, report, paint);
+    activating(&mut out, report, paint);
     not_run(&mut out, report, paint);
     let per_target: Vec<(String, String)> = report
         .targets
@@ -461,6 +462,28 @@ fn failures(out: &mut Out, report: &Report, paint: Paint) {
 }
 
 /// `  KEY  text` lines with the keys padded to one width.
+/// The targets whose list GuardDuty is still loading: not failures, and the
+/// next plan or apply looks again.
+fn activating(out: &mut Out, report: &Report, paint: Paint) {
+    let loading: Vec<&TargetReport> = report
+        .targets
+        .iter()
+        .filter(|t| t.status == Status::Activating)
+        .collect();
+    if loading.is_empty() {
+        return;
+    }
+    out.blank();
+    out.line(paint.bold(
+        "Activating (GuardDuty is still loading the list, which can take 15 minutes or more; \
+         the next plan or apply checks it):",
+    ));
+    let lines = loading
+        .iter()
+        .map(|t| (key(t), format!("({})", t.placement)));
+    keyed_lines(out, lines);
+}
+
 fn keyed_lines(out: &mut Out, lines: impl Iterator<Item = (String, String)>) {
     let lines: Vec<(String, String)> = lines.collect();
     let width = lines
@@ -488,6 +511,9 @@ fn summary_line(report: &Report, paint: Paint) -> String {
             ", {}",
             paint.red(&format!("{} not run", thousands(s.not_run)))
         ));
+    }
+    if s.activating > 0 {
+        tail.push_str(&format!(", {} activating", thousands(s.activating)));
     }
     let across = counted(s.targets, "target", "targets");
     match report.mode {

@@ -50,6 +50,20 @@ def test_activating_then_active_and_no_update_while_activating(emu):
     assert gd.get_threat_intel_set(DetectorId=det, ThreatIntelSetId=sid)["Status"] == "ACTIVATING"
 
 
+def test_activation_lasts_its_configured_time_until_finished(emu):
+    # GuardDuty documents that activating a list takes up to 15 minutes, in
+    # some cases 40: the emulator keeps a set ACTIVATING for the configured
+    # wall-clock time, and the control API ends every such phase at once.
+    emu.ctl("POST", "config", {"activation_delay_ms": 30 * 60 * 1000})
+    gd, det, loc = emu.client("guardduty"), emu.detector(ADMIN), put_list(emu)
+    sid = create(gd, det, "FireHOL-Level1", loc)
+    time.sleep(0.3)
+    assert gd.get_threat_intel_set(DetectorId=det, ThreatIntelSetId=sid)["Status"] == "ACTIVATING"
+    assert emu.ctl("POST", "activations/finish") == {"finished": 1}
+    assert gd.get_threat_intel_set(DetectorId=det, ThreatIntelSetId=sid)["Status"] == "ACTIVE"
+    assert emu.ctl("POST", "activations/finish") == {"finished": 0}
+
+
 def test_error_on_missing_object_and_inactive(emu):
     emu.ctl("POST", "config", {"activation_delay_ms": 0})
     gd, det = emu.client("guardduty"), emu.detector(ADMIN)

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod activation;
 mod alerts;
 mod calls;
 mod config_validate;

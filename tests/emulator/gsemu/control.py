@@ -15,6 +15,7 @@ Control API (JSON; never logged as AWS calls):
   DELETE /_guardsync/calls
   GET|POST|DELETE /_guardsync/faults           {"seed", "rules": [...]}
   GET|POST /_guardsync/config                  {"activation_delay_ms", "secure_transport", "org_empty_pages"}
+  POST   /_guardsync/activations/finish        end every ACTIVATING/DEACTIVATING phase now -> {"finished": N}
   GET    /_guardsync/guardduty?account=&region=  detector id, threat intel sets, filters
   POST   /_guardsync/findings    {"account", "region", "findings": [...]}  -> {"findingIds": [...]}
   GET    /_guardsync/findings?account=&region=     -> {"findings": [...]} (full JSON, stored order)
@@ -139,6 +140,9 @@ def control(environ, start_response) -> list[bytes]:
                                           {"error": f"unknown config keys: {sorted(unknown)}"})
                 state.CONFIG.update(body)
             return _json_response(start_response, 200, dict(state.CONFIG))
+        if route == "activations/finish" and method == "POST":
+            from . import guardduty_ext as gd
+            return _json_response(start_response, 200, {"finished": gd.finish_transitions()})
         if route == "guardduty" and method == "GET":
             if "account" not in query or "region" not in query:
                 return _json_response(start_response, 400, {"error": "account and region are required"})

@@ -140,6 +140,22 @@ class ThreatIntelSet:
         return out
 
 
+def finish_transitions() -> int:
+    """End every ACTIVATING/DEACTIVATING phase now, however long
+    `activation_delay_ms` is (the control API's `activations/finish`): the
+    next read of each set resolves it as if the delay had passed. Returns
+    how many sets were in such a phase."""
+    n = 0
+    for account in list(guardduty_backends.keys()):
+        for region in list(guardduty_backends[account].keys()):
+            for det in list(guardduty_backends[account][region].detectors.values()):
+                for tis in sets_of(det).values():
+                    if tis._status in ("ACTIVATING", "DEACTIVATING"):
+                        tis._since = float("-inf")
+                        n += 1
+    return n
+
+
 def sets_of(detector: Detector) -> dict:
     if not hasattr(detector, "gs_sets"):
         detector.gs_sets = {}

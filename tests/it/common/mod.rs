@@ -236,6 +236,15 @@ impl Emulator {
             .await;
     }
 
+    /// End every ACTIVATING or DEACTIVATING phase now, as GuardDuty would
+    /// once it has loaded the lists; how many sets were in one.
+    pub(crate) async fn finish_activations(&self) -> u64 {
+        let v = self
+            .control(reqwest::Method::POST, "activations/finish", None)
+            .await;
+        v["finished"].as_u64().expect("a count")
+    }
+
     /// Replace the fault rules.
     pub(crate) async fn faults(&self, rules: serde_json::Value) {
         self.control(reqwest::Method::POST, "faults", Some(rules))
