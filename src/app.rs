@@ -470,7 +470,7 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
     };
     let desired = Desired {
         name: c.threat_list.name.clone(),
-        location: publish::guardduty_location(bucket, c.bucket.region.as_str(), &list.key),
+        location: publish::guardduty_location(bucket, &list.key),
         bucket: bucket.to_owned(),
         key: list.key.clone(),
         sha256: list.sha256.clone(),

@@ -46,7 +46,7 @@ pub fn desired(config: &Config) -> Desired {
     let key = publish::object_key(&config.bucket.prefix, LIST_SHA256);
     Desired {
         name: config.threat_list.name.clone(),
-        location: publish::guardduty_location(bucket, config.bucket.region.as_str(), &key),
+        location: publish::guardduty_location(bucket, &key),
         bucket: bucket.to_owned(),
         key,
         sha256: LIST_SHA256.to_owned(),

@@ -92,18 +92,13 @@ pub(crate) fn s3_url(bucket: &str, key: &str) -> String {
     format!("s3://{bucket}/{key}")
 }
 
-/// The ThreatIntelSet `Location` of an object: the regional path-style URL
-/// of the CreateThreatIntelSet API reference, key percent-encoded.
-pub fn guardduty_location(bucket: &str, bucket_region: &str, key: &str) -> String {
-    let domain = if bucket_region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
-    format!(
-        "https://s3.{bucket_region}.{domain}/{bucket}/{}",
-        percent_encode(key)
-    )
+/// The ThreatIntelSet `Location` of an object: its S3 URI, `s3://BUCKET/KEY`,
+/// what the S3 console copies for an object and the form GuardDuty's user
+/// guide tells users to paste ("Adding and activating an entity list or IP
+/// list"); the same in every partition. Sets created with another form are
+/// compared by bucket and key, so they are not rewritten for the form alone.
+pub fn guardduty_location(bucket: &str, key: &str) -> String {
+    s3_url(bucket, key)
 }
 
 /// `(bucket, key)` of a location in any form GuardDuty accepts
@@ -148,19 +143,6 @@ fn is_s3_endpoint(host: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         })
-}
-
-/// Percent-encode everything but unreserved characters and `/`.
-fn percent_encode(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Decode `%XX` escapes (a `%` not followed by two hex digits stays as is);
@@ -281,10 +263,10 @@ mod tests {
         assert_eq!(s3_url("b", "guardduty/x.txt"), "s3://b/guardduty/x.txt");
     }
 
-    #[test_case("us-east-1", "https://s3.us-east-1.amazonaws.com/b/guardduty/x.txt" ; "aws")]
-    #[test_case("cn-north-1", "https://s3.cn-north-1.amazonaws.com.cn/b/guardduty/x.txt" ; "china")]
-    fn guardduty_locations(region: &str, want: &str) {
-        assert_eq!(guardduty_location("b", region, "guardduty/x.txt"), want);
+    #[test]
+    fn guardduty_locations_are_s3_uris() {
+        let want = "s3://b/guardduty/x.txt";
+        assert_eq!(guardduty_location("b", "guardduty/x.txt"), want);
         assert_eq!(
             parse_location(want),
             Some(("b".to_owned(), "guardduty/x.txt".to_owned()))
@@ -292,14 +274,12 @@ mod tests {
     }
 
     #[test]
-    fn guardduty_location_encodes_the_key_and_parse_decodes_it() {
-        let key = "lists dir/ü+x.txt";
-        let url = guardduty_location("b", "eu-west-1", key);
+    fn https_keys_are_percent_decoded() {
+        let url = "https://s3.eu-west-1.amazonaws.com/b/lists%20dir/%C3%BC%2Bx.txt";
         assert_eq!(
-            url,
-            "https://s3.eu-west-1.amazonaws.com/b/lists%20dir/%C3%BC%2Bx.txt"
+            parse_location(url),
+            Some(("b".to_owned(), "lists dir/ü+x.txt".to_owned()))
         );
-        assert_eq!(parse_location(&url), Some(("b".to_owned(), key.to_owned())));
     }
 
     // The forms of tests/emulator/gsemu/guardduty_ext.py's _LOCATION_PATTERNS.

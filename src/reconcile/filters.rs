@@ -257,8 +257,27 @@ fn rule_of<'a>(rules: &'a [SuppressionRule], step: &Step) -> Option<&'a Suppress
     }
 }
 
+/// The idempotency token of a filter's create: over the whole filter, so that
+/// a rule deleted and added again with other criteria is a new request, not
+/// a retry of the old one (which GuardDuty would refuse, or answer with the
+/// old filter).
+fn create_token(account: &str, region: &str, spec: &FilterSpec<'_>) -> String {
+    let criteria: Vec<String> = normal_all(spec.criteria)
+        .iter()
+        .map(|(field, c)| format!("{field}:{c:?}"))
+        .collect();
+    client_token(&format!(
+        "{account}|{region}|filter|{}|{}|{}|{}",
+        spec.name,
+        spec.rank,
+        spec.description,
+        criteria.join("|")
+    ))
+}
+
 /// Plan only: each rule to create or change says how many current findings
-/// it would archive (what it matches today, not yet archived). A count that
+/// it matches (not archived yet), and that they stay: GuardDuty archives the
+/// new findings a rule matches, not the ones already there. A count that
 /// fails blocks the plan there: the changes after it are not reported.
 pub(crate) async fn count_findings(
     gd: &impl GuardDutyApi,
@@ -279,8 +298,10 @@ pub(crate) async fn count_findings(
             },
         );
         match gd.count_findings(detector, &criteria).await {
+            // A suppression rule archives new findings only: the current
+            // ones it matches stay as they are.
             Ok(n) => plan.changes[i].detail.push(format!(
-                "would archive {n} current finding{}",
+                "matches {n} current finding{} (they stay; GuardDuty archives only new ones)",
                 if n == 1 { "" } else { "s" }
             )),
             Err(e) => {
@@ -316,10 +337,7 @@ pub(crate) async fn apply(
             (Step::Update(_), Some(rule)) => gd.update_filter(detector, &spec(rule)).await,
             (Step::Create(_), Some(rule)) => {
                 let spec = spec(rule);
-                let token = client_token(&format!(
-                    "{account}|{region}|filter|{}|{}",
-                    spec.name, spec.rank
-                ));
+                let token = create_token(account, region, &spec);
                 gd.create_filter(detector, &spec, &owner_tags(), &token)
                     .await
             }
@@ -400,6 +418,18 @@ mod tests {
 
     fn steps(p: &FiltersPlan) -> Vec<Step> {
         p.steps.iter().map(|(s, _)| s.clone()).collect()
+    }
+
+    #[test]
+    fn the_create_token_covers_the_whole_filter() {
+        let token = |r: &SuppressionRule| create_token("111111111111", "us-east-1", &spec(r));
+        let a = rule("scanner", 1, &["a", "b"]);
+        assert_eq!(token(&a), token(&rule("scanner", 1, &["b", "a"])));
+        assert_ne!(token(&a), token(&rule("scanner", 1, &["c"])));
+        let mut described = a.clone();
+        described.description = Some("other".into());
+        assert_ne!(token(&a), token(&described));
+        assert_ne!(token(&a), token(&rule("scanner", 2, &["a", "b"])));
     }
 
     #[test]

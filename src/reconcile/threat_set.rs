@@ -97,6 +97,13 @@ pub(crate) fn plan(
     found: &[ThreatIntelSet],
     arn_of: impl Fn(&str) -> String,
 ) -> Plan<Step> {
+    // A DELETED set is gone: it neither blocks its name nor takes a slot.
+    let live: Vec<ThreatIntelSet> = found
+        .iter()
+        .filter(|s| s.status != SetStatus::Deleted)
+        .cloned()
+        .collect();
+    let found = live.as_slice();
     let unmanaged = found
         .iter()
         .filter(|s| s.name != desired.name)
@@ -589,6 +596,19 @@ mod tests {
         assert_eq!(p.activating, ["FireHOL-Level1"]);
         let active = [set("FireHOL-Level1", &loc, "ACTIVE", true)];
         assert!(super::plan(&desired(), &active, arn).activating.is_empty());
+    }
+
+    #[test]
+    fn a_deleted_set_is_absent() {
+        let loc = desired().location;
+        let mut found: Vec<_> = (0..5)
+            .map(|i| set(&format!("s{i}"), "s3://x/y", "ACTIVE", false))
+            .collect();
+        found.push(set("FireHOL-Level1", &loc, "DELETED", true));
+        found.push(set("other", "s3://x/y", "DELETED", false));
+        let p = plan(&desired(), &found, arn);
+        assert_eq!(p.step, Ok(Step::Create));
+        assert_eq!(p.unmanaged.len(), 5);
     }
 
     #[test]

@@ -117,7 +117,9 @@ async fn plan_apply_converge_and_a_second_apply_changes_nothing() {
         .expect("sha256")
         .to_owned();
     let key = format!("guardduty/{sha}.txt");
-    let location = format!("https://s3.us-east-1.amazonaws.com/{BUCKET}/{key}");
+    // The set's location is the object's S3 URI, the form GuardDuty's user
+    // guide documents.
+    let location = format!("s3://{BUCKET}/{key}");
     for (account, region) in REGIONS
         .iter()
         .map(|r| (ADMIN, *r))

@@ -238,11 +238,8 @@ async fn the_policy_lets_the_organization_read_the_list_and_nobody_else() {
             .contains(&format!("s3://{BUCKET}/{key}")),
         "{refused}"
     );
-    let location = publish::guardduty_location(BUCKET, "us-east-1", &key);
-    assert_eq!(
-        location,
-        format!("https://s3.us-east-1.amazonaws.com/{BUCKET}/{key}")
-    );
+    let location = publish::guardduty_location(BUCKET, &key);
+    assert_eq!(location, format!("s3://{BUCKET}/{key}"));
     assert_eq!(
         threat_list_status(STANDALONE, "us-east-1", &location).await,
         "ERROR"

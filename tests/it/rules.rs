@@ -269,3 +269,46 @@ async fn a_foreign_filter_named_like_a_rule_fails_that_target_with_the_adoption_
     // The threat list still went in: one part failing does not stop the others.
     assert_eq!(t["changes"][0]["resource"], "threat_intel_set");
 }
+
+/// A rule removed, then added again under its name and rank with other
+/// criteria: its create is a new request, not a retry of the first one
+/// (whose idempotency token GuardDuty would refuse with other parameters).
+#[tokio::test]
+async fn a_rule_deleted_and_added_again_with_other_criteria_is_created_anew() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    seed_demo(emu).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = |types: &str| {
+        format!(
+            "  - name: internal-scanner\n    rank: 1\n    criteria:\n      type: {{ equals: [{types}] }}\n"
+        )
+    };
+    let first = rules_config(dir.path(), &rule("\"Recon:EC2/Portscan\""));
+    let out = run(emu, "apply", &first);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let none = config(
+        dir.path(),
+        &REGIONS,
+        "",
+        "",
+        "organization:\n  exclude_accounts: [\"131313131313\"]\n",
+    );
+    let out = run(emu, "apply", &none);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(filters(emu, ADMIN, "us-east-1").await, BTreeMap::new());
+
+    let again = rules_config(
+        dir.path(),
+        &rule("\"UnauthorizedAccess:EC2/SSHBruteForce\""),
+    );
+    let out = run(emu, "apply", &again);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(failures(&out.json()), Vec::<String>::new());
+    let v = emu.guardduty(ADMIN, "us-east-1").await;
+    assert_eq!(
+        v["filters"][0]["findingCriteria"]["criterion"]["type"]["equals"],
+        serde_json::json!(["UnauthorizedAccess:EC2/SSHBruteForce"]),
+        "{v}"
+    );
+}
