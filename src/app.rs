@@ -326,8 +326,25 @@ pub enum Outcome {
 /// record (apply): the whole job, without printing.
 pub(crate) async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Error> {
     let before = crate::cloud::calls::snapshot();
+    // A --region outside the configured list: before any AWS call.
+    if let RegionScope::List(list) = &c.regions {
+        check_regions(&run.regions, list, "the configured regions")?;
+    }
     let aws = Aws::load(c.retry_max_attempts).await;
     let admin = c.admin_account.as_str();
+    // With `regions: enabled`, and for --account: read-only calls, before
+    // the lease and any write.
+    if c.regions == RegionScope::Enabled && !run.regions.is_empty() {
+        let enabled = crate::discover::configured_regions(&aws, c).await?;
+        check_regions(
+            &run.regions,
+            &enabled,
+            "the GuardDuty Regions enabled in the administrator account (regions: enabled)",
+        )?;
+    }
+    if !run.accounts.is_empty() && !run.retry_failed {
+        check_accounts(&aws, c, &run.accounts).await?;
+    }
     let s3 = S3::new(&aws.config_for(c.bucket.region.as_str(), None), admin);
     // One apply at a time: the lease is taken before anything is written and
     // given back whatever the outcome. A plan writes nothing and takes none.
@@ -354,6 +371,57 @@ pub(crate) async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Err
         }
         other => other,
     })
+}
+
+/// Every `--region` must be one of `scope` (described by `what`): a usage
+/// error otherwise, never an empty success.
+fn check_regions(
+    only: &[crate::config::Region],
+    scope: &[crate::config::Region],
+    what: &str,
+) -> Result<(), Error> {
+    let names: Vec<&str> = scope.iter().map(crate::config::Region::as_str).collect();
+    match only.iter().find(|r| !scope.contains(r)) {
+        None => Ok(()),
+        Some(r) => {
+            let hint = crate::util::nearest(r.as_str(), &names)
+                .map(|n| format!("; did you mean {n}?"))
+                .unwrap_or_default();
+            Err(Error::Scope(format!(
+                "--region {r} is not one of {what} ({}){hint}",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// Every `--account` must be an ACTIVE account of the organization within
+/// `include_accounts`/`include_ous` (an excluded account is in scope: it
+/// yields its `excluded` targets): a usage error otherwise. Lists the
+/// organization (read-only) in one Region.
+async fn check_accounts(
+    aws: &Aws,
+    c: &Config,
+    only: &[crate::config::AccountId],
+) -> Result<(), Error> {
+    let regions = crate::discover::configured_regions(aws, c).await?;
+    let first = regions.into_iter().take(1).collect::<Vec<_>>();
+    let (_, targets, _) = crate::discover::discover_all(aws, c, &[], &first).await?;
+    let known: std::collections::BTreeSet<&str> =
+        targets.iter().map(|t| t.account.as_str()).collect();
+    let candidates: Vec<&str> = known.iter().copied().collect();
+    match only.iter().find(|a| !known.contains(a.as_str())) {
+        None => Ok(()),
+        Some(a) => {
+            let hint = crate::util::nearest(a.as_str(), &candidates)
+                .map(|n| format!("; did you mean {n}?"))
+                .unwrap_or_default();
+            Err(Error::Scope(format!(
+                "--account {a} is not an ACTIVE account of the organization within \
+                 organization.include_accounts/include_ous{hint}"
+            )))
+        }
+    }
 }
 
 /// The report of a run: the list, every target with the waves, and the

@@ -152,10 +152,11 @@ pub async fn discover<'a, C: Cloud>(
         .unwrap_or_default();
     let o = &config.organization;
     let discovery = Discovery {
-        sts_region: regions
-            .first()
-            .map_or("us-east-1", Region::as_str)
-            .to_owned(),
+        // A Region every account has enabled (bucket.region is validated not
+        // to be an opt-in Region): STS refuses an account's credentials from
+        // an opt-in Region it has not enabled, which would fail every Region
+        // of that account.
+        sts_region: config.bucket.region.as_str().to_owned(),
         regions,
         views,
         below,

@@ -68,6 +68,10 @@ pub enum Error {
     #[error(transparent)]
     Lease(#[from] crate::publish::lease::LeaseError),
 
+    /// `--region` or `--account` names something outside the run's scope.
+    #[error("{0}")]
+    Scope(String),
+
     /// `apply --retry-failed` without a run record.
     #[error(
         "failed to find a run record at {location}: run `guardsync apply` first; --retry-failed repairs what the last apply left failed or not run"
@@ -91,7 +95,7 @@ impl Error {
     /// The exit code SPEC.md §3 assigns to this error.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Config(_) | Error::File { .. } => ExitCode::Usage,
+            Error::Config(_) | Error::File { .. } | Error::Scope(_) => ExitCode::Usage,
             Error::Feed(e) if e.is_usage() => ExitCode::Usage,
             Error::Feed(_)
             | Error::Publish(_)

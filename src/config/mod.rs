@@ -140,7 +140,7 @@ fn friendly(message: &str, path: &str) -> String {
         if let Some((key, expected)) = rest.split_once(", expected one of ") {
             let key = key.trim_matches('`');
             let candidates: Vec<&str> = expected.split(", ").map(|c| c.trim_matches('`')).collect();
-            if let Some(near) = validate::nearest(key, &candidates) {
+            if let Some(near) = crate::util::nearest(key, &candidates) {
                 out = format!("unknown key `{key}`; did you mean `{near}`?");
             }
         }
@@ -198,6 +198,19 @@ mod tests {
              threat_list:\n  name: L\n{extra}"
         );
         parse(&yaml, "g.yaml".as_ref(), "g.yaml")
+    }
+
+    #[test]
+    fn the_bucket_region_is_enabled_by_default_in_every_account() {
+        let yaml = "admin: {account_id: \"111111111111\"}\nregions: [af-south-1]\n\
+                    bucket: {name: b-111111111111, region: af-south-1}\n";
+        let e = parse(yaml, "g.yaml".as_ref(), "g.yaml").expect_err("opt-in");
+        assert_eq!(
+            e.to_string(),
+            "g.yaml:3: bucket.region: must be a Region enabled by default in every account, \
+             not the opt-in Region af-south-1: guardsync asks STS for member accounts' \
+             credentials there, and STS refuses accounts that have not enabled it"
+        );
     }
 
     #[test_case("", Ok(60) ; "default")]

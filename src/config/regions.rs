@@ -47,6 +47,37 @@ pub const GUARDDUTY_REGIONS: &[&str] = &[
     "cn-northwest-1",
 ];
 
+/// The opt-in Regions: launched since 20 March 2019 and off in an account
+/// until it enables them ("Specify which AWS Regions your account can use",
+/// AWS Account Management reference guide,
+/// <https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html>).
+/// STS refuses an account's credentials from such a Region's endpoint unless
+/// the account enabled it (`RegionDisabledException`).
+pub const OPT_IN_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+];
+
+/// Whether `name` is an opt-in Region (off until each account enables it).
+pub(crate) fn is_opt_in(name: &str) -> bool {
+    OPT_IN_REGIONS.contains(&name)
+}
+
 /// Whether GuardDuty is offered in `name`.
 pub(crate) fn is_guardduty_region(name: &str) -> bool {
     GUARDDUTY_REGIONS.contains(&name)

@@ -9,6 +9,7 @@ use serde_saphyr::Location;
 use super::errors::{ConfigError, ConfigErrors};
 use super::raw::{self, RawConfig, RawRegions, RawTolerance, RawWave, S};
 use super::types::*;
+use crate::util::nearest;
 
 /// GuardDuty quotas and API limits the configuration must respect.
 /// <https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_limits.html>
@@ -517,6 +518,23 @@ fn bucket(cx: &mut Ctx<'_>, r: &raw::RawBucket) -> Option<Bucket> {
         );
     }
     let region = region(cx, &r.region, "bucket.region");
+    // guardsync asks STS for every account's credentials through this
+    // Region's endpoint: an opt-in Region refuses the accounts that have not
+    // enabled it (IAM user guide, "Manage AWS STS in an AWS Region").
+    if let Some(opt_in) = region
+        .as_ref()
+        .filter(|r| super::regions::is_opt_in(r.as_str()))
+    {
+        cx.err(
+            r.region.referenced,
+            "bucket.region",
+            format!(
+                "must be a Region enabled by default in every account, not the opt-in Region \
+                 {opt_in}: guardsync asks STS for member accounts' credentials there, and STS \
+                 refuses accounts that have not enabled it"
+            ),
+        );
+    }
     let prefix = match &r.prefix {
         None => "guardduty/".to_owned(),
         Some(v) => {
@@ -894,29 +912,6 @@ fn field_hint(field: &str) -> Option<&'static str> {
         (Some(f), None) => Some(f),
         _ => None,
     }
-}
-
-pub(crate) fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (levenshtein(word, c), *c))
-        .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -26,5 +26,6 @@ mod policies;
 mod publish;
 mod rollout;
 mod rules;
+mod scope;
 mod secrets;
 mod sim;
