@@ -503,12 +503,17 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
     // in that order: the manifest names a list only once it can be read.
     let policy = match current_policy {
         Some(current) => Some(
-            bucket_policy::plan(current.as_deref(), bucket, prefix, &organization_id).map_err(
-                |reason| publish::PublishError::Policy {
-                    bucket: bucket.to_owned(),
-                    reason,
-                },
-            )?,
+            bucket_policy::plan(
+                current.as_deref(),
+                c.bucket.region.as_str(),
+                bucket,
+                prefix,
+                &organization_id,
+            )
+            .map_err(|reason| publish::PublishError::Policy {
+                bucket: bucket.to_owned(),
+                reason,
+            })?,
         ),
         None => None,
     };

@@ -188,7 +188,7 @@ pub fn render(config: &Config, options: &Options) -> Policies {
 
     let bucket_policy = Document {
         version: VERSION.to_owned(),
-        statement: crate::publish::policy::desired_statements(bucket, prefix, org)
+        statement: crate::publish::policy::desired_statements(p, bucket, prefix, org)
             .into_iter()
             .filter_map(|st| serde_json::from_value(st).ok())
             .collect(),
@@ -588,7 +588,7 @@ mod tests {
                 ..Options::default()
             },
         );
-        let put = crate::publish::policy::reconcile(None, "lists", "gd/", "o-abcdefghij")
+        let put = crate::publish::policy::reconcile(None, "aws", "lists", "gd/", "o-abcdefghij")
             .expect("a policy");
         let put: Value = serde_json::from_str(&put.policy).expect("JSON");
         assert_eq!(doc(&p.bucket_policy), put);

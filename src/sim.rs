@@ -451,7 +451,7 @@ impl Cloud for Synthetic {
         now.fetch_sub(1, Ordering::SeqCst);
         // Nothing signs the synthetic organization's calls: no handle.
         Ok(AccountCredentials::new(
-            crate::aws::sts::role_arn(account, role),
+            crate::aws::sts::role_arn("aws", account, role),
             (),
         ))
     }

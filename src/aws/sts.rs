@@ -10,10 +10,11 @@ use super::base::Aws;
 use super::site::Site;
 use crate::cloud::{AccountCredentials, AwsError};
 
-/// The ARN of `role` (a name or `path/name`) in `account`.
-pub fn role_arn(account: &str, role: &str) -> String {
+/// The ARN of `role` (a name or `path/name`) in `account`, in `partition`
+/// (`aws`, `aws-cn`, `aws-us-gov`).
+pub fn role_arn(partition: &str, account: &str, role: &str) -> String {
     format!(
-        "arn:aws:iam::{account}:role/{}",
+        "arn:{partition}:iam::{account}:role/{}",
         role.trim_start_matches('/')
     )
 }
@@ -29,7 +30,9 @@ pub async fn assume(
     external_id: Option<&str>,
     session_name: &str,
 ) -> Result<AccountCredentials, AwsError> {
-    let arn = role_arn(account, role);
+    // The STS Region (bucket.region) is in the administrator's partition,
+    // and so are the organization's accounts.
+    let arn = role_arn(crate::cloud::partition(region), account, role);
     let conf = aws.config_for(region, None);
     let mut b = aws_config::sts::AssumeRoleProvider::builder(&arn)
         .session_name(session_name)
@@ -136,5 +139,30 @@ impl ProvideCredentials for Refreshing {
         Self: 'a,
     {
         future::ProvideCredentials::new(self.fetch())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns_carry_the_partition() {
+        assert_eq!(
+            role_arn("aws", "222222222222", "/ops/GuardSyncMember"),
+            "arn:aws:iam::222222222222:role/ops/GuardSyncMember"
+        );
+        assert_eq!(
+            role_arn(crate::cloud::partition("cn-north-1"), "222222222222", "R"),
+            "arn:aws-cn:iam::222222222222:role/R"
+        );
+        assert_eq!(
+            role_arn(
+                crate::cloud::partition("us-gov-west-1"),
+                "222222222222",
+                "R"
+            ),
+            "arn:aws-us-gov:iam::222222222222:role/R"
+        );
     }
 }

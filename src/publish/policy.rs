@@ -44,15 +44,21 @@ pub struct PolicyPlan {
     pub warnings: Vec<String>,
 }
 
-/// guardsync's two statements for `bucket`, `prefix` and `organization_id`.
-pub(crate) fn desired_statements(bucket: &str, prefix: &str, organization_id: &str) -> [Value; 2] {
+/// guardsync's two statements for `bucket` (in `partition`: `aws`,
+/// `aws-cn`, `aws-us-gov`), `prefix` and `organization_id`.
+pub(crate) fn desired_statements(
+    partition: &str,
+    bucket: &str,
+    prefix: &str,
+    organization_id: &str,
+) -> [Value; 2] {
     [
         json!({
             "Sid": SID_ORG_READ,
             "Effect": "Allow",
             "Principal": "*",
             "Action": "s3:GetObject",
-            "Resource": format!("arn:aws:s3:::{bucket}/{prefix}*"),
+            "Resource": format!("arn:{partition}:s3:::{bucket}/{prefix}*"),
             "Condition": {"StringEquals": {"aws:PrincipalOrgID": organization_id}},
         }),
         json!({
@@ -60,7 +66,10 @@ pub(crate) fn desired_statements(bucket: &str, prefix: &str, organization_id: &s
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            "Resource": [
+                format!("arn:{partition}:s3:::{bucket}"),
+                format!("arn:{partition}:s3:::{bucket}/*")
+            ],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }),
     ]
@@ -71,6 +80,7 @@ pub(crate) fn desired_statements(bucket: &str, prefix: &str, organization_id: &s
 /// statement kept as is and in order.
 pub fn reconcile(
     current: Option<&str>,
+    partition: &str,
     bucket: &str,
     prefix: &str,
     organization_id: &str,
@@ -95,7 +105,7 @@ pub fn reconcile(
         }
     };
 
-    let desired = desired_statements(bucket, prefix, organization_id);
+    let desired = desired_statements(partition, bucket, prefix, organization_id);
     let mut found = [false; 2];
     let mut detail = Vec::new();
     let mut warnings = Vec::new();
@@ -233,7 +243,7 @@ mod tests {
     const ORG: &str = "o-exampleorg1";
 
     fn plan(current: Option<&str>) -> PolicyPlan {
-        reconcile(current, BUCKET, "guardduty/", ORG).expect("reconcile")
+        reconcile(current, "aws", BUCKET, "guardduty/", ORG).expect("reconcile")
     }
 
     fn statements(policy: &str) -> Vec<Value> {
@@ -275,7 +285,7 @@ mod tests {
         assert_eq!(v["Version"], "2012-10-17");
         assert_eq!(
             v["Statement"],
-            Value::Array(desired_statements(BUCKET, "guardduty/", ORG).to_vec())
+            Value::Array(desired_statements("aws", BUCKET, "guardduty/", ORG).to_vec())
         );
         assert_eq!(
             v["Statement"][0]["Resource"],
@@ -292,7 +302,7 @@ mod tests {
         let desired = plan(None).policy;
         assert_eq!(plan(Some(&desired)).change, None);
         // Compact, keys reversed, single-element arrays and Resource reordered.
-        let [org, tls] = desired_statements(BUCKET, "guardduty/", ORG);
+        let [org, tls] = desired_statements("aws", BUCKET, "guardduty/", ORG);
         let reorder = |v: &Value| {
             let m = v.as_object().expect("object");
             let mut s = String::from("{");
@@ -326,7 +336,7 @@ mod tests {
 
     #[test]
     fn missing_deny_is_added_after_the_rest() {
-        let [org, _] = desired_statements(BUCKET, "guardduty/", ORG);
+        let [org, _] = desired_statements("aws", BUCKET, "guardduty/", ORG);
         let current = json!({"Version": "2012-10-17", "Statement": [org, foreign()]}).to_string();
         let p = plan(Some(&current));
         let change = p.change.expect("a change");
@@ -396,7 +406,7 @@ mod tests {
 
     #[test]
     fn a_single_statement_object_is_accepted() {
-        let [org, _] = desired_statements(BUCKET, "guardduty/", ORG);
+        let [org, _] = desired_statements("aws", BUCKET, "guardduty/", ORG);
         let current = json!({"Version": "2012-10-17", "Statement": org}).to_string();
         assert_restored(
             &current,
@@ -406,7 +416,7 @@ mod tests {
 
     #[test]
     fn a_duplicated_statement_is_removed() {
-        let [org, tls] = desired_statements(BUCKET, "guardduty/", ORG);
+        let [org, tls] = desired_statements("aws", BUCKET, "guardduty/", ORG);
         let current =
             json!({"Version": "2012-10-17", "Statement": [org.clone(), tls, org]}).to_string();
         assert_restored(
@@ -419,7 +429,8 @@ mod tests {
     #[test_case::test_case("[]", "not a JSON object" ; "array")]
     #[test_case::test_case(r#"{"Statement": "Allow"}"#, "neither an object nor an array" ; "statement string")]
     fn a_malformed_policy_is_an_error(current: &str, want: &str) {
-        let err = reconcile(Some(current), BUCKET, "guardduty/", ORG).expect_err("malformed");
+        let err =
+            reconcile(Some(current), "aws", BUCKET, "guardduty/", ORG).expect_err("malformed");
         assert!(err.to_string().contains(want), "{err}");
     }
 }

@@ -245,13 +245,14 @@ async fn the_policy_lets_the_organization_read_the_list_and_nobody_else() {
         "ERROR"
     );
 
-    let plan = policy::reconcile(None, BUCKET, PREFIX, org).expect("reconcile");
+    let plan = policy::reconcile(None, "aws", BUCKET, PREFIX, org).expect("reconcile");
     assert!(plan.change.is_some());
     s3.put_policy(BUCKET, &plan.policy)
         .await
         .expect("PutBucketPolicy");
     let current = s3.policy(BUCKET).await.expect("GetBucketPolicy");
-    let again = policy::reconcile(current.as_deref(), BUCKET, PREFIX, org).expect("reconcile");
+    let again =
+        policy::reconcile(current.as_deref(), "aws", BUCKET, PREFIX, org).expect("reconcile");
     assert_eq!(again.change, None, "{current:?}");
 
     // The organization reads it, directly and through GuardDuty; outsiders do not.
