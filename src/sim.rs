@@ -715,7 +715,7 @@ impl GuardDutyApi for SimGuardDuty {
                 filters.push(Filter {
                     name: spec.name.to_owned(),
                     description: spec.description.to_owned(),
-                    rank: spec.rank,
+                    rank: spec.rank.unwrap_or(1),
                     action: "ARCHIVE".to_owned(),
                     criteria: spec.criteria.clone(),
                     tags: tags.clone(),
@@ -734,7 +734,9 @@ impl GuardDutyApi for SimGuardDuty {
             .write_filters(&self.account, &self.region, |filters| {
                 filters.iter_mut().find(|f| f.name == spec.name).map(|f| {
                     f.description = spec.description.to_owned();
-                    f.rank = spec.rank;
+                    if let Some(rank) = spec.rank {
+                        f.rank = rank;
+                    }
                     f.action = "ARCHIVE".to_owned();
                     f.criteria = spec.criteria.clone();
                 })

@@ -336,7 +336,7 @@ impl GuardDutyApi for GuardDuty {
             .name(spec.name)
             .description(spec.description)
             .action(aws_sdk_guardduty::types::FilterAction::Archive)
-            .rank(spec.rank)
+            .set_rank(spec.rank)
             .finding_criteria(to_sdk_criteria(spec.criteria))
             .client_token(client_token)
             .set_tags(Some(tags.clone().into_iter().collect()))
@@ -358,7 +358,7 @@ impl GuardDutyApi for GuardDuty {
             .filter_name(spec.name)
             .description(spec.description)
             .action(aws_sdk_guardduty::types::FilterAction::Archive)
-            .rank(spec.rank)
+            .set_rank(spec.rank)
             .finding_criteria(to_sdk_criteria(spec.criteria))
             .send()
             .await

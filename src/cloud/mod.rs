@@ -306,8 +306,9 @@ pub struct FilterSpec<'a> {
     pub name: &'a str,
     /// Its description.
     pub description: &'a str,
-    /// Its rank.
-    pub rank: i32,
+    /// Its rank (a position, from 1): required by a create; an update
+    /// without one leaves the filter where it is.
+    pub rank: Option<i32>,
     /// Attribute -> condition.
     pub criteria: &'a BTreeMap<String, Condition>,
 }

@@ -19,22 +19,38 @@ pub(crate) const MAX_FILTERS: usize = 100;
 /// The action of a suppression rule.
 pub(crate) const ARCHIVE: &str = "ARCHIVE";
 
-/// One write, in the order they must run: deletes free room for creates.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// One write. A plan's writes run in order: deletes (they free room and
+/// close their positions), updates in place, then the creates and moves that
+/// put guardsync's rules in order at the end of the detector's filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Delete an owned filter no rule names any more.
     Delete(String),
-    /// Put an owned filter back to its rule.
-    Update(String),
-    /// Create the filter of a rule.
-    Create(String),
+    /// Put an owned filter back to its rule (description, action, criteria)
+    /// and, with a `rank`, move it to that position (the last one).
+    Update {
+        /// The filter.
+        name: String,
+        /// Where to move it, if it moves.
+        rank: Option<i32>,
+        /// Whether its description, action or criteria change.
+        content: bool,
+    },
+    /// Create the filter of a rule at `rank`, the position after every
+    /// filter there (GuardDuty refuses a rank past the count + 1).
+    Create {
+        /// The filter.
+        name: String,
+        /// Its position.
+        rank: i32,
+    },
 }
 
 impl Step {
     /// The name of the filter it writes.
     fn name(&self) -> &str {
         match self {
-            Step::Delete(n) | Step::Update(n) | Step::Create(n) => n,
+            Step::Delete(n) | Step::Update { name: n, .. } | Step::Create { name: n, .. } => n,
         }
     }
 }
@@ -111,9 +127,6 @@ fn differences(rule: &SuppressionRule, f: &Filter) -> Vec<String> {
             f.description, want_desc
         ));
     }
-    if f.rank != i32::from(rule.rank) {
-        out.push(format!("rank {} -> {}", f.rank, rule.rank));
-    }
     if f.action != ARCHIVE {
         out.push(format!("action {} -> {ARCHIVE}", f.action));
     }
@@ -161,6 +174,8 @@ pub fn plan(
             p.steps.push((Step::Delete(f.name.clone()), change));
         }
     }
+    let mut content: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut new: Vec<&SuppressionRule> = Vec::new();
     for rule in rules {
         let name = rule.name.as_str();
         match by_name.get(name) {
@@ -174,46 +189,25 @@ pub fn plan(
             Some(f) => {
                 let diff = differences(rule, f);
                 if !diff.is_empty() {
-                    let change = Change {
-                        resource: Resource::Filter,
-                        name: name.to_owned(),
-                        action: Action::Update,
-                        detail: diff,
-                    };
-                    p.steps.push((Step::Update(name.to_owned()), change));
+                    content.insert(name, diff);
                 }
             }
-            None => {
-                let mut detail = vec![format!("rank {}, action {ARCHIVE}", rule.rank)];
-                detail.extend(
-                    rule.criteria
-                        .iter()
-                        .map(|(k, c)| format!("{k}: {}", describe(c))),
-                );
-                let change = Change {
-                    resource: Resource::Filter,
-                    name: name.to_owned(),
-                    action: Action::Create,
-                    detail,
-                };
-                p.steps.push((Step::Create(name.to_owned()), change));
-            }
+            None => new.push(rule),
         }
     }
-    let count = |pred: fn(&Step) -> bool| p.steps.iter().filter(|(s, _)| pred(s)).count();
-    let creates = count(|s| matches!(s, Step::Create(_)));
-    let deletes = count(|s| matches!(s, Step::Delete(_)));
-    let after = found.len() + creates - deletes;
-    if creates > 0 && after > MAX_FILTERS {
+    let deletes = p.steps.len();
+    let after = found.len() + new.len() - deletes;
+    if !new.is_empty() && after > MAX_FILTERS {
         let foreign = found.iter().filter(|f| !is_owned(f)).count();
         p.errors.push(Failure::Limit(format!(
-            "cannot create {creates} filter(s): the detector would hold {after} filters, \
+            "cannot create {} filter(s): the detector would hold {after} filters, \
              GuardDuty's limit is {MAX_FILTERS} ({} exist, {foreign} of them not managed by guardsync)",
+            new.len(),
             found.len()
         )));
-        p.steps.retain(|(s, _)| !matches!(s, Step::Create(_)));
+        new.clear();
     }
-    p.steps.sort_by(|a, b| a.0.cmp(&b.0));
+    order(&mut p, rules, found, &content, &new);
     let (steps, changes) = p.steps.into_iter().unzip();
     Plan {
         steps,
@@ -229,6 +223,138 @@ pub fn plan(
     }
 }
 
+/// The updates, creates and moves after the deletes already in `p`.
+///
+/// GuardDuty's ranks are positions without gaps (API_CreateFilter: a rank
+/// past the count + 1 is "out-of-bounds"; an insert shifts the filters after
+/// it). guardsync keeps only the relative order of its own rules (by
+/// `rank`, then name) and never moves a filter it does not own: the rules
+/// already in order stay where they are, whatever other tools' filters do
+/// around them; new rules go after the filters already there; and when the
+/// order is wrong, the fewest trailing rules in the desired order are moved
+/// to the end, one after the other.
+fn order(
+    p: &mut Draft,
+    rules: &[SuppressionRule],
+    found: &[Filter],
+    content: &BTreeMap<&str, Vec<String>>,
+    new: &[&SuppressionRule],
+) {
+    let is_new = |name: &str| new.iter().any(|r| r.name.as_str() == name);
+    let owned: BTreeMap<&str, &Filter> = found
+        .iter()
+        .filter(|f| is_owned(f))
+        .map(|f| (f.name.as_str(), f))
+        .collect();
+    // The desired order of guardsync's rules that are (or will be) there.
+    let mut desired: Vec<&SuppressionRule> = rules
+        .iter()
+        .filter(|r| owned.contains_key(r.name.as_str()) || is_new(r.name.as_str()))
+        .collect();
+    desired.sort_by(|a, b| (a.rank, a.name.as_str()).cmp(&(b.rank, b.name.as_str())));
+    // Their order once the new ones are appended: the existing by position.
+    let mut existing: Vec<&Filter> = desired
+        .iter()
+        .filter_map(|r| owned.get(r.name.as_str()).copied())
+        .collect();
+    existing.sort_by_key(|f| f.rank);
+    let current: Vec<&str> = existing
+        .iter()
+        .map(|f| f.name.as_str())
+        .chain(
+            desired
+                .iter()
+                .map(|r| r.name.as_str())
+                .filter(|n| is_new(n)),
+        )
+        .collect();
+    // The longest prefix of the desired order already in that order.
+    let mut kept = 0;
+    while kept < desired.len() {
+        let prefix: Vec<&str> = desired[..=kept].iter().map(|r| r.name.as_str()).collect();
+        let seen: Vec<&str> = current
+            .iter()
+            .copied()
+            .filter(|n| prefix.contains(n))
+            .collect();
+        if seen != prefix {
+            break;
+        }
+        kept += 1;
+    }
+    let deletes = p.steps.len();
+    let mut count = i32::try_from(found.len() - deletes).unwrap_or(i32::MAX);
+    // Rules in order that only change in place.
+    for r in &desired[..kept] {
+        if let Some(diff) = content.get(r.name.as_str()) {
+            p.steps.push((
+                Step::Update {
+                    name: r.name.as_str().to_owned(),
+                    rank: None,
+                    content: true,
+                },
+                change(r.name.as_str(), Action::Update, diff.clone()),
+            ));
+        }
+    }
+    // New rules that already fall in order, then every rule from the first
+    // one out of order on, each put last.
+    let tail = desired[kept..].iter();
+    for r in desired[..kept]
+        .iter()
+        .filter(|r| is_new(r.name.as_str()))
+        .chain(tail)
+    {
+        let name = r.name.as_str();
+        match owned.get(name).map(|f| f.rank) {
+            None => {
+                count += 1;
+                let mut detail = vec![format!(
+                    "rank {count} (after the filters already there), action {ARCHIVE}"
+                )];
+                detail.extend(
+                    r.criteria
+                        .iter()
+                        .map(|(k, c)| format!("{k}: {}", describe(c))),
+                );
+                p.steps.push((
+                    Step::Create {
+                        name: name.to_owned(),
+                        rank: count,
+                    },
+                    change(name, Action::Create, detail),
+                ));
+            }
+            Some(from) => {
+                let mut detail = vec![format!(
+                    "rank {from} -> {count} (after the filters already there, to keep \
+                     suppression_rules' order)"
+                )];
+                let diff = content.get(name);
+                detail.extend(diff.into_iter().flatten().cloned());
+                p.steps.push((
+                    Step::Update {
+                        name: name.to_owned(),
+                        rank: Some(count),
+                        content: diff.is_some(),
+                    },
+                    change(name, Action::Update, detail),
+                ));
+            }
+        }
+    }
+}
+
+/// A change to the filter `name`.
+fn change(name: &str, action: Action, detail: Vec<String>) -> Change {
+    Change {
+        resource: Resource::Filter,
+        name: name.to_owned(),
+        action,
+        detail,
+    }
+}
+
 /// Every filter of the detector, with its details.
 pub(crate) async fn observe(
     gd: &impl GuardDutyApi,
@@ -239,12 +365,12 @@ pub(crate) async fn observe(
         .map_err(|e| TargetError::new(Resource::Filter, e))
 }
 
-/// The filter a rule asks for.
-fn spec(rule: &SuppressionRule) -> FilterSpec<'_> {
+/// The filter a rule asks for, at `rank` (a position) or where it is.
+fn spec(rule: &SuppressionRule, rank: Option<i32>) -> FilterSpec<'_> {
     FilterSpec {
         name: rule.name.as_str(),
         description: rule.description.as_deref().unwrap_or_default(),
-        rank: i32::from(rule.rank),
+        rank,
         criteria: &rule.criteria,
     }
 }
@@ -252,7 +378,9 @@ fn spec(rule: &SuppressionRule) -> FilterSpec<'_> {
 /// The rule a create or update step writes.
 fn rule_of<'a>(rules: &'a [SuppressionRule], step: &Step) -> Option<&'a SuppressionRule> {
     match step {
-        Step::Create(n) | Step::Update(n) => rules.iter().find(|r| r.name.as_str() == n),
+        Step::Create { name, .. } | Step::Update { name, .. } => {
+            rules.iter().find(|r| r.name.as_str() == name)
+        }
         Step::Delete(_) => None,
     }
 }
@@ -269,7 +397,7 @@ fn create_token(account: &str, region: &str, spec: &FilterSpec<'_>) -> String {
     client_token(&format!(
         "{account}|{region}|filter|{}|{}|{}|{}",
         spec.name,
-        spec.rank,
+        spec.rank.unwrap_or_default(),
         spec.description,
         criteria.join("|")
     ))
@@ -286,6 +414,10 @@ pub(crate) async fn count_findings(
     plan: &mut Plan<Step>,
 ) {
     for i in 0..plan.steps.len() {
+        // A pure move changes no finding's fate.
+        if matches!(plan.steps[i], Step::Update { content: false, .. }) {
+            continue;
+        }
         let Some(rule) = rule_of(rules, &plan.steps[i]) else {
             continue;
         };
@@ -334,9 +466,11 @@ pub(crate) async fn apply(
         let rule = rule_of(rules, &step);
         let done = match (&step, rule) {
             (Step::Delete(name), _) => gd.delete_filter(detector, name).await,
-            (Step::Update(_), Some(rule)) => gd.update_filter(detector, &spec(rule)).await,
-            (Step::Create(_), Some(rule)) => {
-                let spec = spec(rule);
+            (Step::Update { rank, .. }, Some(rule)) => {
+                gd.update_filter(detector, &spec(rule, *rank)).await
+            }
+            (Step::Create { rank, .. }, Some(rule)) => {
+                let spec = spec(rule, Some(*rank));
                 let token = create_token(account, region, &spec);
                 gd.create_filter(detector, &spec, &owner_tags(), &token)
                     .await
@@ -422,7 +556,13 @@ mod tests {
 
     #[test]
     fn the_create_token_covers_the_whole_filter() {
-        let token = |r: &SuppressionRule| create_token("111111111111", "us-east-1", &spec(r));
+        let token = |r: &SuppressionRule| {
+            create_token(
+                "111111111111",
+                "us-east-1",
+                &spec(r, Some(i32::from(r.rank))),
+            )
+        };
         let a = rule("scanner", 1, &["a", "b"]);
         assert_eq!(token(&a), token(&rule("scanner", 1, &["b", "a"])));
         assert_ne!(token(&a), token(&rule("scanner", 1, &["c"])));
@@ -441,33 +581,118 @@ mod tests {
         assert_eq!(p, FiltersPlan::default());
     }
 
+    /// `name` at position `rank`, owned or not.
+    fn at(name: &str, rank: i32, owned: bool) -> Filter {
+        let mut f = filter(&rule(name, 1, &["a"]), owned);
+        f.rank = rank;
+        f
+    }
+
     #[test]
     fn creates_updates_and_deletes_only_what_it_owns() {
         let keep = rule("keep", 1, &["a"]);
-        let moved = rule("moved", 2, &["a"]);
-        let gone = rule("gone", 3, &["a"]);
-        let theirs = rule("theirs", 4, &["a"]);
-        let mut old_moved = filter(&moved, true);
-        old_moved.rank = 5;
+        let changed = rule("changed", 2, &["b"]);
         let found = [
-            filter(&keep, true),
-            old_moved,
-            filter(&gone, true),
-            filter(&theirs, false),
+            at("keep", 1, true),
+            at("changed", 2, true),
+            at("gone", 3, true),
+            at("theirs", 4, false),
         ];
         let new = rule("new", 3, &["x"]);
-        let p = plan(&[keep, moved, new], &found, arn);
+        let p = plan(&[keep, changed, new], &found, arn);
         assert_eq!(
             steps(&p),
             [
                 Step::Delete("gone".into()),
-                Step::Update("moved".into()),
-                Step::Create("new".into())
+                Step::Update {
+                    name: "changed".into(),
+                    rank: None,
+                    content: true
+                },
+                // After the 3 filters left: never past the count + 1.
+                Step::Create {
+                    name: "new".into(),
+                    rank: 4
+                }
             ]
         );
-        assert_eq!(p.steps[1].1.detail, ["rank 5 -> 2"]);
+        assert_eq!(p.steps[1].1.detail, ["type: equals [a] -> equals [b]"]);
         assert_eq!(p.unmanaged[0].name, "theirs");
         assert!(p.errors.is_empty());
+    }
+
+    /// Foreign filters before, between and after guardsync's: only the
+    /// relative order of guardsync's own rules counts.
+    #[test]
+    fn foreign_filters_anywhere_never_make_it_rewrite_its_own() {
+        let rules = [rule("one", 1, &["a"]), rule("two", 2, &["a"])];
+        for found in [
+            vec![at("x", 1, false), at("one", 2, true), at("two", 3, true)],
+            vec![at("one", 1, true), at("x", 2, false), at("two", 3, true)],
+            vec![at("one", 1, true), at("two", 2, true), at("x", 3, false)],
+            vec![
+                at("x", 1, false),
+                at("one", 2, true),
+                at("y", 3, false),
+                at("two", 4, true),
+                at("z", 5, false),
+            ],
+        ] {
+            let p = plan(&rules, &found, arn);
+            assert_eq!(steps(&p), [], "{found:?}");
+        }
+    }
+
+    #[test]
+    fn new_rules_go_after_the_filters_there_and_out_of_order_ones_move_to_the_end() {
+        // "zero" must run first among guardsync's rules: created last, and
+        // the rules after it in the configured order move behind it.
+        let rules = [
+            rule("zero", 1, &["a"]),
+            rule("one", 2, &["a"]),
+            rule("two", 3, &["a"]),
+        ];
+        let found = [at("x", 1, false), at("one", 2, true), at("two", 3, true)];
+        let p = plan(&rules, &found, arn);
+        assert_eq!(
+            steps(&p),
+            [
+                Step::Create {
+                    name: "zero".into(),
+                    rank: 4
+                },
+                Step::Update {
+                    name: "one".into(),
+                    rank: Some(4),
+                    content: false
+                },
+                Step::Update {
+                    name: "two".into(),
+                    rank: Some(4),
+                    content: false
+                },
+            ]
+        );
+        // A new rule that falls in order is only created, at the end.
+        let p = plan(&rules[1..], &found[..2], arn);
+        assert_eq!(
+            steps(&p),
+            [Step::Create {
+                name: "two".into(),
+                rank: 3
+            }]
+        );
+        // Two of guardsync's rules swapped: the fewest move.
+        let swapped = [at("two", 1, true), at("x", 2, false), at("one", 3, true)];
+        let p = plan(&rules[1..], &swapped, arn);
+        assert_eq!(
+            steps(&p),
+            [Step::Update {
+                name: "two".into(),
+                rank: Some(3),
+                content: false
+            }]
+        );
     }
 
     #[test]

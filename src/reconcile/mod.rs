@@ -703,7 +703,10 @@ mod tests {
         assert!(plan.threat_set.changes.is_empty());
         assert_eq!(
             plan.filters.steps,
-            [filters::Step::Create("scanner".into())]
+            [filters::Step::Create {
+                name: "scanner".into(),
+                rank: 1
+            }]
         );
         assert_eq!(
             plan.filters

@@ -162,8 +162,10 @@ def test_filter_roundtrip_tags_limit_and_paging(emu):
     got = gd.get_filter(DetectorId=det, FilterName="internal-scanner")
     assert got["FindingCriteria"] == CRITERIA and got["Tags"] == {"managed-by": "guardsync"}
     assert got["Action"] == "ARCHIVE" and got["Rank"] == 1
-    gd.update_filter(DetectorId=det, FilterName="internal-scanner", Description="e", Rank=3)
-    assert gd.get_filter(DetectorId=det, FilterName="internal-scanner")["Rank"] == 3
+    # The only filter: rank 1 is the one position there is (ranks are
+    # positions; test_filter_ranks_are_positions_without_gaps).
+    gd.update_filter(DetectorId=det, FilterName="internal-scanner", Description="e", Rank=1)
+    assert gd.get_filter(DetectorId=det, FilterName="internal-scanner")["Rank"] == 1
     with pytest.raises(ClientError):
         gd.create_filter(DetectorId=det, Name="internal-scanner", FindingCriteria=CRITERIA)
     with pytest.raises(ClientError):
@@ -217,3 +219,33 @@ def test_members_listing_and_org_configuration(emu):
     assert "Administrator" not in s_gd.get_administrator_account(DetectorId=emu.detector(STANDALONE))
     with pytest.raises(ClientError):
         s_gd.describe_organization_configuration(DetectorId=emu.detector(STANDALONE))
+
+
+def test_filter_ranks_are_positions_without_gaps(emu):
+    gd, det = emu.client("guardduty"), emu.detector(ADMIN)
+    crit = {"Criterion": {"severity": {"Gte": 4}}}
+
+    def ranks():
+        names = gd.list_filters(DetectorId=det)["FilterNames"]
+        got = {n: gd.get_filter(DetectorId=det, FilterName=n)["Rank"] for n in names}
+        return [n for n, _ in sorted(got.items(), key=lambda kv: kv[1])], sorted(got.values())
+
+    # An empty detector takes rank 1 only: rank 3 is out of bounds.
+    with pytest.raises(ClientError) as e:
+        gd.create_filter(DetectorId=det, Name="far", Action="ARCHIVE", Rank=3, FindingCriteria=crit)
+    assert code(e) == "BadRequestException" and "rank is out-of-bounds" in str(e.value)
+    for name, rank in [("f-a", 1), ("f-b", 2), ("f-c", 3)]:
+        gd.create_filter(DetectorId=det, Name=name, Action="ARCHIVE", Rank=rank, FindingCriteria=crit)
+    # Inserting at 2 shifts b and c down.
+    gd.create_filter(DetectorId=det, Name="f-x", Action="ARCHIVE", Rank=2, FindingCriteria=crit)
+    assert ranks() == (["f-a", "f-x", "f-b", "f-c"], [1, 2, 3, 4])
+    # Deleting closes the gap.
+    gd.delete_filter(DetectorId=det, FilterName="f-a")
+    assert ranks() == (["f-x", "f-b", "f-c"], [1, 2, 3])
+    # An update with a rank moves the filter there; past the end is refused.
+    gd.update_filter(DetectorId=det, FilterName="f-x", Rank=3)
+    assert ranks() == (["f-b", "f-c", "f-x"], [1, 2, 3])
+    with pytest.raises(ClientError) as e:
+        gd.update_filter(DetectorId=det, FilterName="f-x", Rank=4)
+    assert "rank is out-of-bounds" in str(e.value)
+

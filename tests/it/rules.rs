@@ -95,7 +95,8 @@ async fn create_foreign_filter(emu: &Emulator) {
         .detector_id(det)
         .name("soc-root-usage")
         .action(aws_sdk_guardduty::types::FilterAction::Noop)
-        .rank(4)
+        // The only position an empty detector has: ranks are positions.
+        .rank(1)
         .finding_criteria(criteria)
         .send()
         .await
@@ -172,8 +173,13 @@ async fn rules_converge_in_one_apply_and_plan_counts_what_they_would_archive() {
             "{account} {region}"
         );
     }
-    let mut admin_us = want.clone();
-    admin_us.insert("soc-root-usage".into(), (4, false));
+    // Where another tool's filter comes first, guardsync's go after it, in
+    // their order.
+    let mut admin_us: BTreeMap<String, (i64, bool)> = want
+        .iter()
+        .map(|(n, (r, owned))| (n.clone(), (r + 1, *owned)))
+        .collect();
+    admin_us.insert("soc-root-usage".into(), (1, false));
     assert_eq!(filters(emu, ADMIN, "us-east-1").await, admin_us);
     // Members have none: the administrator's rules cover them.
     assert_eq!(
@@ -201,7 +207,8 @@ async fn rules_converge_in_one_apply_and_plan_counts_what_they_would_archive() {
         (STANDALONE, "eu-west-1"),
         ("444444444444", "eu-west-1"),
     ] {
-        // lab-instances goes, internal-scanner and noisy-low move, trusted-partner comes.
+        // lab-instances goes, trusted-partner comes last, and
+        // internal-scanner (changed) and noisy-low move after it.
         for op in [
             "DeleteFilter",
             "UpdateFilter",
@@ -222,10 +229,12 @@ async fn rules_converge_in_one_apply_and_plan_counts_what_they_would_archive() {
     .map(|(n, r)| (n.to_owned(), (r, true)))
     .collect();
     assert_eq!(filters(emu, STANDALONE, "eu-west-1").await, want);
-    assert_eq!(
-        filters(emu, ADMIN, "us-east-1").await["soc-root-usage"],
-        (4, false)
-    );
+    // The other tool's filter stays first; guardsync's follow in order.
+    let admin_us = filters(emu, ADMIN, "us-east-1").await;
+    assert_eq!(admin_us["soc-root-usage"], (1, false));
+    assert_eq!(admin_us["trusted-partner"], (2, true));
+    assert_eq!(admin_us["internal-scanner"], (3, true));
+    assert_eq!(admin_us["noisy-low"], (4, true));
 
     // Converged: a second apply writes nothing but its run record.
     emu.clear_calls().await;
@@ -311,4 +320,58 @@ async fn a_rule_deleted_and_added_again_with_other_criteria_is_created_anew() {
         serde_json::json!(["UnauthorizedAccess:EC2/SSHBruteForce"]),
         "{v}"
     );
+}
+
+/// Another tool's filter inserted before, between and after guardsync's
+/// shifts their positions: guardsync keeps only their relative order, so it
+/// rewrites nothing.
+#[tokio::test]
+async fn foreign_filters_that_shift_guardsyncs_never_make_it_rewrite_them() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    seed_demo(emu).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = rules_config(dir.path(), FIRST);
+    let out = run(emu, "apply", &cfg);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+
+    // Before (rank 1), between (rank 3) and after (rank 6) guardsync's three.
+    let gd = aws_sdk_guardduty::Client::new(&emu.sdk("us-east-1").await);
+    let det = gd.list_detectors().send().await.expect("detectors");
+    let det = det.detector_ids().first().expect("a detector").clone();
+    for (name, rank) in [("soc-first", 1), ("soc-between", 3), ("soc-last", 6)] {
+        let criteria = aws_sdk_guardduty::types::FindingCriteria::builder()
+            .criterion(
+                "severity",
+                aws_sdk_guardduty::types::Condition::builder()
+                    .greater_than_or_equal(8)
+                    .build(),
+            )
+            .build();
+        gd.create_filter()
+            .detector_id(&det)
+            .name(name)
+            .action(aws_sdk_guardduty::types::FilterAction::Noop)
+            .rank(rank)
+            .finding_criteria(criteria)
+            .send()
+            .await
+            .expect("create a foreign filter");
+    }
+    let shifted = filters(emu, ADMIN, "us-east-1").await;
+    assert_eq!(shifted["internal-scanner"], (2, true));
+    assert_eq!(shifted["noisy-low"], (4, true));
+    assert_eq!(shifted["lab-instances"], (5, true));
+
+    emu.clear_calls().await;
+    let plan = run(emu, "plan", &cfg);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(
+        filter_changes(&plan.json(), ADMIN, "us-east-1"),
+        Vec::<String>::new()
+    );
+    let again = run(emu, "apply", &cfg);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(mutating_calls(emu).await, [RUN_RECORD]);
+    assert_eq!(filters(emu, ADMIN, "us-east-1").await, shifted);
 }

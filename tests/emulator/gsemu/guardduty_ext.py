@@ -416,6 +416,28 @@ class GuardDutyExtResponse(GuardDutyResponse):
             raise BadRequest("The request is rejected because action must be NOOP or ARCHIVE.",
                              "InvalidInputException")
 
+    # -- Filter ranks are positions (API_CreateFilter, API_UpdateFilter) --
+    # A filter's rank is its position among the detector's filters, from 1 and
+    # without gaps: a create may insert at 1..count+1 (anything larger is
+    # "rank is out-of-bounds"), shifting the filters at and after it down; a
+    # delete closes the gap; an update with a rank moves the filter there
+    # (1..count). Users of terraform-provider-aws meet the error
+    # (terraform-provider-aws issues 34470 and 49127).
+    @staticmethod
+    def _ordered(detector: Detector) -> list:
+        return sorted(detector.filters.values(), key=lambda f: f.rank)
+
+    @staticmethod
+    def _renumber(order: list) -> None:
+        for i, f in enumerate(order, start=1):
+            f.rank = i
+
+    @staticmethod
+    def _out_of_bounds(rank: int, most: int) -> None:
+        if not 1 <= rank <= most:
+            raise BadRequest("The request is rejected because the rank is out-of-bounds "
+                             f"(1 to {most} here).", "BadRequestException")
+
     def create_filter(self) -> Any:
         detector = self._own_detector()
         self._forbid_associated_member("manage filters")
@@ -440,10 +462,16 @@ class GuardDutyExtResponse(GuardDutyResponse):
         if len(detector.filters) >= MAX_FILTERS:
             raise BadRequest("The request is rejected because the number of filters would exceed "
                              f"the limit of {MAX_FILTERS} per detector.")
+        order = self._ordered(detector)
+        rank = p.get("rank") or len(order) + 1
+        self._out_of_bounds(rank, len(order) + 1)
         self.guardduty_backend.create_filter(detector.id, name, p.get("action") or "NOOP",
                                              p.get("description") or "", p["findingCriteria"],
-                                             p.get("rank") or len(detector.filters) + 1)
-        detector.filters[name].gs_tags = dict(p.get("tags") or {})
+                                             rank)
+        new = detector.filters[name]
+        new.gs_tags = dict(p.get("tags") or {})
+        order.insert(rank - 1, new)
+        self._renumber(order)
         if token:
             detector.gs_tokens[token] = (fingerprint, name)
         return self._ok(body={"name": name})
@@ -470,8 +498,15 @@ class GuardDutyExtResponse(GuardDutyResponse):
         self._validate_rank_action(p)
         if p.get("findingCriteria") is not None:
             self._validate_criteria(p["findingCriteria"])
+        order = self._ordered(detector)
+        if p.get("rank") is not None:
+            self._out_of_bounds(p["rank"], len(order))
         f.update(action=p.get("action"), description=p.get("description"),
-                 finding_criteria=p.get("findingCriteria"), rank=p.get("rank"))
+                 finding_criteria=p.get("findingCriteria"), rank=None)
+        if p.get("rank") is not None:
+            order.remove(f)
+            order.insert(p["rank"] - 1, f)
+            self._renumber(order)
         return self._ok(body={"name": f.name})
 
     def delete_filter(self) -> Any:
@@ -479,6 +514,7 @@ class GuardDutyExtResponse(GuardDutyResponse):
         self._forbid_associated_member("manage filters")
         f = self._filter(detector)
         del detector.filters[f.name]
+        self._renumber(self._ordered(detector))
         return self._ok(body={})
 
     def list_filters(self) -> Any:
