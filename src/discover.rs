@@ -277,10 +277,17 @@ impl Discovery {
                 v.as_ref()
                     .is_ok_and(|v| v.is_enabled_member(&target.account))
             });
+        // A member that has not enabled this opt-in Region: nothing can run
+        // there, and its calls would be refused.
+        let disabled = view.is_some_and(|v| {
+            v.as_ref()
+                .is_ok_and(|v| v.is_region_disabled(&target.account))
+        });
         // A region whose administrator view failed fails all its targets:
         // probing there would only waste calls.
         let view_failed = view.is_some_and(Result::is_err);
         !covered
+            && !disabled
             && !view_failed
             && !target.excluded
             && lock(&self.roles).contains_key(&target.account)
@@ -327,10 +334,19 @@ impl Discovery {
                 Some(Ok(c)) => {
                     let gd =
                         cloud.guardduty(target.region.as_str(), target.account.as_str(), Some(&c));
-                    let probe = gd
-                        .probe()
-                        .await
-                        .unwrap_or_else(|e| Probe::Failed(e.to_string()));
+                    let probe = gd.probe().await.unwrap_or_else(|e| {
+                        // In an opt-in Region, an account that has not
+                        // enabled it is refused as an unknown client.
+                        let refused = matches!(
+                            e.code.as_deref(),
+                            Some("UnrecognizedClientException" | "RegionDisabledException")
+                        );
+                        if refused && crate::config::regions::is_opt_in(target.region.as_str()) {
+                            Probe::RegionDisabled
+                        } else {
+                            Probe::Failed(e.to_string())
+                        }
+                    });
                     (probe, Some(c))
                 }
             },

@@ -25,7 +25,19 @@ impl AdminView {
     pub(crate) fn is_enabled_member(&self, account: &AccountId) -> bool {
         self.members.get(account).is_some_and(|s| s == ENABLED)
     }
+
+    /// Whether the view says `account` has not enabled this (opt-in)
+    /// Region: relationship status `RegionDisabled`.
+    pub(crate) fn is_region_disabled(&self, account: &AccountId) -> bool {
+        self.members
+            .get(account)
+            .is_some_and(|s| s == REGION_DISABLED)
+    }
 }
+
+/// The relationship status of a member that has not enabled an opt-in
+/// Region (GuardDuty API reference, Member).
+const REGION_DISABLED: &str = "RegionDisabled";
 
 /// What guardsync saw from inside an account in one region.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +46,9 @@ pub enum Probe {
     NotProbed,
     /// The role could not be assumed or the calls failed; the reason says which.
     Failed(String),
+    /// The account's calls in this opt-in Region were refused: it has not
+    /// enabled the Region.
+    RegionDisabled,
     /// The account's own view.
     Seen {
         /// Its detector id, if GuardDuty is on.
@@ -58,6 +73,8 @@ pub enum Placement {
     OtherAdmin(AccountId),
     /// Excluded by configuration.
     Excluded,
+    /// The account has not enabled this opt-in Region: nothing can run here.
+    RegionDisabled,
     /// Could not be classified: the target fails with this reason.
     Unknown(String),
 }
@@ -72,6 +89,7 @@ impl Placement {
             Placement::NoDetector => PlacementKind::NoDetector,
             Placement::OtherAdmin(_) => PlacementKind::OtherAdmin,
             Placement::Excluded => PlacementKind::Excluded,
+            Placement::RegionDisabled => PlacementKind::RegionDisabled,
             Placement::Unknown(_) => PlacementKind::Unknown,
         }
     }
@@ -104,6 +122,8 @@ pub enum PlacementKind {
     OtherAdmin,
     /// See [`Placement::Excluded`].
     Excluded,
+    /// See [`Placement::RegionDisabled`].
+    RegionDisabled,
     /// See [`Placement::Unknown`].
     Unknown,
 }
@@ -118,6 +138,7 @@ impl PlacementKind {
             PlacementKind::NoDetector => "no_detector",
             PlacementKind::OtherAdmin => "other_admin",
             PlacementKind::Excluded => "excluded",
+            PlacementKind::RegionDisabled => "region_disabled",
             PlacementKind::Unknown => "unknown",
         }
     }
@@ -150,7 +171,11 @@ pub fn needs_role<'a>(
     excluded: bool,
     views: impl IntoIterator<Item = &'a AdminView>,
 ) -> bool {
-    account != admin && !excluded && views.into_iter().any(|v| !v.is_enabled_member(account))
+    account != admin
+        && !excluded
+        && views
+            .into_iter()
+            .any(|v| !v.is_enabled_member(account) && !v.is_region_disabled(account))
 }
 
 /// Place one target.
@@ -173,6 +198,9 @@ pub fn place(
     if account == admin {
         return Placement::Admin;
     }
+    if view.is_region_disabled(account) || *probe == Probe::RegionDisabled {
+        return Placement::RegionDisabled;
+    }
     let enabled_member = view.is_enabled_member(account);
     match probe {
         // The administrator's view is authoritative for its associated members.
@@ -181,6 +209,7 @@ pub fn place(
             "account {account} is not an associated member in {region} and was not probed"
         )),
         Probe::Failed(reason) => Placement::Unknown(reason.clone()),
+        Probe::RegionDisabled => Placement::RegionDisabled,
         Probe::Seen {
             detector_id: None, ..
         } => Placement::NoDetector,
@@ -242,6 +271,9 @@ mod tests {
     #[test_case(ACCT, false, view(false, Some("Enabled")), Probe::NotProbed, "unknown"; "administrator has no detector")]
     #[test_case(ADMIN, false, view(false, None), Probe::NotProbed, "unknown"; "administrator target without detector")]
     #[test_case(ACCT, false, view(true, None), Probe::NotProbed, "unknown"; "non-member not probed is a bug, not a guess")]
+    #[test_case(ACCT, false, view(true, Some("RegionDisabled")), Probe::NotProbed, "region_disabled"; "the administrator sees the region disabled")]
+    #[test_case(ACCT, false, view(true, None), Probe::RegionDisabled, "region_disabled"; "the account's own calls are refused there")]
+    #[test_case(ACCT, true, view(true, Some("RegionDisabled")), Probe::NotProbed, "excluded"; "excluded wins over region disabled")]
     fn placements(account: &str, excluded: bool, view: AdminView, probe: Probe, want: &str) {
         let region = Region("us-east-1".into());
         let got = place(&id(account), &region, &id(ADMIN), excluded, &view, &probe);

@@ -332,6 +332,10 @@ pub async fn target<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport 
             format!("associated with another GuardDuty administrator, {other}").into(),
         ),
         Placement::Excluded => note(Status::Skipped, "excluded by configuration".into()),
+        Placement::RegionDisabled => note(
+            Status::Skipped,
+            "the account has not enabled this opt-in Region: GuardDuty cannot run here".into(),
+        ),
         Placement::Unknown(reason) => failed(p, Vec::new(), reason.clone()),
         Placement::Admin | Placement::Standalone => managed(ctx, p).await,
     }

@@ -256,13 +256,14 @@ fn unmanaged_line(u: &Unmanaged) -> String {
 }
 
 /// Every placement, in the order of the coverage table's columns.
-const PLACEMENTS: [&str; 7] = [
+const PLACEMENTS: [&str; 8] = [
     "admin",
     "member",
     "standalone",
     "no_detector",
     "other_admin",
     "excluded",
+    "region_disabled",
     "unknown",
 ];
 
@@ -600,6 +601,7 @@ mod tests {
             PlacementKind::NoDetector,
             PlacementKind::OtherAdmin,
             PlacementKind::Excluded,
+            PlacementKind::RegionDisabled,
             PlacementKind::Unknown,
         ]
         .into_iter()

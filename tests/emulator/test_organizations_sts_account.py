@@ -83,6 +83,28 @@ def test_assume_role_attribution_and_deny_list(emu):
     assert (last["operation"], last["status"], last["region"]) == ("AssumeRole", 403, "eu-west-1")
 
 
+def test_an_opt_in_region_an_account_has_not_enabled_refuses_it(emu):
+    # STS refuses the account's credentials from that Region's endpoint;
+    # from a Region enabled by default they work, but GuardDuty in the
+    # disabled Region refuses them.
+    emu.ctl("POST", "seed", {"regions": {"444444444444": {"af-south-1": "DISABLED",
+                                                           "us-east-1": "ENABLED_BY_DEFAULT"}}})
+    role = "arn:aws:iam::444444444444:role/GuardSyncMemberRole"
+    with pytest.raises(ClientError) as e:
+        emu.client("sts", region="af-south-1").assume_role(RoleArn=role, RoleSessionName="guardsync")
+    assert e.value.response["Error"]["Code"] == "RegionDisabledException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert emu.client("guardduty", region="us-east-1", account="444444444444").list_detectors()
+    gd = emu.client("guardduty", region="af-south-1", account="444444444444")
+    with pytest.raises(ClientError) as e:
+        gd.list_detectors()
+    assert e.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    # Another account, and the administrator, are not affected.
+    emu.client("sts", region="af-south-1").assume_role(
+        RoleArn="arn:aws:iam::555555555555:role/GuardSyncMemberRole", RoleSessionName="guardsync")
+    assert emu.client("guardduty", region="af-south-1").list_detectors()["DetectorIds"] == []
+
+
 def test_list_regions(emu):
     acct = emu.client("account")
     names = [r["RegionName"] for r in acct.list_regions()["Regions"]]

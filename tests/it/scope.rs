@@ -115,3 +115,41 @@ async fn member_credentials_come_from_sts_in_the_buckets_region() {
     assert!(!sts.is_empty(), "no AssumeRole in the call log");
     assert!(sts.iter().all(|r| r == "us-east-1"), "{sts:?}");
 }
+
+/// An opt-in Region an account has not enabled: the administrator sees the
+/// member as `RegionDisabled`, a standalone account's own calls there are
+/// refused. Either way the target is `region_disabled`, skipped, and not a
+/// coverage gap; nothing fails.
+#[tokio::test]
+async fn an_opt_in_region_an_account_has_not_enabled_is_region_disabled() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    emu.seed("optin").await;
+    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), &["us-east-1", "af-south-1"], "", "", "");
+    let c = cfg.to_str().expect("utf-8 path");
+    let out = guardsync(emu, &["plan", "--config", c, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let report = out.json();
+    assert_eq!(
+        crate::common::gs::outcomes(&report),
+        [
+            "111111111111 af-south-1 admin pending",
+            "111111111111 us-east-1 admin pending",
+            "222222222222 af-south-1 region_disabled skipped",
+            "222222222222 us-east-1 member unchanged",
+            "333333333333 af-south-1 region_disabled skipped",
+            "333333333333 us-east-1 standalone pending",
+            "999999999999 af-south-1 no_detector skipped",
+            "999999999999 us-east-1 no_detector skipped",
+        ]
+    );
+    assert_eq!(report["summary"]["coverage_gaps"], 2);
+    assert_eq!(report["summary"]["failed"], 0);
+
+    let out = guardsync(emu, &["apply", "--config", c]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("region_disabled"), "{}", out.stdout);
+}

@@ -4,7 +4,9 @@ Every AWS request goes through `EmulatorApp.__call__`:
   1. identify it (service, region, caller account, operation; reqinfo.py);
   2. remember the caller in a thread-local (read by the S3 policy fix);
   3. apply fault rules (latency, then throttle/5xx answered without moto);
-  4. answer AssumeRole into a `deny_assume_role` account with AccessDenied;
+  4. answer AssumeRole into a `deny_assume_role` account with AccessDenied,
+     and STS or GuardDuty as an account in a Region it has not enabled with
+     RegionDisabledException / UnrecognizedClientException (sts_ext.py);
   5. hand it to moto and log it with the status moto answered.
 
 Control API (JSON; never logged as AWS calls):
@@ -176,7 +178,7 @@ class EmulatorApp:
         elif kind == "error":
             canned = faults.error_response(info, err_status)
         else:
-            canned = sts_ext.denied_response(info)
+            canned = sts_ext.denied_response(info) or sts_ext.region_disabled_response(info)
         if canned is not None:
             status, headers, body = canned
             calllog.record(info, status)

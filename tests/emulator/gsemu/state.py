@@ -42,6 +42,17 @@ def reset() -> None:
     SCENARIO["deny_assume_role"] = set()
 
 
+# Opt statuses of a Region that an account cannot use (Account API
+# ListRegions): anything but ENABLED and ENABLED_BY_DEFAULT.
+NOT_USABLE = {"DISABLED", "DISABLING", "ENABLING"}
+
+
+def region_disabled(account: str, region: str) -> bool:
+    """Whether `account` has not enabled `region` (the scenario's `regions`
+    table; a Region it does not list is usable)."""
+    return SCENARIO["regions"].get(str(account), {}).get(region) in NOT_USABLE
+
+
 def request_is_tls() -> bool:
     """aws:SecureTransport for the current request (see the secure_transport knob)."""
     return bool(CONFIG.get("secure_transport", True))
