@@ -19,6 +19,10 @@ use crate::report::{Action, Change, Resource, Unmanaged};
 
 /// The tag that records the sha256 of the list a set points at.
 pub(crate) const SHA_TAG: &str = "guardsync-sha256";
+/// The tag that records where a set pointed before guardsync's last update,
+/// so that a later run can put it back if GuardDuty could not read the new
+/// list (an activation can end in ERROR long after the apply that made it).
+pub(crate) const PREVIOUS_TAG: &str = "guardsync-previous";
 /// GuardDuty's limit of threat lists per account per region.
 pub(crate) const MAX_SETS: usize = 6;
 
@@ -73,6 +77,14 @@ pub(crate) enum Step {
     Activate {
         /// The set's id.
         id: String,
+    },
+    /// GuardDuty could not read the list (ERROR): point the set back at the
+    /// list it read before, and fail the target with GuardDuty's status.
+    Rollback {
+        /// The set's id.
+        id: String,
+        /// Where it pointed before guardsync's last update.
+        previous: String,
     },
     /// The set is changing status: wait for it, then look again.
     Wait {
@@ -237,6 +249,31 @@ fn decide(
         };
         return (Ok(step), change(desired, Action::Update, detail));
     }
+    // ERROR at the list, with the list it read before on record: put that
+    // one back (a run that stopped waiting left the set so).
+    let previous = set.tags.get(PREVIOUS_TAG).filter(|p| {
+        parse_location(p).is_some_and(|(b, k)| !(b == desired.bucket && k == desired.key))
+    });
+    if let (SetStatus::Error, Some(previous)) = (status, previous) {
+        let detail = vec![
+            format!(
+                "status ERROR: GuardDuty could not read {}",
+                readable(&desired.location)
+            ),
+            format!(
+                "location {} -> {} (the list it read before); the target fails until the cause is fixed",
+                readable(&set.location),
+                readable(previous)
+            ),
+        ];
+        return (
+            Ok(Step::Rollback {
+                id,
+                previous: previous.clone(),
+            }),
+            change(desired, Action::Update, detail),
+        );
+    }
     match status {
         SetStatus::Active => (Ok(Step::Nothing { id }), None),
         // Already on its way to ACTIVE (or INACTIVE) at the right location.
@@ -312,6 +349,7 @@ pub(crate) async fn apply<G: GuardDutyApi>(w: &Writer<'_, G>, plan: Plan<Step>) 
             Some(Step::Create) => create(w).await.map(Some),
             Some(Step::Update { id, previous }) => update(w, id, Some(previous)).await.map(Some),
             Some(Step::Activate { id }) => update(w, id, None).await.map(Some),
+            Some(Step::Rollback { id, previous }) => rollback(w, id, previous).await.map(Some),
         };
         if let Ok(None) = done {
             continue;
@@ -377,8 +415,14 @@ async fn update<G: GuardDutyApi>(
     let d = w.desired;
     w.gd.activate_threat_intel_set(w.detector, id, &d.location, w.bucket_owner)
         .await?;
-    if previous.is_some() {
-        w.gd.tag_threat_intel_set(w.detector, id, &d.tags()).await?;
+    if let Some(prev) = previous {
+        let mut tags = d.tags();
+        // Tag values are at most 256 characters: a longer location is not
+        // kept (a later ERROR is then activated again instead).
+        if prev.len() <= 256 {
+            tags.insert(PREVIOUS_TAG.to_owned(), prev.to_owned());
+        }
+        w.gd.tag_threat_intel_set(w.detector, id, &tags).await?;
     }
     let status = settle(w, id).await?;
     match status {
@@ -399,6 +443,30 @@ async fn update<G: GuardDutyApi>(
             Ok(()) => msg.push_str(&format!("; put back the previous location {prev}")),
             Err(e) => msg.push_str(&format!("; could not put back {prev}: {e}")),
         }
+    }
+    Err(Failure::Status(msg))
+}
+
+/// Point a set in ERROR back at `previous`, the list it read before, and fail
+/// with GuardDuty's status: a later apply (or `--retry-failed`) tries the new
+/// list again once the cause is fixed.
+async fn rollback<G: GuardDutyApi>(
+    w: &Writer<'_, G>,
+    id: &str,
+    previous: &str,
+) -> Result<Loaded, Failure> {
+    let d = w.desired;
+    let mut msg = format!(
+        "GuardDuty could not use ThreatIntelSet {:?}: status ERROR reading {}{}",
+        d.name, d.location, READ_HINT
+    );
+    match w
+        .gd
+        .activate_threat_intel_set(w.detector, id, previous, w.bucket_owner)
+        .await
+    {
+        Ok(()) => msg.push_str(&format!("; put back the previous location {previous}")),
+        Err(e) => msg.push_str(&format!("; could not put back {previous}: {e}")),
     }
     Err(Failure::Status(msg))
 }
@@ -596,6 +664,33 @@ mod tests {
         assert_eq!(p.activating, ["FireHOL-Level1"]);
         let active = [set("FireHOL-Level1", &loc, "ACTIVE", true)];
         assert!(super::plan(&desired(), &active, arn).activating.is_empty());
+    }
+
+    #[test]
+    fn a_set_in_error_with_its_previous_list_on_record_goes_back_to_it() {
+        let loc = desired().location;
+        let mut s = set("FireHOL-Level1", &loc, "ERROR", true);
+        s.tags
+            .insert(PREVIOUS_TAG.into(), "s3://bucket/guardduty/old.txt".into());
+        let p = plan(&desired(), &[s], arn);
+        assert_eq!(
+            p.step,
+            Ok(Step::Rollback {
+                id: "id-FireHOL-Level1".into(),
+                previous: "s3://bucket/guardduty/old.txt".into()
+            })
+        );
+        assert_eq!(p.change.map(|c| c.action), Some(Action::Update));
+        // The record pointing at the list itself is no rollback.
+        let mut s = set("FireHOL-Level1", &loc, "ERROR", true);
+        s.tags.insert(PREVIOUS_TAG.into(), loc.clone());
+        let p = plan(&desired(), &[s], arn);
+        assert_eq!(
+            p.step,
+            Ok(Step::Activate {
+                id: "id-FireHOL-Level1".into()
+            })
+        );
     }
 
     #[test]

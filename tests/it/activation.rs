@@ -130,3 +130,93 @@ async fn the_text_report_lists_what_is_still_activating() {
     );
     assert!(text.contains(", 3 activating."), "{text}");
 }
+
+/// GuardDuty ends an activation in ERROR after the apply stopped waiting:
+/// the next plan says the set goes back to the list it read before, and the
+/// next apply puts it back and fails that target with GuardDuty's status.
+#[tokio::test]
+async fn an_activation_that_ends_in_error_after_the_apply_goes_back_to_the_previous_list() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    let seed = seed_demo(emu).await;
+    let org = seed["organization_id"]
+        .as_str()
+        .expect("organization id")
+        .to_owned();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let regions = ["eu-west-1"];
+    let first = run(emu, "apply", &config(dir.path(), &regions, "", "", ""));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let old_key = format!(
+        "guardduty/{}.txt",
+        first.json()["list"]["sha256"].as_str().expect("sha")
+    );
+
+    // GuardDuty in the standalone accounts can read the old list only, and
+    // activations now take half an hour.
+    let policy = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{}/{old_key}", crate::common::gs::BUCKET),
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}}}]});
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&emu.sdk("us-east-1").await)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.put_bucket_policy()
+        .bucket(crate::common::gs::BUCKET)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .expect("put the narrowed policy");
+    emu.configure(json!({"activation_delay_ms": 30 * 60 * 1000}))
+        .await;
+    let cfg = config(
+        dir.path(),
+        &regions,
+        "  allowlist: [\"1.10.16.0/20\"]\n  settle_seconds: 1\n",
+        "  manage_policy: false\n",
+        "",
+    );
+    let out = run(emu, "apply", &cfg);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.json()["summary"]["activating"], 3);
+
+    // GuardDuty finishes: the standalone sets are in ERROR.
+    emu.finish_activations().await;
+    let plan = run(emu, "plan", &cfg);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    let standalone: Vec<String> = outcomes(&plan.json())
+        .into_iter()
+        .filter(|o| o.contains(" standalone "))
+        .collect();
+    assert_eq!(
+        standalone,
+        [
+            "444444444444 eu-west-1 standalone pending",
+            "777777777777 eu-west-1 standalone pending",
+        ]
+    );
+
+    let out = run(emu, "apply", &cfg);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    let failed = failures(&out.json());
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    for f in &failed {
+        assert!(
+            f.contains(&format!(
+                "; put back the previous location s3://{}/{old_key}",
+                crate::common::gs::BUCKET
+            )),
+            "{f}"
+        );
+    }
+    for account in ["444444444444", "777777777777"] {
+        let sets = crate::common::gs::sets(emu, account, "eu-west-1").await;
+        assert_eq!(
+            sets[0].1,
+            format!("s3://{}/{old_key}", crate::common::gs::BUCKET),
+            "{account}"
+        );
+    }
+}
