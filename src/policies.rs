@@ -43,11 +43,12 @@ const GUARDDUTY_SLR: &str =
     "aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty";
 
 /// GuardDuty calls whose IAM action has no resource type (`Resource: "*"`).
-const GUARDDUTY_ACCOUNT_LEVEL: [&str; 5] = [
+const GUARDDUTY_ACCOUNT_LEVEL: [&str; 6] = [
     "guardduty:CreateThreatIntelSet",
     "guardduty:ListDetectors",
     "guardduty:ListFilters",
     "guardduty:ListFindings",
+    "guardduty:ListThreatEntitySets",
     "guardduty:ListThreatIntelSets",
 ];
 

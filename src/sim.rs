@@ -612,6 +612,12 @@ impl GuardDutyApi for SimGuardDuty {
         Ok(sets)
     }
 
+    async fn threat_entity_set_count(&self, _detector_id: &str) -> Result<usize, AwsError> {
+        // The synthetic organization has no threat entity lists.
+        self.call("guardduty:ListThreatEntitySets").await;
+        Ok(0)
+    }
+
     async fn threat_intel_set(
         &self,
         _detector_id: &str,

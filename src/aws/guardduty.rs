@@ -170,6 +170,22 @@ impl GuardDutyApi for GuardDuty {
         Ok(sets)
     }
 
+    /// How many threat entity lists the detector has (every page).
+    async fn threat_entity_set_count(&self, detector_id: &str) -> Result<usize, AwsError> {
+        let mut pages = self
+            .client
+            .list_threat_entity_sets()
+            .detector_id(detector_id)
+            .into_paginator()
+            .send();
+        let mut n = 0;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.site.err(&e, "ListThreatEntitySets"))?;
+            n += page.threat_entity_set_ids().len();
+        }
+        Ok(n)
+    }
+
     /// One ThreatIntelSet.
     async fn threat_intel_set(
         &self,

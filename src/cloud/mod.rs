@@ -95,6 +95,12 @@ pub trait GuardDutyApi: Send + Sync {
         &self,
         detector_id: &str,
     ) -> impl Future<Output = Result<Vec<ThreatIntelSet>, AwsError>> + Send;
+    /// How many threat entity lists (IPs and domains) the detector has: they
+    /// may take the same six slots as the ThreatIntelSets.
+    fn threat_entity_set_count(
+        &self,
+        detector_id: &str,
+    ) -> impl Future<Output = Result<usize, AwsError>> + Send;
     /// One ThreatIntelSet.
     fn threat_intel_set(
         &self,

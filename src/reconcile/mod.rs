@@ -22,8 +22,8 @@ use std::time::Duration;
 use futures::{Stream, StreamExt, stream};
 use tracing::Instrument;
 
+use crate::cloud::Filter;
 use crate::cloud::{Cloud, GuardDutyApi};
-use crate::cloud::{Filter, ThreatIntelSet};
 use crate::config::{Alerts, Rollout, SuppressionRule};
 use crate::discover::{Discovery, Placed};
 use crate::org::waves;
@@ -373,8 +373,8 @@ fn failed(p: &Placed, changes: Vec<Change>, error: String) -> TargetReport {
 /// observation failed carries the error instead.
 #[derive(Debug, Clone)]
 pub struct Observed {
-    /// The detector's ThreatIntelSets.
-    pub sets: Result<Vec<ThreatIntelSet>, TargetError>,
+    /// The detector's threat lists.
+    pub sets: Result<threat_set::Found, TargetError>,
     /// The detector's filters.
     pub filters: Result<Vec<Filter>, TargetError>,
     /// The alerts of the region, in the administrator's targets only.
@@ -469,7 +469,7 @@ async fn managed<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
         }
     };
     let (sets, filters, alerts) = tokio::join!(
-        threat_set::observe(&gd, detector),
+        threat_set::observe(&gd, detector, &ctx.desired.name),
         filters::observe(&gd, detector),
         observing_alerts
     );
@@ -646,7 +646,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::cloud::{AwsError, SetStatus};
+    use crate::cloud::{AwsError, SetStatus, ThreatIntelSet};
     use crate::config::{Condition, FilterName};
     use crate::report::{Action, Resource};
 
@@ -695,7 +695,10 @@ mod tests {
             alerts: None,
         };
         let observed = Observed {
-            sets: Ok(vec![current_set(&set)]),
+            sets: Ok(threat_set::Found {
+                sets: vec![current_set(&set)],
+                entity_lists: 0,
+            }),
             filters: Ok(Vec::new()),
             alerts: None,
         };
@@ -744,7 +747,7 @@ mod tests {
             message: "AccessDeniedException: no".into(),
         };
         let observed = Observed {
-            sets: Ok(Vec::new()),
+            sets: Ok(threat_set::Found::default()),
             filters: Err(TargetError::new(Resource::Filter, denied)),
             alerts: None,
         };

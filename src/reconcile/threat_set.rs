@@ -93,24 +93,47 @@ pub(crate) enum Step {
     },
 }
 
-/// Every ThreatIntelSet of the detector, with its details.
+/// The threat lists of a detector.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Found {
+    /// Every ThreatIntelSet, with its details.
+    pub sets: Vec<ThreatIntelSet>,
+    /// How many threat entity lists there are (they may take the same six
+    /// slots); only counted when the set is to be created.
+    pub entity_lists: usize,
+}
+
+/// Every ThreatIntelSet of the detector and, when none is named `name` (a
+/// create is coming), how many threat entity lists it has: a steady-state
+/// run makes no extra call.
 pub(crate) async fn observe(
     gd: &impl GuardDutyApi,
     detector: &str,
-) -> Result<Vec<ThreatIntelSet>, TargetError> {
-    gd.threat_intel_sets(detector)
-        .await
-        .map_err(|e| TargetError::new(Resource::ThreatIntelSet, e))
+    name: &str,
+) -> Result<Found, TargetError> {
+    let label = |e| TargetError::new(Resource::ThreatIntelSet, e);
+    let sets = gd.threat_intel_sets(detector).await.map_err(label)?;
+    let ours = sets
+        .iter()
+        .any(|s| s.name == name && s.status != SetStatus::Deleted);
+    let entity_lists = if ours {
+        0
+    } else {
+        gd.threat_entity_set_count(detector).await.map_err(label)?
+    };
+    Ok(Found { sets, entity_lists })
 }
 
 /// Decide what to do with the sets found in one detector.
 pub(crate) fn plan(
     desired: &Desired,
-    found: &[ThreatIntelSet],
+    found: &Found,
     arn_of: impl Fn(&str) -> String,
 ) -> Plan<Step> {
+    let entity_lists = found.entity_lists;
     // A DELETED set is gone: it neither blocks its name nor takes a slot.
     let live: Vec<ThreatIntelSet> = found
+        .sets
         .iter()
         .filter(|s| s.status != SetStatus::Deleted)
         .cloned()
@@ -131,7 +154,7 @@ pub(crate) fn plan(
             },
         })
         .collect();
-    let (step, change) = decide(desired, found, arn_of);
+    let (step, change) = decide(desired, found, entity_lists, arn_of);
     let (steps, blocked) = match step {
         Ok(s) => (vec![s], Vec::new()),
         Err(e) => (
@@ -177,16 +200,21 @@ fn change(desired: &Desired, action: Action, detail: Vec<String>) -> Option<Chan
 fn decide(
     desired: &Desired,
     found: &[ThreatIntelSet],
+    entity_lists: usize,
     arn_of: impl Fn(&str) -> String,
 ) -> (Result<Step, Failure>, Option<Change>) {
     let Some(set) = found.iter().find(|s| s.name == desired.name) else {
-        if found.len() >= MAX_SETS {
+        let lists = found.len() + entity_lists;
+        if lists >= MAX_SETS {
+            let entity = match entity_lists {
+                0 => String::new(),
+                n => format!(" ({n} of them threat entity lists)"),
+            };
             return (
                 Err(Failure::Limit(format!(
-                    "cannot create ThreatIntelSet {:?}: the detector already has {} threat lists, \
-                     GuardDuty's limit is {MAX_SETS}; delete one that is no longer used",
+                    "cannot create ThreatIntelSet {:?}: the detector already has {lists} threat \
+                     lists{entity}, GuardDuty's limit is {MAX_SETS}; delete one that is no longer used",
                     desired.name,
-                    found.len()
                 ))),
                 None,
             );
@@ -328,7 +356,7 @@ pub(crate) async fn apply<G: GuardDutyApi>(w: &Writer<'_, G>, plan: Plan<Step>) 
     let mut plan = plan;
     for round in 0..3 {
         if round > 0 {
-            plan = match observe(w.gd, w.detector).await {
+            plan = match observe(w.gd, w.detector, &w.desired.name).await {
                 Ok(found) => self::plan(w.desired, &found, |id| {
                     w.gd.threat_intel_set_arn(w.detector, id)
                 }),
@@ -529,7 +557,7 @@ mod tests {
     }
 
     fn plan(desired: &Desired, found: &[ThreatIntelSet], arn_of: fn(&str) -> String) -> Decision {
-        let p = super::plan(desired, found, arn_of);
+        let p = super::plan(desired, &found_of(found), arn_of);
         assert!(p.steps.len() + p.blocked.len() == 1, "{p:?}");
         Decision {
             step: match p.blocked.first() {
@@ -539,6 +567,34 @@ mod tests {
             change: p.changes.into_iter().next(),
             unmanaged: p.unmanaged,
         }
+    }
+
+    /// `sets` and no threat entity list.
+    fn found_of(sets: &[ThreatIntelSet]) -> Found {
+        Found {
+            sets: sets.to_vec(),
+            entity_lists: 0,
+        }
+    }
+
+    #[test]
+    fn threat_entity_lists_take_slots_too() {
+        let others: Vec<_> = (0..4)
+            .map(|i| set(&format!("s{i}"), "s3://x/y", "ACTIVE", false))
+            .collect();
+        let found = Found {
+            sets: others,
+            entity_lists: 2,
+        };
+        let p = super::plan(&desired(), &found, arn);
+        let [e] = p.blocked.as_slice() else {
+            panic!("{p:?}");
+        };
+        assert!(
+            e.to_string()
+                .contains("already has 6 threat lists (2 of them threat entity lists)"),
+            "{e}"
+        );
     }
 
     fn set(name: &str, location: &str, status: &str, owned: bool) -> ThreatIntelSet {
@@ -653,7 +709,7 @@ mod tests {
     fn a_set_guardduty_is_still_loading_is_activating_with_nothing_to_do_but_wait() {
         let loc = desired().location;
         let found = [set("FireHOL-Level1", &loc, "ACTIVATING", true)];
-        let p = super::plan(&desired(), &found, arn);
+        let p = super::plan(&desired(), &found_of(&found), arn);
         assert_eq!(
             p.steps,
             [Step::Wait {
@@ -663,7 +719,11 @@ mod tests {
         assert_eq!(p.changes, []);
         assert_eq!(p.activating, ["FireHOL-Level1"]);
         let active = [set("FireHOL-Level1", &loc, "ACTIVE", true)];
-        assert!(super::plan(&desired(), &active, arn).activating.is_empty());
+        assert!(
+            super::plan(&desired(), &found_of(&active), arn)
+                .activating
+                .is_empty()
+        );
     }
 
     #[test]

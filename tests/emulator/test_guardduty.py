@@ -249,3 +249,14 @@ def test_filter_ranks_are_positions_without_gaps(emu):
         gd.update_filter(DetectorId=det, FilterName="f-x", Rank=4)
     assert "rank is out-of-bounds" in str(e.value)
 
+
+def test_threat_entity_lists_are_listed_and_take_threat_list_slots(emu):
+    gd, det, loc = emu.client("guardduty"), emu.detector(ADMIN), put_list(emu)
+    ids = emu.ctl("POST", "threat_entity_sets",
+                  {"account": ADMIN, "region": "us-east-1", "names": [f"e{i}" for i in range(5)]})["ids"]
+    assert sorted(gd.list_threat_entity_sets(DetectorId=det)["ThreatEntitySetIds"]) == sorted(ids)
+    create(gd, det, "one", loc)
+    with pytest.raises(ClientError) as e:
+        create(gd, det, "two", loc)
+    assert code(e) == "BadRequestException" and "limit of 6" in str(e.value)
+

@@ -370,3 +370,30 @@ async fn a_set_that_cannot_read_the_new_list_goes_back_to_the_previous_one() {
     assert!(!a[0].1.ends_with(&old_key), "{a:?}");
     assert_eq!(a[0].2, "ACTIVE");
 }
+
+/// Threat entity lists take threat list slots (the stricter reading of
+/// GuardDuty's quota): with six in the administrator's detector, its set
+/// cannot be created and that target fails saying so, before any write there.
+#[tokio::test]
+async fn threat_entity_lists_count_towards_the_six() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    seed_demo(emu).await;
+    emu.add_threat_entity_sets(ADMIN, "eu-west-1", &["e1", "e2", "e3", "e4", "e5", "e6"])
+        .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), &["eu-west-1"], "", "", "");
+    let out = run(emu, "apply", &cfg);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    let failed = failures(&out.json());
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].starts_with(
+            "111111111111 eu-west-1: cannot create ThreatIntelSet \"FireHOL-Level1\": \
+             the detector already has 6 threat lists (6 of them threat entity lists), \
+             GuardDuty's limit is 6"
+        ),
+        "{failed:?}"
+    );
+    assert_eq!(sets(emu, ADMIN, "eu-west-1").await, Vec::new());
+}

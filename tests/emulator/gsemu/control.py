@@ -18,6 +18,7 @@ Control API (JSON; never logged as AWS calls):
   GET|POST|DELETE /_guardsync/faults           {"seed", "rules": [...]}
   GET|POST /_guardsync/config                  {"activation_delay_ms", "secure_transport", "org_empty_pages"}
   POST   /_guardsync/activations/finish        end every ACTIVATING/DEACTIVATING phase now -> {"finished": N}
+  POST   /_guardsync/threat_entity_sets {"account", "region", "names": [...]}  add threat entity lists -> {"ids": [...]}
   GET    /_guardsync/guardduty?account=&region=  detector id, threat intel sets, filters
   POST   /_guardsync/findings    {"account", "region", "findings": [...]}  -> {"findingIds": [...]}
   GET    /_guardsync/findings?account=&region=     -> {"findings": [...]} (full JSON, stored order)
@@ -145,6 +146,19 @@ def control(environ, start_response) -> list[bytes]:
         if route == "activations/finish" and method == "POST":
             from . import guardduty_ext as gd
             return _json_response(start_response, 200, {"finished": gd.finish_transitions()})
+        if route == "threat_entity_sets" and method == "POST":
+            import uuid
+            from . import guardduty_ext as gd
+            body = _read_json(environ)
+            det = gd.detector_for(str(body["account"]), str(body["region"]))
+            if det is None:
+                return _json_response(start_response, 400, {"error": "no detector there"})
+            ids = []
+            for name in body.get("names") or []:
+                sid = uuid.uuid4().hex
+                gd.entity_sets_of(det)[sid] = str(name)
+                ids.append(sid)
+            return _json_response(start_response, 200, {"ids": ids})
         if route == "guardduty" and method == "GET":
             if "account" not in query or "region" not in query:
                 return _json_response(start_response, 400, {"error": "account and region are required"})

@@ -245,6 +245,24 @@ impl Emulator {
         v["finished"].as_u64().expect("a count")
     }
 
+    /// Add threat entity lists named `names` to a detector (they take threat
+    /// list slots); their ids.
+    pub(crate) async fn add_threat_entity_sets(
+        &self,
+        account: &str,
+        region: &str,
+        names: &[&str],
+    ) -> Vec<String> {
+        let v = self
+            .control(
+                reqwest::Method::POST,
+                "threat_entity_sets",
+                Some(serde_json::json!({"account": account, "region": region, "names": names})),
+            )
+            .await;
+        serde_json::from_value(v["ids"].clone()).expect("ids")
+    }
+
     /// Replace the fault rules.
     pub(crate) async fn faults(&self, rules: serde_json::Value) {
         self.control(reqwest::Method::POST, "faults", Some(rules))
