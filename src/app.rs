@@ -63,7 +63,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             match &e {
-                // One line per problem, exactly as SPEC.md §4 writes them.
+                // One line per problem, exactly as config/example.yaml writes them.
                 Error::Config(errors) => eprintln!("{errors}"),
                 other => eprintln!("error: {}", crate::util::chain(other)),
             }
@@ -792,7 +792,7 @@ fn warnings(c: &Config) -> Vec<String> {
     w
 }
 
-/// SPEC.md §3: 3 when a target failed; with `--detailed-exitcode`, 4 when
+/// the README's Commands and Exit codes: 3 when a target failed; with `--detailed-exitcode`, 4 when
 /// changes are pending.
 pub fn exit_code(report: &Report, detailed: bool) -> ExitCode {
     let s = &report.summary;
@@ -806,7 +806,7 @@ pub fn exit_code(report: &Report, detailed: bool) -> ExitCode {
 }
 
 /// The bucket policy change belongs to the administrator's target in the
-/// bucket's Region (SPEC.md §6).
+/// bucket's Region (the README's report description).
 fn attach_policy_change(
     targets: &mut [TargetReport],
     c: &Config,

@@ -1,4 +1,4 @@
-//! The command-line surface of SPEC.md §3 (clap derive); no behaviour here.
+//! The command-line surface of the README's Commands and Exit codes (clap derive); no behaviour here.
 
 use std::path::PathBuf;
 
@@ -39,7 +39,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The commands of SPEC.md §3.
+/// The commands of the README's Commands and Exit codes.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and check the configuration; makes no network call.
@@ -129,7 +129,7 @@ pub enum Format {
     /// Human-readable, terraform-like.
     #[default]
     Text,
-    /// The JSON report of SPEC.md §6.
+    /// The JSON report (fields described in the README).
     Json,
 }
 

@@ -1,13 +1,13 @@
 //! Error kinds of the whole program and their one mapping to exit codes.
 //!
-//! SPEC.md §3 pins the exit codes; [`ExitCode`] is the only place that knows
+//! The README's *Exit codes* table pins the exit codes; [`ExitCode`] is the only place that knows
 //! them, and [`Error::exit_code`] is the only mapping from an error to a code.
 
 use std::path::PathBuf;
 
 use crate::config::ConfigErrors;
 
-/// Process exit codes of SPEC.md §3.
+/// Process exit codes of the README's Commands and Exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
     /// Every target reached its desired state (plan: computed).
@@ -92,7 +92,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// The exit code SPEC.md §3 assigns to this error.
+    /// The exit code the README's Commands and Exit codes assigns to this error.
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Config(_) | Error::File { .. } | Error::Scope(_) => ExitCode::Usage,

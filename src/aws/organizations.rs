@@ -89,7 +89,7 @@ impl OrganizationsApi for Organizations {
                 page.accounts()
                     .iter()
                     .filter_map(|a| {
-                        // `Status` is retired; `State` is the field to read (SPEC.md §1).
+                        // `Status` is retired; `State` is the field to read (docs/AWS.md).
                         let (Some(id), Some(state)) = (a.id(), a.state()) else {
                             return None;
                         };

@@ -1,7 +1,7 @@
 //! S3 for the list bucket: objects (the list, the manifest) and the bucket
 //! policy. I/O.
 //!
-//! Every call carries `ExpectedBucketOwner` (SPEC.md §5): if the bucket name
+//! Every call carries `ExpectedBucketOwner` (the README's "What guardsync puts in the bucket"): if the bucket name
 //! ever belongs to someone else, S3 refuses the call instead of reading or
 //! writing another account's bucket.
 

@@ -1,4 +1,4 @@
-//! The YAML configuration of SPEC.md §4: raw serde shapes, then validated types.
+//! The YAML configuration of config/example.yaml: raw serde shapes, then validated types.
 //!
 //! Pure apart from reading the file. [`load`] returns either a [`Config`] or
 //! every problem found, each one line `FILE:LINE: KEY.PATH: message`.

@@ -158,7 +158,7 @@ pub(crate) struct RawRule {
     pub criteria: S<BTreeMap<String, S<RawCondition>>>,
 }
 
-/// One criterion: the operators of SPEC.md §4 (GuardDuty's `Condition`).
+/// One criterion: the operators of config/example.yaml (GuardDuty's `Condition`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCondition {

@@ -1,7 +1,7 @@
 //! List hygiene: the reserved (bogon) table and the allowlist, subtracted
 //! from the aggregated set. Pure: no I/O.
 //!
-//! The table is SPEC.md §5, taken from the IANA IPv4 Special-Purpose Address
+//! The table is the README's "What guardsync puts in the bucket", taken from the IANA IPv4 Special-Purpose Address
 //! Registry (RFC 6890, updated by RFC 8190;
 //! <https://www.iana.org/assignments/iana-ipv4-special-registry/>) plus
 //! multicast (RFC 5771). It lists exactly the blocks that are never publicly
@@ -26,7 +26,7 @@ pub struct ReservedBlock {
     pub purpose: &'static str,
 }
 
-/// Every block `strip_reserved` removes (SPEC.md §5), in address order.
+/// Every block `strip_reserved` removes (the README's "What guardsync puts in the bucket"), in address order.
 pub const RESERVED: [ReservedBlock; 15] = [
     block([0, 0, 0, 0], 8, "\"this network\" (RFC 791, RFC 1122)"),
     block([10, 0, 0, 0], 8, "private use (RFC 1918)"),

@@ -221,7 +221,7 @@ pub struct FeedReport {
 /// The built list and everything there is to say about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuiltList {
-    /// The list object's bytes (SPEC.md §5).
+    /// The list object's bytes (the README's "What guardsync puts in the bucket").
     pub bytes: Vec<u8>,
     /// Lowercase hex sha256 of `bytes`.
     pub sha256: String,

@@ -1,6 +1,6 @@
 //! Placement: where one (account, region) stands with GuardDuty, decided from
 //! the administrator's view and, where needed, a probe from inside the account
-//! (SPEC.md §2). Pure.
+//! (the placement table of the README). Pure.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -58,7 +58,7 @@ pub enum Probe {
     },
 }
 
-/// Where a target stands (SPEC.md §2); the `Unknown` case carries why.
+/// Where a target stands (the placement table of the README); the `Unknown` case carries why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
     /// The configured administrator: manages the list, rules and alerts.

@@ -1,5 +1,5 @@
 //! Staged rollout: which wave each target belongs to, and when a wave's
-//! failures stop the rollout (`rollout` in SPEC.md §4). Pure.
+//! failures stop the rollout (`rollout` in config/example.yaml). Pure.
 //!
 //! Waves run one after the other, like a StackSet's Region order: a canary
 //! wave that fails stops a bad list before it reaches the rest of the

@@ -1,5 +1,5 @@
 //! `<prefix>manifest.json`: what was last published and how it was built
-//! (SPEC.md §5). Pure: the JSON shape, its checks and what the next build
+//! (the README's "What guardsync puts in the bucket"). Pure: the JSON shape, its checks and what the next build
 //! needs from it.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -160,7 +160,7 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// The manifest as pretty JSON with a final newline, keys in SPEC.md §5 order.
+    /// The manifest as pretty JSON with a final newline, keys in the README's "What guardsync puts in the bucket" order.
     pub fn to_json(&self) -> Vec<u8> {
         // Strings, numbers and options of them always serialise.
         let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();

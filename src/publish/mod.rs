@@ -1,4 +1,4 @@
-//! Publishing the list to the central bucket (SPEC.md §5, §7): the
+//! Publishing the list to the central bucket (the README's "What guardsync puts in the bucket"; the README's Security section): the
 //! content-addressed list object, the manifest next to it, and the bucket
 //! policy.
 //!

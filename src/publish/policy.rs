@@ -1,4 +1,4 @@
-//! The list bucket's policy (SPEC.md §7): guardsync's two statements, found
+//! The list bucket's policy (the README's Security section): guardsync's two statements, found
 //! by `Sid`, put to their desired form; every other statement kept. Pure.
 //!
 //! Foreign statements are never removed or edited, even one that makes

@@ -16,7 +16,7 @@ use crate::report::{Report, Status};
 /// The format this guardsync writes and reads.
 pub const FORMAT: u32 = 1;
 
-/// The record's key: `<prefix>state/last-run.json` (SPEC.md §5).
+/// The record's key: `<prefix>state/last-run.json` (the README's "What guardsync puts in the bucket").
 pub fn key(prefix: &str) -> String {
     format!("{prefix}state/last-run.json")
 }

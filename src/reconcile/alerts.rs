@@ -1,4 +1,4 @@
-//! The finding alerts of one administrator region (SPEC.md §7): an SNS topic
+//! The finding alerts of one administrator region (the README's Security section): an SNS topic
 //! with one e-mail subscription per address, and the EventBridge rule
 //! `guardsync-findings` that sends it every GuardDuty finding at or above
 //! `alerts.min_severity`, as a readable message.
@@ -26,7 +26,7 @@ use crate::cloud::{EventsApi, SnsApi};
 use crate::config::Alerts;
 use crate::report::{Action, Change, Mode, Resource, Unmanaged};
 
-/// The name of the EventBridge rule (SPEC.md §7), the same in every region.
+/// The name of the EventBridge rule (the README's Security section), the same in every region.
 pub const RULE_NAME: &str = "guardsync-findings";
 /// The id of guardsync's target in the rule.
 pub const TARGET_ID: &str = "guardsync-alerts-topic";
@@ -103,7 +103,7 @@ impl Desired {
         }
     }
 
-    /// The rule's event pattern (SPEC.md §7, exactly).
+    /// The rule's event pattern (the README's Security section, exactly).
     pub fn pattern(&self) -> Value {
         pattern(self.min_severity)
     }
@@ -128,7 +128,7 @@ impl Desired {
     }
 }
 
-/// The event pattern of the rule for `min_severity` (SPEC.md §7).
+/// The event pattern of the rule for `min_severity` (the README's Security section).
 pub fn pattern(min_severity: f64) -> Value {
     json!({
         "source": ["aws.guardduty"],
@@ -142,7 +142,7 @@ pub fn pattern(min_severity: f64) -> Value {
 /// An InputTransformer can only pick fields, not compute, so the message
 /// gives the numeric severity with GuardDuty's levels spelled out next to
 /// it rather than a computed label. One rule per level, each with a fixed
-/// label, was the alternative; it was not taken because SPEC.md §7 pins one
+/// label, was the alternative; it was not taken because the README's Security section pins one
 /// rule, `guardsync-findings`, whose pattern is `severity >= MIN` (extra
 /// rules would overlap it and send every alert twice, or replace it and
 /// break the contract), because one rule is one `aws:SourceArn` in the topic

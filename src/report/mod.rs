@@ -1,8 +1,8 @@
 //! The run's report: one value that both renderers read. Pure.
 //!
-//! [`Report`] serialises to the JSON of SPEC.md §6 (`--format json`); the
+//! [`Report`] serialises to the JSON of the README's report description (`--format json`); the
 //! [`text`] module renders the same value the way terraform prints a plan.
-//! Keys beyond SPEC.md's are additions, never renames.
+//! Keys beyond the documented are additions, never renames.
 
 pub mod text;
 
@@ -88,7 +88,7 @@ pub enum WaveOutcome {
     NotStarted,
 }
 
-/// The published list (SPEC.md §6 `list`).
+/// The published list (the README's report description `list`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ListReport {
     /// Lowercase hex sha256 of the list object.
@@ -256,7 +256,7 @@ pub struct Unmanaged {
     pub name: String,
 }
 
-/// Counts over the targets (SPEC.md §6 `summary`).
+/// Counts over the targets (the README's report description `summary`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// Every target.

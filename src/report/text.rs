@@ -299,7 +299,7 @@ fn coverage(out: &mut Out, report: &Report, paint: Paint) {
             .count()
     };
 
-    // Placements outside SPEC.md's list still get a column, so every target
+    // Placements outside the documented list still get a column, so every target
     // is counted somewhere.
     let columns: Vec<&str> = ordered(&PLACEMENTS, targets.iter().map(|t| t.placement.as_str()))
         .into_iter()

@@ -6,7 +6,9 @@
 use serde_json::{Value, json};
 
 use crate::common::emulator;
-use crate::common::gs::{config, failures, mutating_calls, outcomes, run, seed_demo};
+use crate::common::gs::{
+    config, failures, mutating_calls, narrow_bucket_policy, outcomes, run, seed_demo,
+};
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 
@@ -154,21 +156,7 @@ async fn an_activation_that_ends_in_error_after_the_apply_goes_back_to_the_previ
 
     // GuardDuty in the standalone accounts can read the old list only, and
     // activations now take half an hour.
-    let policy = json!({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-        "Resource": format!("arn:aws:s3:::{}/{old_key}", crate::common::gs::BUCKET),
-        "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}}}]});
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&emu.sdk("us-east-1").await)
-            .force_path_style(true)
-            .build(),
-    );
-    s3.put_bucket_policy()
-        .bucket(crate::common::gs::BUCKET)
-        .policy(policy.to_string())
-        .send()
-        .await
-        .expect("put the narrowed policy");
+    narrow_bucket_policy(emu, &org, &old_key).await;
     emu.configure(json!({"activation_delay_ms": 30 * 60 * 1000}))
         .await;
     let cfg = config(

@@ -1,4 +1,4 @@
-//! Finding alerts against the emulator (SPEC.md §7): `alerts::reconcile` in
+//! Finding alerts against the emulator (the README's Security section): `alerts::reconcile` in
 //! the administrator account of the `basic` organization creates the topic,
 //! its policy and subscriptions, the rule and its target; makes no mutating
 //! call when nothing changed; follows `min_severity` and `emails`; removes
@@ -259,7 +259,7 @@ async fn plan_writes_nothing_apply_creates_everything_and_again_changes_nothing(
         [("secops@example.com".to_owned(), false)]
     );
 
-    // The rule: exactly the pattern of SPEC.md §7, enabled, the topic its one target.
+    // The rule: exactly the pattern of the README's Security section, enabled, the topic its one target.
     assert_eq!(
         pattern(emu).await,
         json!({"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"],

@@ -1,4 +1,4 @@
-//! Discovery and placement against the local demo organization (SPEC.md §2):
+//! Discovery and placement against the local demo organization (the placement table of the README):
 //! every case of the placement table, the roles assumed, and no mutating call.
 
 use crate::common::emulator;

@@ -3,7 +3,8 @@
 //! what the emulator holds afterwards, on the JSON report and on the call log.
 
 use crate::common::gs::{
-    BUCKET, RUN_RECORD, config, failures, guardsync, mutating_calls, outcomes, run, seed_demo, sets,
+    BUCKET, RUN_RECORD, config, failures, guardsync, mutating_calls, narrow_bucket_policy,
+    outcomes, run, seed_demo, sets,
 };
 use crate::common::{ADMIN, Emulator, emulator};
 
@@ -165,7 +166,7 @@ async fn plan_apply_converge_and_a_second_apply_changes_nothing() {
         )]
     );
 
-    // A second apply makes no mutating call but its own run record (SPEC.md
+    // A second apply makes no mutating call but its own run record (the README
     // §5's one exception), and plan then shows no changes and writes nothing.
     emu.clear_calls().await;
     let again = run(emu, "apply", &cfg);
@@ -316,21 +317,7 @@ async fn a_set_that_cannot_read_the_new_list_goes_back_to_the_previous_one() {
     // Someone narrows the bucket policy to the old object only, and guardsync
     // is told not to manage it: GuardDuty in the standalone account can read
     // the old list but not the next one.
-    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-        "Resource": format!("arn:aws:s3:::{BUCKET}/{old_key}"),
-        "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}}}]});
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&emu.sdk("us-east-1").await)
-            .force_path_style(true)
-            .build(),
-    );
-    s3.put_bucket_policy()
-        .bucket(BUCKET)
-        .policy(policy.to_string())
-        .send()
-        .await
-        .expect("put the narrowed policy");
+    narrow_bucket_policy(emu, &org, &old_key).await;
     let cfg = config(
         dir.path(),
         &regions,

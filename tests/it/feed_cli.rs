@@ -1,5 +1,5 @@
 //! `guardsync list merge` and `guardsync list build` as whole processes:
-//! stdout, stderr and exit codes as SPEC.md §3 pins them.
+//! stdout, stderr and exit codes as the README's Commands and Exit codes pins them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -38,7 +38,7 @@ const FEED: &str = "firehol_level1";
 const MANIFEST: &str = "guardduty/manifest.json";
 
 /// The one object an aborted apply may write: its run lease, taken and given
-/// back (`<prefix>state/lease.json`, the bookkeeping SPEC.md §5 allows).
+/// back (`<prefix>state/lease.json`, the bookkeeping the README's "What guardsync puts in the bucket" allows).
 const LEASE: &str = "/org-threat-lists-111111111111/guardduty/state/lease.json";
 
 /// How the feed server answers on one path.

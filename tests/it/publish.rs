@@ -1,4 +1,4 @@
-//! Publishing against the local emulator (SPEC.md §5, §7): the
+//! Publishing against the local emulator (the README's "What guardsync puts in the bucket"; the README's Security section): the
 //! content-addressed list object, the manifest, the bucket policy and who can
 //! read the list under it; and, on a recording fake S3, that every call
 //! carries `ExpectedBucketOwner` (the emulator's call log keeps no headers).

@@ -165,3 +165,23 @@ pub(crate) fn failures(report: &Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// Someone narrows the bucket policy to the object `key` only: GuardDuty in
+/// the other accounts of organization `org` can read that list and no other.
+pub(crate) async fn narrow_bucket_policy(emu: &Emulator, org: &str, key: &str) {
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{BUCKET}/{key}"),
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}}}]});
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&emu.sdk("us-east-1").await)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.put_bucket_policy()
+        .bucket(BUCKET)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .expect("put the narrowed policy");
+}
