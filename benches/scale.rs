@@ -148,6 +148,7 @@ fn main() {
         baseline: a.baseline,
         latency: Duration::from_millis(a.latency_ms),
         fail_listing_at_page: None,
+        denied_roles_percent: 0,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

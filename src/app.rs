@@ -196,6 +196,9 @@ struct List {
     addresses: u64,
     /// A new list to upload, with its manifest (new content, or the object is gone).
     upload: Option<(BuiltList, Manifest)>,
+    /// The list object this publication retires (tagged for the lifecycle
+    /// rule once the new manifest is written): the one two lists back.
+    retires: Option<String>,
     /// Whether the feeds were downloaded again.
     rebuilt: bool,
 }
@@ -208,6 +211,7 @@ impl List {
             entries: m.entries,
             addresses: m.addresses,
             upload: None,
+            retires: None,
             rebuilt,
         }
     }
@@ -532,6 +536,9 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         if let Some((_, manifest)) = &list.upload {
             publish::write_manifest(s3, bucket, prefix, manifest).await?;
         }
+        if let Some(key) = &list.retires {
+            publish::retire(s3, bucket, key).await;
+        }
     }
 
     // 3. Discover and place every target (a retry: only those it repairs),
@@ -750,6 +757,7 @@ async fn recorded_list(
         entries: l.entries,
         addresses: l.addresses,
         upload: None,
+        retires: None,
         rebuilt: false,
     })
 }
@@ -843,12 +851,14 @@ async fn list(c: &Config, s3: &S3) -> Result<List, Error> {
     let settings = build_settings(c);
     let now = SystemTime::now();
     let previous = publish::read_manifest(s3, bucket, prefix).await?;
+    // A list an older guardsync put directly under the prefix is published
+    // again under `lists/`, the only folder the organization may read.
     let published = match &previous {
-        Some(m) => s3
+        Some(m) if m.key == publish::object_key(prefix, &m.sha256) => s3
             .exists(bucket, &m.key)
             .await
             .map_err(publish::PublishError::from)?,
-        None => false,
+        _ => false,
     };
     let built = match (&previous, published) {
         (Some(m), true) => {
@@ -868,13 +878,19 @@ async fn list(c: &Config, s3: &S3) -> Result<List, Error> {
         Some(m) if published && m.sha256 == built.sha256 => List::published(&m, true),
         _ => {
             let key = publish::object_key(prefix, &built.sha256);
-            let manifest = Manifest::new(&built, &key, now);
+            let manifest = Manifest::new(&built, &key, now).after(previous.as_ref());
+            let retires = previous
+                .as_ref()
+                .and_then(|before| manifest.retires(before))
+                .filter(|k| k.starts_with(&publish::lists_prefix(prefix)))
+                .map(str::to_owned);
             List {
                 sha256: built.sha256.clone(),
                 key,
                 entries: built.entries,
                 addresses: built.addresses,
                 upload: Some((built, manifest)),
+                retires,
                 rebuilt: true,
             }
         }

@@ -3,7 +3,9 @@
 //! The event chooses the command and may carry the configuration; otherwise
 //! it comes from an S3 object (`GUARDSYNC_CONFIG_S3`) or a file bundled with
 //! the function (`GUARDSYNC_CONFIG`, default `guardsync.yaml` next to the
-//! binary). The JSON report is the response. The invocation fails when the
+//! binary). The response is a summary ([`Response`]): the counts, at most
+//! 100 failed targets and where the full report is, under
+//! `<prefix>state/reports/` (apply). The invocation fails when the
 //! run aborts or any target fails, so that the failure is seen: Lambda's
 //! `Errors` metric and its alarm, and the on-failure destination (see
 //! `deploy/administrator.yaml`). Targets the 15-minute limit would cut off are
@@ -12,14 +14,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::{Outcome, RunOptions, execute};
 use crate::aws::Aws;
 use crate::aws::s3::S3;
 use crate::config::{self, AccountId, Config, Region};
 use crate::error::{Error, ExitCode};
-use crate::report::Mode;
+use crate::report::{Mode, Report};
 
 /// The event: every key optional; `{}` runs `apply` with the configured file.
 #[derive(Debug, Default, Deserialize)]
@@ -175,34 +177,133 @@ pub async fn invoke(event: Event, deadline: SystemTime) -> Result<serde_json::Va
             return Ok(serde_json::json!({ "message": message }));
         }
     };
-    // The whole report in one JSON log line, for Logs Insights.
-    tracing::info!(report = %serde_json::to_string(&report).unwrap_or_default(), "report");
-    let s = &report.summary;
-    if s.failed > 0 {
-        let first: Vec<String> = report
-            .targets
-            .iter()
-            .filter_map(|t| {
-                t.error
-                    .as_ref()
-                    .map(|e| format!("{} {}: {e}", t.account_id, t.region))
-            })
-            .take(3)
-            .collect();
-        return Err(Failure {
-            kind: "TargetsFailed",
-            message: format!(
-                "{} of {} targets failed ({} not run); first: {}",
-                s.failed,
-                s.targets,
-                s.not_run,
-                first.join(" | ")
-            ),
-        });
+    finish(&probe, &c, *report).await
+}
+
+/// Most failed targets a response (and its log line) names; the full report
+/// names them all.
+pub const MAX_FAILED: usize = 100;
+
+/// A failed target's error is cut to this many characters in the response:
+/// 100 of them stay far below the 256 KB of a log event.
+const MAX_ERROR_CHARS: usize = 1000;
+
+/// What an invocation returns and logs: never the whole report, which at
+/// 10,000 accounts × 34 Regions is hundreds of megabytes (a Lambda response
+/// is limited to 6 MB and a CloudWatch log event to 256 KB).
+#[derive(Debug, Serialize)]
+pub struct Response<'a> {
+    /// `plan` or `apply`.
+    pub mode: &'static str,
+    /// The list put in place.
+    pub list: &'a crate::report::ListReport,
+    /// The report's summary.
+    pub summary: &'a crate::report::Summary,
+    /// The first [`MAX_FAILED`] failed targets, in report order.
+    pub failed: Vec<FailedTarget<'a>>,
+    /// Failed targets not in `failed`.
+    pub failed_not_shown: usize,
+    /// `s3://bucket/key` of the full report (apply), or `None` (plan writes nothing).
+    pub report: Option<String>,
+}
+
+/// One failed target in a [`Response`].
+#[derive(Debug, Serialize)]
+pub struct FailedTarget<'a> {
+    /// The account.
+    pub account_id: &'a str,
+    /// The Region.
+    pub region: &'a str,
+    /// Its placement.
+    pub placement: &'static str,
+    /// Why it failed, cut to 1,000 characters.
+    pub error: String,
+}
+
+/// The response for `report`, whose full text is at `location`. Pure.
+pub fn response(report: &Report, location: Option<String>) -> Response<'_> {
+    let failed: Vec<FailedTarget<'_>> = report
+        .targets
+        .iter()
+        .filter(|t| t.status == crate::report::Status::Failed)
+        .take(MAX_FAILED)
+        .map(|t| FailedTarget {
+            account_id: &t.account_id,
+            region: &t.region,
+            placement: t.placement.as_str(),
+            error: cut(t.error.as_deref().unwrap_or("not run"), MAX_ERROR_CHARS),
+        })
+        .collect();
+    Response {
+        mode: report.mode.as_str(),
+        list: &report.list,
+        summary: &report.summary,
+        failed_not_shown: report.summary.failed.saturating_sub(failed.len()),
+        failed,
+        report: location,
     }
-    serde_json::to_value(&report).map_err(|e| Failure {
+}
+
+/// `s` cut to `max` characters, with `…` when it was longer.
+fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
+    }
+}
+
+/// The end of an invocation: an apply's full report goes to
+/// `<prefix>state/reports/` (the newest `bucket.keep_reports` are kept);
+/// the summary, the failed targets and the report's location are logged
+/// and returned, or, when a target failed, the invocation fails with them.
+pub async fn finish(aws: &Aws, c: &Config, report: Report) -> Result<serde_json::Value, Failure> {
+    let (bucket, prefix) = (c.bucket.name.as_str(), c.bucket.prefix.as_str());
+    let location = if report.mode == Mode::Apply {
+        let s3 = S3::new(
+            &aws.config_for(c.bucket.region.as_str(), None),
+            c.admin_account.as_str(),
+        );
+        match crate::publish::reports::write(&s3, bucket, prefix, &report).await {
+            Ok(key) => {
+                let keep = usize::try_from(c.bucket.keep_reports).unwrap_or(usize::MAX);
+                crate::publish::reports::prune(&s3, bucket, prefix, keep).await;
+                Some(crate::publish::s3_url(bucket, &key))
+            }
+            Err(e) => {
+                tracing::warn!("failed to write the full report: {e}; only the summary remains");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let response = response(&report, location);
+    let value = serde_json::to_value(&response).map_err(|e| Failure {
         kind: "Aborted",
-        message: format!("failed to serialise the report: {e}"),
+        message: format!("failed to serialise the response: {e}"),
+    })?;
+    // One JSON log line, for Logs Insights: at most 100 failed targets.
+    tracing::info!(summary = %value, "run finished");
+    let s = &report.summary;
+    if s.failed == 0 {
+        return Ok(value);
+    }
+    let first: Vec<String> = response
+        .failed
+        .iter()
+        .take(3)
+        .map(|t| format!("{} {}: {}", t.account_id, t.region, cut(&t.error, 200)))
+        .collect();
+    Err(Failure {
+        kind: "TargetsFailed",
+        message: format!(
+            "{} of {} targets failed ({} not run); first: {}; full report: {}",
+            s.failed,
+            s.targets,
+            s.not_run,
+            first.join(" | "),
+            response.report.as_deref().unwrap_or("not written")
+        ),
     })
 }
 

@@ -208,14 +208,23 @@ pub fn render(config: &Config, options: &Options) -> Policies {
             &["s3:GetObject", "s3:PutObject"],
             &[&objects],
         ),
-        // The run lease is the one object guardsync deletes.
+        // The run lease, given back at the end of a run.
         Statement::allow(
             "RunLease",
             &["s3:DeleteObject"],
-            &[&format!(
-                "{bucket_arn}/{}state/lease.json",
-                config.bucket.prefix
-            )],
+            &[&format!("{bucket_arn}/{prefix}state/lease.json")],
+        ),
+        // A list two publications back is tagged for the lifecycle rule.
+        Statement::allow(
+            "RetireOldLists",
+            &["s3:PutObjectTagging"],
+            &[&format!("{bucket_arn}/{prefix}lists/*")],
+        ),
+        // The scheduled job keeps the newest `bucket.keep_reports` reports.
+        Statement::allow(
+            "OldReports",
+            &["s3:DeleteObject"],
+            &[&format!("{bucket_arn}/{prefix}state/reports/*")],
         ),
         // S3 answers a read of a missing key (no manifest or run record yet)
         // with 404 only to callers allowed to list the bucket; others get 403
@@ -548,7 +557,12 @@ mod tests {
     #[test_case("s3:PutObject", "arn:aws:s3:::lists/other/x" => false ; "outside the prefix")]
     #[test_case("s3:ListBucket", "arn:aws:s3:::lists" => true ; "list bucket")]
     #[test_case("s3:PutBucketPolicy", "arn:aws:s3:::lists" => true ; "bucket policy")]
-    #[test_case("s3:DeleteObject", "arn:aws:s3:::lists/gd/abc.txt" => false ; "no deletes")]
+    #[test_case("s3:DeleteObject", "arn:aws:s3:::lists/gd/lists/abc.txt" => false ; "no list deletes")]
+    #[test_case("s3:DeleteObject", "arn:aws:s3:::lists/gd/manifest.json" => false ; "no manifest delete")]
+    #[test_case("s3:DeleteObject", "arn:aws:s3:::lists/gd/state/lease.json" => true ; "lease")]
+    #[test_case("s3:DeleteObject", "arn:aws:s3:::lists/gd/state/reports/r.json" => true ; "old reports")]
+    #[test_case("s3:PutObjectTagging", "arn:aws:s3:::lists/gd/lists/abc.txt" => true ; "retire a list")]
+    #[test_case("s3:PutObjectTagging", "arn:aws:s3:::lists/gd/manifest.json" => false ; "tag only lists")]
     #[test_case("sts:AssumeRole", "arn:aws:iam::222222222222:role/GuardSyncMemberRole" => true ; "member role")]
     #[test_case("sts:AssumeRole", "arn:aws:iam::222222222222:role/Admin" => false ; "other role")]
     #[test_case("guardduty:ListDetectors", "*" => true ; "account level")]

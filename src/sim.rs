@@ -121,6 +121,50 @@ pub async fn run(sim: &Synthetic, config: &Config, mode: Mode) -> Result<Report,
     Ok(report)
 }
 
+/// The scheduled job over the synthetic organization, for the Lambda entry
+/// point of a build with the `sim` feature: `spec` is
+/// `ACCOUNTS,REGIONS,STANDALONE_PERCENT,DENIED_PERCENT` (from
+/// `GUARDSYNC_SIMULATE`). An apply with the synthetic configuration, then
+/// [`crate::lambda::finish`] exactly as a real invocation: the full report
+/// goes to the configured bucket (the emulator's), the summary is the
+/// response. How the response and the log lines stay within Lambda's limits
+/// at the scale benchmark's size is tested this way.
+pub async fn lambda_invoke(spec: &str) -> Result<serde_json::Value, crate::lambda::Failure> {
+    let n: Vec<usize> = spec
+        .split(',')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect();
+    let [accounts, regions, standalone, denied] = n[..] else {
+        return Err(crate::lambda::Failure {
+            kind: "Usage",
+            message: format!(
+                "GUARDSYNC_SIMULATE={spec:?}: want ACCOUNTS,REGIONS,STANDALONE%,DENIED%"
+            ),
+        });
+    };
+    let region_list: Vec<Region> = crate::config::regions::GUARDDUTY_REGIONS
+        .iter()
+        .take(regions.clamp(1, 34))
+        .filter_map(|r| Region::parse(r).ok())
+        .collect();
+    let config = config(&region_list, 64, "needed", 1);
+    let shape = Shape {
+        accounts,
+        regions,
+        standalone_percent: standalone,
+        no_detector_percent: 0,
+        baseline: Baseline::Converged,
+        latency: Duration::ZERO,
+        fail_listing_at_page: None,
+        denied_roles_percent: denied,
+    };
+    let report = run(&Synthetic::new(shape, &config), &config, Mode::Apply)
+        .await
+        .map_err(crate::lambda::Failure::from)?;
+    let aws = crate::aws::Aws::load(config.retry_max_attempts).await;
+    crate::lambda::finish(&aws, &config, report).await
+}
+
 /// What a detector holds before any write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Baseline {
@@ -150,6 +194,9 @@ pub struct Shape {
     /// ListAccounts fails from this page on (1 is the first), as a listing
     /// that keeps failing after the SDK's retries.
     pub fail_listing_at_page: Option<usize>,
+    /// Per cent of accounts (among the standalone ones, which come first)
+    /// whose member role cannot be assumed: their targets fail.
+    pub denied_roles_percent: usize,
 }
 
 /// What an account is, everywhere.
@@ -449,6 +496,19 @@ impl Cloud for Synthetic {
         most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
         self.0.call("sts:AssumeRole").await;
         now.fetch_sub(1, Ordering::SeqCst);
+        if account.parse::<usize>().unwrap_or(0) % 100 < self.0.shape.denied_roles_percent {
+            return Err(AwsError {
+                account: ADMIN.to_owned(),
+                region: _region.to_owned(),
+                operation: "AssumeRole",
+                code: Some("AccessDenied".to_owned()),
+                message: format!(
+                    "User: arn:aws:sts::{ADMIN}:assumed-role/GuardSyncAdministratorRole/guardsync \
+                     is not authorized to perform: sts:AssumeRole on resource: {}",
+                    crate::aws::sts::role_arn("aws", account, role)
+                ),
+            });
+        }
         // Nothing signs the synthetic organization's calls: no handle.
         Ok(AccountCredentials::new(
             crate::aws::sts::role_arn("aws", account, role),

@@ -7,7 +7,7 @@
 //! | `GUARDSYNC_RETRY_INITIAL_BACKOFF_MS` | 1 s | first backoff of the AWS SDK's retries |
 //! | `GUARDSYNC_FEED_TIMEOUT_MS` | 120 s | one feed request |
 //! | `GUARDSYNC_DEADLINE_MARGIN_MS` | 90 s | no target starts this close to a Lambda's deadline |
-//! | `GUARDSYNC_LEASE_TTL_SECS` | 30 min | a run lease left by a dead run expires after this |
+//! | `GUARDSYNC_LEASE_TTL_SECS` | 2 min | a run lease not renewed for this long (its run died) lapses; a live run renews it every quarter of it |
 
 use std::time::Duration;
 

@@ -14,6 +14,7 @@ use super::site::Site;
 use crate::cloud::AwsError;
 
 /// S3 as the administrator account, in the bucket's region.
+#[derive(Clone)]
 pub struct S3 {
     client: Client,
     site: Site,
@@ -178,15 +179,16 @@ impl S3 {
 
     /// Write the object only if the condition holds: no object there yet
     /// (`None`: `If-None-Match: *`), or the object there has this ETag
-    /// (`If-Match`). `Ok(false)` when S3 refused it for the condition (412).
-    /// An S3 conditional write is atomic: of two writers, one wins.
+    /// (`If-Match`). The new object's ETag, or `Ok(None)` when S3 refused it
+    /// for the condition (412). An S3 conditional write is atomic: of two
+    /// writers, one wins.
     pub(crate) async fn put_if(
         &self,
         bucket: &str,
         key: &str,
         body: Vec<u8>,
         if_match: Option<&str>,
-    ) -> Result<bool, AwsError> {
+    ) -> Result<Option<String>, AwsError> {
         let mut req = self
             .client
             .put_object()
@@ -200,8 +202,8 @@ impl S3 {
             Some(etag) => req.if_match(etag),
         };
         match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(false),
+            Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_owned())),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(None),
             Err(e) => Err(self.err(&e, "PutObject", &format!("s3://{bucket}/{key}"))),
         }
     }
@@ -217,6 +219,63 @@ impl S3 {
             .await
             .map_err(|e| self.err(&e, "DeleteObject", &format!("s3://{bucket}/{key}")))?;
         Ok(())
+    }
+
+    /// Replace the object's tags with one tag `key=value` (PutObjectTagging).
+    /// `Ok(false)` when there is no such object.
+    pub(crate) async fn tag(
+        &self,
+        bucket: &str,
+        key: &str,
+        (tag, value): (&str, &str),
+    ) -> Result<bool, AwsError> {
+        let what = format!("s3://{bucket}/{key}");
+        let tag = aws_sdk_s3::types::Tag::builder()
+            .key(tag)
+            .value(value)
+            .build()
+            .map_err(|e| self.local_err("PutObjectTagging", &what, e.to_string()))?;
+        let tagging = aws_sdk_s3::types::Tagging::builder()
+            .tag_set(tag)
+            .build()
+            .map_err(|e| self.local_err("PutObjectTagging", &what, e.to_string()))?;
+        match self
+            .client
+            .put_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .expected_bucket_owner(self.owner())
+            .tagging(tagging)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
+            Err(e) => Err(self.err(&e, "PutObjectTagging", &what)),
+        }
+    }
+
+    /// The keys under `prefix`, in S3's order (ascending UTF-8), every page.
+    pub(crate) async fn keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .expected_bucket_owner(self.owner())
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page
+                .map_err(|e| self.err(&e, "ListObjectsV2", &format!("s3://{bucket}/{prefix}")))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        Ok(keys)
     }
 
     /// The bucket policy, or `None` when the bucket has none.

@@ -23,6 +23,17 @@ async fn handle(
     event: LambdaEvent<guardsync::lambda::Event>,
 ) -> Result<serde_json::Value, Diagnostic> {
     let deadline = event.context.deadline();
+    // Test support, compiled only with the `sim` feature (the tests' build):
+    // the synthetic organization at the scale benchmark's size.
+    #[cfg(feature = "sim")]
+    if let Ok(spec) = std::env::var("GUARDSYNC_SIMULATE") {
+        return guardsync::sim::lambda_invoke(&spec)
+            .await
+            .map_err(|f| Diagnostic {
+                error_type: f.kind.to_owned(),
+                error_message: f.message,
+            });
+    }
     guardsync::lambda::invoke(event.payload, deadline)
         .await
         .map_err(|f| {

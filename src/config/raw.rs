@@ -146,6 +146,8 @@ pub(crate) struct RawBucket {
     pub prefix: Option<S<String>>,
     #[serde(default)]
     pub manage_policy: Option<S<bool>>,
+    #[serde(default)]
+    pub keep_reports: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -199,6 +199,9 @@ pub struct Bucket {
     pub prefix: String,
     /// Put the org-read, TLS-only bucket policy.
     pub manage_policy: bool,
+    /// How many full reports of the scheduled job to keep under
+    /// `<prefix>state/reports/` (the newest).
+    pub keep_reports: u32,
 }
 
 /// One suppression rule (a GuardDuty filter with action ARCHIVE).

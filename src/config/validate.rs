@@ -552,13 +552,25 @@ fn bucket(cx: &mut Ctx<'_>, r: &raw::RawBucket) -> Option<Bucket> {
         }
     };
     let manage_policy = r.manage_policy.as_ref().is_none_or(|v| v.value);
+    let keep_reports = int_in(
+        cx,
+        r.keep_reports.as_ref(),
+        "bucket.keep_reports",
+        DEFAULT_KEEP_REPORTS,
+        1,
+        1000,
+    );
     Some(Bucket {
         name: name.clone(),
         region: region?,
         prefix,
         manage_policy,
+        keep_reports,
     })
 }
+
+/// `bucket.keep_reports` when the configuration does not say.
+pub(crate) const DEFAULT_KEEP_REPORTS: u32 = 30;
 
 /// S3 general purpose bucket naming rules (S3 user guide, "Bucket naming rules").
 fn is_bucket_name(s: &str) -> bool {

@@ -17,7 +17,7 @@ pub const FORMAT: u32 = 1;
 pub struct Manifest {
     /// Lowercase hex SHA-256 of the list object.
     pub sha256: String,
-    /// The list object's key, `<prefix><sha256>.txt`.
+    /// The list object's key, `<prefix>lists/<sha256>.txt`.
     pub key: String,
     /// CIDR entries (lines) in the list.
     pub entries: u64,
@@ -36,6 +36,10 @@ pub struct Manifest {
     /// `guardsync <version>` that wrote it.
     #[serde(default)]
     pub generator: String,
+    /// The key of the list published before this one: sets that have not
+    /// been updated yet may still point at it, so it is never retired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_key: Option<String>,
 }
 
 fn format_one() -> u32 {
@@ -107,7 +111,32 @@ impl Manifest {
             settings_digest: Some(built.settings_digest.clone()),
             format: FORMAT,
             generator: concat!("guardsync ", env!("CARGO_PKG_VERSION")).to_owned(),
+            previous_key: None,
         }
+    }
+
+    /// The manifest of a list published after `before` (the manifest read
+    /// from the bucket, if any): it remembers `before`'s list as the one a
+    /// set may still point at.
+    #[must_use]
+    pub fn after(mut self, before: Option<&Manifest>) -> Manifest {
+        self.previous_key = match before {
+            // The same list again (its object was gone): the one before it stays.
+            Some(b) if b.key == self.key => b.previous_key.clone(),
+            Some(b) => Some(b.key.clone()),
+            None => None,
+        };
+        self
+    }
+
+    /// The list object that publishing `self` over `before` retires: the
+    /// one before `before`'s list, unless it is one of the two a set may
+    /// point at (the lists can come back: content-addressed keys repeat).
+    pub fn retires<'a>(&self, before: &'a Manifest) -> Option<&'a str> {
+        before
+            .previous_key
+            .as_deref()
+            .filter(|k| Some(*k) != self.previous_key.as_deref() && *k != self.key)
     }
 
     /// What the next build needs to know about this list: its size (for
@@ -224,6 +253,38 @@ mod tests {
             m.generator,
             format!("guardsync {}", env!("CARGO_PKG_VERSION"))
         );
+    }
+
+    /// Publishing lists one after another: only a list that is neither the
+    /// current one nor the one before it is retired, including when a list
+    /// comes back (content-addressed keys repeat).
+    #[test]
+    fn only_a_list_two_publications_back_is_retired() {
+        let at = UNIX_EPOCH;
+        let publish = |key: &str, before: Option<&Manifest>| {
+            let m = Manifest::new(&built(), key, at).after(before);
+            let retired = before.and_then(|b| m.retires(b)).map(str::to_owned);
+            (m, retired)
+        };
+        let (a, r) = publish("lists/a.txt", None);
+        assert_eq!((a.previous_key.as_deref(), r), (None, None));
+        let (b, r) = publish("lists/b.txt", Some(&a));
+        assert_eq!((b.previous_key.as_deref(), r), (Some("lists/a.txt"), None));
+        let (c, r) = publish("lists/c.txt", Some(&b));
+        assert_eq!(
+            (c.previous_key.as_deref(), r.as_deref()),
+            (Some("lists/b.txt"), Some("lists/a.txt"))
+        );
+        // b comes back: c is the one before it, nothing else to retire (b
+        // itself was the one before c).
+        let (b2, r) = publish("lists/b.txt", Some(&c));
+        assert_eq!((b2.previous_key.as_deref(), r), (Some("lists/c.txt"), None));
+        // c comes back right after: b2's previous is c itself, the current one.
+        let (c2, r) = publish("lists/c.txt", Some(&b2));
+        assert_eq!((c2.previous_key.as_deref(), r), (Some("lists/b.txt"), None));
+        // The same list again (its object was gone): b stays the one before.
+        let (c3, r) = publish("lists/c.txt", Some(&c2));
+        assert_eq!((c3.previous_key.as_deref(), r), (Some("lists/b.txt"), None));
     }
 
     #[test]

@@ -9,13 +9,17 @@
 //! through [`crate::aws::s3::S3`] and turn its errors into [`PublishError`],
 //! naming the object or bucket.
 
+mod keys;
 pub mod lease;
 pub mod manifest;
 pub mod policy;
 pub mod record;
+pub mod reports;
 
 use sha2::{Digest, Sha256};
 
+pub(crate) use self::keys::legacy_object_key;
+pub use self::keys::{lists_prefix, object_key};
 pub use self::manifest::{Manifest, ManifestFeed};
 
 use self::manifest::ManifestError;
@@ -77,10 +81,11 @@ pub enum PublishError {
     },
 }
 
-/// The list object's key: `<prefix><sha256>.txt`.
-pub fn object_key(prefix: &str, sha256: &str) -> String {
-    format!("{prefix}{sha256}.txt")
-}
+/// The S3 object tag that marks a list object no set may still point at (it
+/// is neither the current list nor the one before it); the administrator
+/// template's lifecycle rule expires only objects under `lists/` that carry
+/// it.
+pub const RETIRED_TAG: (&str, &str) = ("guardsync-retired", "true");
 
 /// The manifest's key: `<prefix>manifest.json`.
 pub(crate) fn manifest_key(prefix: &str) -> String {
@@ -193,7 +198,7 @@ pub async fn read_manifest(
         },
     })?;
     let want = object_key(prefix, &manifest.sha256);
-    if manifest.key != want {
+    if manifest.key != want && manifest.key != legacy_object_key(prefix, &manifest.sha256) {
         return Err(PublishError::CorruptManifest {
             location,
             problem: format!(
@@ -205,7 +210,7 @@ pub async fn read_manifest(
     Ok(Some(manifest))
 }
 
-/// Upload the list as `<prefix><sha256>.txt` (`text/plain`).
+/// Upload the list as `<prefix>lists/<sha256>.txt` (`text/plain`).
 pub async fn upload_list(
     s3: &S3,
     bucket: &str,
@@ -244,6 +249,24 @@ pub async fn write_manifest(
     Ok(())
 }
 
+/// Tag a list object that no set may point at any more ([`RETIRED_TAG`]),
+/// so that the administrator template's lifecycle rule may expire it. A
+/// failure only delays that: it is logged, not fatal.
+pub async fn retire(s3: &S3, bucket: &str, key: &str) {
+    match s3.tag(bucket, key, RETIRED_TAG).await {
+        Ok(true) => tracing::info!(
+            "retired the list {} (tagged {}={})",
+            s3_url(bucket, key),
+            RETIRED_TAG.0,
+            RETIRED_TAG.1
+        ),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!("failed to retire the old list: {e}; it stays until tagged by hand")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use test_case::test_case;
@@ -256,9 +279,14 @@ mod tests {
     fn keys_and_urls() {
         assert_eq!(
             object_key("guardduty/", SHA),
+            format!("guardduty/lists/{SHA}.txt")
+        );
+        assert_eq!(object_key("", SHA), format!("lists/{SHA}.txt"));
+        assert_eq!(lists_prefix("guardduty/"), "guardduty/lists/");
+        assert_eq!(
+            legacy_object_key("guardduty/", SHA),
             format!("guardduty/{SHA}.txt")
         );
-        assert_eq!(object_key("", SHA), format!("{SHA}.txt"));
         assert_eq!(manifest_key("guardduty/"), "guardduty/manifest.json");
         assert_eq!(s3_url("b", "guardduty/x.txt"), "s3://b/guardduty/x.txt");
     }

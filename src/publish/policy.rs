@@ -58,7 +58,7 @@ pub(crate) fn desired_statements(
             "Effect": "Allow",
             "Principal": "*",
             "Action": "s3:GetObject",
-            "Resource": format!("arn:{partition}:s3:::{bucket}/{prefix}*"),
+            "Resource": format!("arn:{partition}:s3:::{bucket}/{}*", super::keys::lists_prefix(prefix)),
             "Condition": {"StringEquals": {"aws:PrincipalOrgID": organization_id}},
         }),
         json!({
@@ -124,10 +124,21 @@ pub fn reconcile(
             Some(n) => {
                 found[n] = true;
                 if normalized(&st) != normalized(&desired[n]) {
-                    detail.push(format!(
-                        "statement {} drifted: someone changed it; putting it back",
-                        sid_of(&desired[n])
-                    ));
+                    let older = format!("arn:{partition}:s3:::{bucket}/{prefix}*");
+                    detail.push(
+                        if n == 0 && st.get("Resource").and_then(Value::as_str) == Some(&older) {
+                            format!(
+                                "statement {} from an older guardsync lets the organization read \
+                                 everything under the prefix: narrowing it to the list objects",
+                                sid_of(&desired[n])
+                            )
+                        } else {
+                            format!(
+                                "statement {} drifted: someone changed it; putting it back",
+                                sid_of(&desired[n])
+                            )
+                        },
+                    );
                 }
                 out.push(desired[n].clone());
             }
@@ -289,7 +300,7 @@ mod tests {
         );
         assert_eq!(
             v["Statement"][0]["Resource"],
-            "arn:aws:s3:::org-threat-lists-111111111111/guardduty/*"
+            "arn:aws:s3:::org-threat-lists-111111111111/guardduty/lists/*"
         );
         assert_eq!(
             v["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
@@ -331,6 +342,20 @@ mod tests {
         assert_restored(
             &drifted,
             &["statement GuardSyncOrgRead drifted: someone changed it; putting it back"],
+        );
+    }
+
+    #[test]
+    fn an_older_guardsync_statement_is_narrowed_in_place() {
+        let older = plan(None)
+            .policy
+            .replace("guardduty/lists/*", "guardduty/*");
+        assert_restored(
+            &older,
+            &[
+                "statement GuardSyncOrgRead from an older guardsync lets the organization read \
+               everything under the prefix: narrowing it to the list objects",
+            ],
         );
     }
 

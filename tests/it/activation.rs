@@ -150,7 +150,7 @@ async fn an_activation_that_ends_in_error_after_the_apply_goes_back_to_the_previ
     let first = run(emu, "apply", &config(dir.path(), &regions, "", "", ""));
     assert_eq!(first.code, 0, "{}", first.stderr);
     let old_key = format!(
-        "guardduty/{}.txt",
+        "guardduty/lists/{}.txt",
         first.json()["list"]["sha256"].as_str().expect("sha")
     );
 

@@ -276,7 +276,7 @@ async fn a_lease_left_by_a_dead_run_expires_and_a_foreign_one_is_explained() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr
-            .contains("the run lease expired without being released"),
+            .contains("the run lease lapsed without being released"),
         "{}",
         out.stderr
     );
@@ -291,4 +291,85 @@ async fn a_lease_left_by_a_dead_run_expires_and_a_foreign_one_is_explained() {
         "{}",
         out.stderr
     );
+}
+
+/// The lease of a live run is renewed (its heartbeat) and never taken over,
+/// however long the run takes; the lease of a killed run lapses within its
+/// time to live of the kill (3 s here, 2 minutes by default), and the next
+/// apply takes it over without anyone deleting it.
+#[tokio::test]
+async fn a_live_run_keeps_its_lease_and_a_killed_one_lets_it_lapse() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    // Sets take 15 s to load: the first apply waits for them, holding the lease.
+    let (_dir, cfg) = start(emu, 15_000).await;
+    let ttl = 3;
+    let env = [("GUARDSYNC_LEASE_TTL_SECS", "3")];
+    let mut first = spawn_apply(emu, &cfg, &[], &env);
+    for _ in 0..200 {
+        if lease_exists(emu).await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let taken = lease(emu).await;
+    // Two lifetimes later the first run still holds its lease, renewed.
+    tokio::time::sleep(Duration::from_secs(2 * ttl + 1)).await;
+    assert_eq!(
+        first.try_wait().expect("poll"),
+        None,
+        "the first apply still runs"
+    );
+    let second = finish(spawn_apply(emu, &cfg, &[], &env));
+    assert_eq!(second.code, 1, "{}\n{}", second.stdout, second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("another guardsync run holds the lease"),
+        "{}",
+        second.stderr
+    );
+    let renewed = lease(emu).await;
+    assert_eq!(renewed["owner"], taken["owner"], "never taken over");
+    assert!(renewed["renewed_at"].is_string(), "{renewed}");
+    assert!(renewed["expires_unix"].as_u64() > taken["expires_unix"].as_u64());
+
+    // SIGKILL: nothing gives the lease back.
+    first.kill().expect("kill the first apply");
+    first.wait().expect("reap it");
+    let killed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let dead = lease(emu).await;
+    assert_eq!(dead["owner"], taken["owner"]);
+    let lapses = dead["expires_unix"].as_u64().expect("expires_unix");
+    assert!(
+        lapses <= killed + ttl,
+        "lapses at {lapses}, killed at {killed}"
+    );
+    // The next apply is refused only until then, and takes the lease over.
+    let mut refused = 0;
+    let out = loop {
+        let out = finish(spawn_apply(emu, &cfg, &[], &env));
+        if out.code != 1 || !out.stderr.contains("holds the lease") {
+            break out;
+        }
+        refused += 1;
+        assert!(refused < 60, "still refused: {}", out.stderr);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("the run lease lapsed without being released"),
+        "{}",
+        out.stderr
+    );
+    assert!(!lease_exists(emu).await, "given back at the end");
+}
+
+/// The lease object as JSON.
+async fn lease(emu: &Emulator) -> Value {
+    serde_json::from_slice(&crate::common::gs::s3_object(emu, LEASE).await).expect("lease JSON")
 }

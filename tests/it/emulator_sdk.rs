@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::common::gs::assume;
 use crate::common::{ADMIN, emulator};
 use aws_sdk_guardduty::types::ThreatIntelSetFormat;
 
@@ -38,29 +39,6 @@ async fn get_set(
         .send()
         .await
         .expect("GetThreatIntelSet")
-}
-
-/// Credentials of `account` through STS AssumeRole, as guardsync gets them.
-async fn assume(conf: &aws_config::SdkConfig, account: &str) -> aws_config::SdkConfig {
-    let sts = aws_sdk_sts::Client::new(conf);
-    let out = sts
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/GuardSyncMemberRole"))
-        .role_session_name("guardsync")
-        .send()
-        .await
-        .expect("AssumeRole");
-    let c = out.credentials().expect("credentials");
-    let creds = aws_credential_types::Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_owned()),
-        None,
-        "assumed",
-    );
-    conf.to_builder()
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
-        .build()
 }
 
 #[tokio::test]

@@ -117,7 +117,7 @@ async fn plan_apply_converge_and_a_second_apply_changes_nothing() {
         .as_str()
         .expect("sha256")
         .to_owned();
-    let key = format!("guardduty/{sha}.txt");
+    let key = format!("guardduty/lists/{sha}.txt");
     // The set's location is the object's S3 URI, the form GuardDuty's user
     // guide documents.
     let location = format!("s3://{BUCKET}/{key}");
@@ -310,7 +310,7 @@ async fn a_set_that_cannot_read_the_new_list_goes_back_to_the_previous_one() {
     let first = run(emu, "apply", &config(dir.path(), &regions, "", "", ""));
     assert_eq!(first.code, 0, "{}", first.stderr);
     let old_key = format!(
-        "guardduty/{}.txt",
+        "guardduty/lists/{}.txt",
         first.json()["list"]["sha256"].as_str().expect("sha")
     );
 

@@ -81,8 +81,8 @@ fn invoke(emu: &Emulator, event: &Value, deadline_ms: u64, env: &[(&str, &str)])
         }
     });
     let result = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the function answered within 120 s");
+        .recv_timeout(Duration::from_secs(600))
+        .expect("the function answered within 600 s");
     let (kind, body) = result.split_once(' ').expect("kind and body");
     Invocation {
         kind: kind.to_owned(),
@@ -92,19 +92,59 @@ fn invoke(emu: &Emulator, event: &Value, deadline_ms: u64, env: &[(&str, &str)])
 }
 
 #[tokio::test]
-async fn an_apply_invocation_returns_the_report_and_logs_json() {
+async fn an_apply_invocation_returns_a_summary_keeps_the_report_in_the_bucket_and_logs_json() {
     let emu = emulator();
     let _guard = emu.lock().await;
     seed_demo(emu).await;
-    let event = json!({"command": "apply", "config": demo_config()});
+    // Keep one report: the second invocation deletes the first one's.
+    let config = demo_config().replacen(
+        "  region: us-east-1\n",
+        "  region: us-east-1\n  keep_reports: 1\n",
+        1,
+    );
+    assert!(config.contains("keep_reports: 1"));
+    let event = json!({"command": "apply", "config": config});
+    let first = invoke(emu, &event, 900_000, &[]);
     let out = invoke(emu, &event, 900_000, &[]);
     assert_eq!(out.kind, "response", "{}\n{}", out.body, out.logs);
     assert_eq!(out.body["mode"], "apply");
     assert_eq!(out.body["summary"]["failed"], 0);
     assert_eq!(out.body["summary"]["targets"], 33);
+    assert_eq!(out.body["failed"], json!([]));
+    assert!(
+        out.body.get("targets").is_none(),
+        "the summary, not the report"
+    );
     assert_eq!(sets(emu, ADMIN, "eu-west-1").await[0].2, "ACTIVE");
+    // The full report is in the bucket, and only the newest one is kept.
+    let reports = |body: &Value| {
+        body["report"]
+            .as_str()
+            .and_then(|l| l.strip_prefix("s3://org-threat-lists-111111111111/"))
+            .expect("the report's location")
+            .to_owned()
+    };
+    let (old, new) = (reports(&first.body), reports(&out.body));
+    assert!(
+        old < new && new.starts_with("guardduty/state/reports/"),
+        "{old} {new}"
+    );
+    let listed = crate::common::gs::s3(emu)
+        .await
+        .list_objects_v2()
+        .bucket("org-threat-lists-111111111111")
+        .prefix("guardduty/state/reports/")
+        .send()
+        .await
+        .expect("list the reports");
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, [new.as_str()]);
+    let full: Value =
+        serde_json::from_slice(&crate::common::gs::s3_object(emu, &new).await).expect("JSON");
+    assert_eq!(full["targets"].as_array().map(Vec::len), Some(33));
+    assert_eq!(full["summary"], out.body["summary"]);
     // Every log line is JSON; target lines carry the account and region.
-    let lines: Vec<Value> = out
+    let lines: Vec<Value> = first
         .logs
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
@@ -114,7 +154,71 @@ async fn an_apply_invocation_returns_the_report_and_logs_json() {
             .iter()
             .any(|l| l["span"]["account"] == "777777777777" && l["span"]["region"] == "eu-west-1"),
         "{}",
-        out.logs
+        first.logs
+    );
+}
+
+/// Lambda's limits: a response (or error) of 6 MB, a log event of 256 KB.
+const MAX_RESPONSE: usize = 6 * 1024 * 1024;
+const MAX_LOG_EVENT: usize = 256 * 1024;
+
+/// At the scale benchmark's size (10,000 accounts × 34 Regions, 340,000
+/// targets, 3,366 of them failed (99 accounts whose role is denied)), the invocation answers with the summary,
+/// 100 failed targets and the full report's key: within the 6 MB of a
+/// response (the stand-in refuses more) and 256 KB per log line, while the
+/// whole report lies in the bucket.
+#[tokio::test]
+async fn at_the_scale_benchmark_size_the_response_and_every_log_line_fit() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    seed_demo(emu).await;
+    let out = invoke(
+        emu,
+        &json!({}),
+        900_000,
+        &[
+            ("GUARDSYNC_SIMULATE", "10000,34,2,1"),
+            ("RUST_LOG", "warn,guardsync=info"),
+        ],
+    );
+    assert_eq!(out.kind, "error", "{}", out.body);
+    let message = out.body["errorMessage"].as_str().expect("message");
+    assert!(
+        message.starts_with("3366 of 340000 targets failed (0 not run); first: "),
+        "{message}"
+    );
+    let longest = out.logs.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < MAX_LOG_EVENT, "a log line of {longest} bytes");
+    assert!(out.body.to_string().len() < MAX_RESPONSE);
+    let summary: Value = out
+        .logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "run finished")
+        .map(|l| {
+            serde_json::from_str(l["fields"]["summary"].as_str().expect("summary")).expect("JSON")
+        })
+        .expect("the summary line");
+    assert_eq!(summary["summary"]["targets"], 340_000);
+    assert_eq!(summary["summary"]["failed"], 3366);
+    assert_eq!(summary["failed"].as_array().map(Vec::len), Some(100));
+    assert_eq!(summary["failed_not_shown"], 3266);
+    assert_eq!(summary["failed"][0]["placement"], "unknown");
+    let location = summary["report"].as_str().expect("the report's location");
+    assert!(
+        message.ends_with(&format!("; full report: {location}")),
+        "{message}"
+    );
+    let key = location
+        .strip_prefix("s3://org-threat-lists-111111111111/")
+        .expect("in the bucket");
+    assert!(key.starts_with("guardduty/state/reports/"), "{key}");
+    let full = crate::common::gs::s3_object(emu, key).await;
+    let full: Value = serde_json::from_slice(&full).expect("JSON report");
+    assert_eq!(full["targets"].as_array().map(Vec::len), Some(340_000));
+    assert!(
+        full.to_string().len() > MAX_RESPONSE,
+        "the report itself would not fit"
     );
 }
 

@@ -9,6 +9,7 @@ mod common;
 
 mod activation;
 mod alerts;
+mod bucket_layout;
 mod calls;
 mod config_validate;
 mod crash;

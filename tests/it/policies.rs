@@ -205,7 +205,7 @@ fn needs(call: &Call, n: &Names, members: &BTreeSet<String>) -> Vec<(String, Str
     let mut need = match (service, op) {
         // S3 authorizes HeadObject as s3:GetObject.
         ("s3", "GetObject" | "HeadObject") => vec![("s3:GetObject".to_owned(), object.clone())],
-        ("s3", "PutObject" | "DeleteObject") => own(&object),
+        ("s3", "PutObject" | "DeleteObject" | "PutObjectTagging") => own(&object),
         ("s3", _) => own(&bucket),
         ("sts", "AssumeRole") => members
             .iter()
@@ -371,35 +371,36 @@ async fn every_call_of_plan_and_apply_is_allowed_by_the_rendered_policies() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A list built with or without an allowlisted FireHOL range (a new list
     // object), the rules, and alerts to these addresses (none: no alerts).
-    let write = |allowlist: bool, rules: &str, emails: &str| {
-        let list = if allowlist {
-            "  allowlist: [\"2.56.247.0/24\"]\n"
+    let write = |allowlist: &str, rules: &str, emails: &str| {
+        let list = if allowlist.is_empty() {
+            String::new()
         } else {
-            ""
+            format!("  allowlist: [\"{allowlist}\"]\n")
         };
         let alerts = if emails.is_empty() {
             String::new()
         } else {
             format!("alerts:\n  min_severity: 7.0\n  emails: [{emails}]\n")
         };
-        config(dir.path(), &REGIONS, list, "", &format!("{rules}{alerts}"))
+        config(dir.path(), &REGIONS, &list, "", &format!("{rules}{alerts}"))
     };
     let plan_apply: &[(&str, &[i32])] = &[("plan", &[0]), ("apply", &[0])];
     let mut phases = Vec::new();
 
     // 1. First plan and apply: list published, bucket policy put, sets,
     // filters, topic, subscriptions and rule created everywhere.
-    let cfg = write(false, RULES, "a@example.com, b@example.com");
+    let cfg = write("", RULES, "a@example.com, b@example.com");
     phases.push(phase(emu, &cfg, plan_apply).await);
 
     // 2. A new list (moved sets, new sha tag), rules changed and deleted, a
     // confirmed address removed (Unsubscribe).
     confirm(emu, "a@example.com").await;
-    let cfg = write(true, RULES_CHANGED, "b@example.com");
+    let cfg = write("2.56.247.0/24", RULES_CHANGED, "b@example.com");
     phases.push(phase(emu, &cfg, plan_apply).await);
 
-    // 3. Alerts removed: rule targets, rule and topic deleted.
-    let cfg = write(true, RULES_CHANGED, "");
+    // 3. Alerts removed: rule targets, rule and topic deleted; a third list,
+    // which retires the first (PutObjectTagging).
+    let cfg = write("2.57.122.0/24", RULES_CHANGED, "");
     phases.push(phase(emu, &cfg, plan_apply).await);
 
     // 4. `regions: enabled` (Account ListRegions). The demo administrator has
@@ -469,6 +470,7 @@ async fn every_call_of_plan_and_apply_is_allowed_by_the_rendered_policies() {
         "admin s3:HeadObject",
         "admin s3:PutBucketPolicy",
         "admin s3:PutObject",
+        "admin s3:PutObjectTagging",
         "admin sns:CreateTopic",
         "admin sns:DeleteTopic",
         "admin sns:GetTopicAttributes",

@@ -106,7 +106,7 @@ async fn the_list_is_uploaded_content_addressed_and_reads_back() {
     let key = publish::object_key(PREFIX, &list.sha256);
     assert_eq!(
         key,
-        format!("guardduty/{}.txt", hex::encode(Sha256::digest(LIST)))
+        format!("guardduty/lists/{}.txt", hex::encode(Sha256::digest(LIST)))
     );
     assert!(!s3.exists(BUCKET, &key).await.expect("HeadObject"));
     assert_eq!(s3.get(BUCKET, &key).await.expect("GetObject"), None);

@@ -340,7 +340,7 @@ fn the_scan_finds_what_it_looks_for() {
         "User: arn:aws:iam::111111111111:root is not authorized to perform: sts:AssumeRole";
     for scan in [Scan::Secrets, Scan::Strict] {
         assert_eq!(
-            found(&format!("s3://{BUCKET}/guardduty/{sha}.txt"), scan),
+            found(&format!("s3://{BUCKET}/guardduty/lists/{sha}.txt"), scan),
             0
         );
         assert_eq!(found(denied, scan), 0);

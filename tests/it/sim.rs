@@ -20,6 +20,7 @@ fn organization(baseline: Baseline) -> (Synthetic, guardsync::config::Config) {
         baseline,
         latency: Duration::ZERO,
         fail_listing_at_page: None,
+        denied_roles_percent: 0,
     };
     let regions: Vec<_> = guardsync::config::regions::GUARDDUTY_REGIONS
         .iter()
@@ -167,6 +168,7 @@ async fn assume_role_calls_are_bounded_whatever_the_concurrency() {
         baseline: Baseline::Converged,
         latency: Duration::from_millis(5),
         fail_listing_at_page: None,
+        denied_roles_percent: 0,
     };
     let regions: Vec<_> = guardsync::config::regions::GUARDDUTY_REGIONS
         .iter()

@@ -12,7 +12,8 @@ The Runtime API is a documented HTTP interface
 
 Usage: runtime_api.py --event JSON --deadline-ms N  (N from now)
 Prints "listening 127.0.0.1:PORT", then, when the function answers, one line
-"RESULT response|error|init_error <body as one JSON line>" and keeps serving:
+"RESULT response|error|init_error <body as one JSON line>" (or "RESULT
+too_large {"bytes": N}" for a body over Lambda's 6 MB) and keeps serving:
 a second `next` blocks, as in Lambda when no event is waiting. The test kills
 it (and the function) afterwards.
 """
@@ -26,6 +27,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PREFIX = "/2018-06-01/runtime"
+# Lambda's limit on a synchronous invocation's response (and error): 6 MB.
+MAX_PAYLOAD = 6 * 1024 * 1024
 
 
 def main() -> None:
@@ -78,6 +81,12 @@ def main() -> None:
             kind = kinds.get(self.path)
             if kind is None:
                 return self._reply(404, b'{"errorMessage": "unknown request id"}')
+            # Lambda refuses a response or an error over 6 MB
+            # (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html):
+            # the invocation then fails with a payload-size error instead.
+            if len(body) > MAX_PAYLOAD:
+                print(f"RESULT too_large {json.dumps({'bytes': len(body)})}", flush=True)
+                return self._reply(413, b'{"errorMessage": "Exceeded maximum allowed payload size (6291556 bytes)."}')
             try:
                 one_line = json.dumps(json.loads(body or b"null"))
             except ValueError:

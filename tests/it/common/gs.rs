@@ -173,15 +173,62 @@ pub(crate) async fn narrow_bucket_policy(emu: &Emulator, org: &str, key: &str) {
         "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
         "Resource": format!("arn:aws:s3:::{BUCKET}/{key}"),
         "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}}}]});
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&emu.sdk("us-east-1").await)
-            .force_path_style(true)
-            .build(),
-    );
-    s3.put_bucket_policy()
+    s3(emu)
+        .await
+        .put_bucket_policy()
         .bucket(BUCKET)
         .policy(policy.to_string())
         .send()
         .await
         .expect("put the narrowed policy");
+}
+
+/// The S3 client of the administrator account, path-style for the emulator.
+pub(crate) async fn s3(emu: &Emulator) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&emu.sdk("us-east-1").await)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The bytes of `key` in the list bucket.
+pub(crate) async fn s3_object(emu: &Emulator, key: &str) -> Vec<u8> {
+    s3(emu)
+        .await
+        .get_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get {key}: {e:?}"))
+        .body
+        .collect()
+        .await
+        .expect("read the body")
+        .into_bytes()
+        .to_vec()
+}
+
+/// Credentials of `account` through STS AssumeRole, as guardsync gets them.
+pub(crate) async fn assume(conf: &aws_config::SdkConfig, account: &str) -> aws_config::SdkConfig {
+    let sts = aws_sdk_sts::Client::new(conf);
+    let out = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/GuardSyncMemberRole"))
+        .role_session_name("guardsync")
+        .send()
+        .await
+        .expect("AssumeRole");
+    let c = out.credentials().expect("credentials");
+    let creds = aws_credential_types::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        None,
+        "assumed",
+    );
+    conf.to_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
+        .build()
 }

@@ -8,6 +8,7 @@
 //! take [`Emulator::lock`], reset it and seed the scenario they need.
 
 pub(crate) mod gs;
+pub(crate) mod iam;
 pub(crate) mod iprange;
 pub(crate) mod run;
 
