@@ -25,12 +25,12 @@ use crate::report::{self, ListReport, Mode, Report, Status, Summary, TargetRepor
 /// Run one command and return its exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Validate(a) => validate(&a.config),
+        Command::Validate(a) => validate(&a.path()),
         Command::List(ListCommand::Build(a)) => list_build(&a).await,
         Command::List(ListCommand::Merge(a)) => list_merge(&a),
         Command::Plan(a) => {
             plan_or_apply(&RunArgs {
-                config: &a.config.config,
+                config: &a.config.path(),
                 scope: &a.scope,
                 format: a.format,
                 mode: Mode::Plan,
@@ -41,7 +41,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Apply(a) => {
             plan_or_apply(&RunArgs {
-                config: &a.config.config,
+                config: &a.config.path(),
                 scope: &a.scope,
                 format: a.format,
                 mode: Mode::Apply,
@@ -51,7 +51,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             .await
         }
         Command::Policies(a) => crate::policies::command(
-            &a.config.config,
+            &a.config.path(),
             &crate::policies::Options {
                 organization_id: a.organization_id.clone(),
                 admin_role: a.admin_role.clone(),
@@ -123,7 +123,7 @@ pub fn summary(c: &Config) -> String {
             c.threat_list.name,
             plural(c.feeds.len(), "feed"),
             c.bucket.name,
-            c.bucket.prefix
+            crate::publish::lists_prefix(&c.bucket.prefix)
         ),
         format!(
             "  suppression    {}",
@@ -147,7 +147,7 @@ pub fn summary(c: &Config) -> String {
 }
 
 async fn list_build(a: &crate::cli::ListBuildArgs) -> Result<ExitCode, Error> {
-    let c = load(&a.config.config)?;
+    let c = load(&a.config.path())?;
     let settings = build_settings(&c);
     crate::feed::commands::list_build(&settings, a.out.as_deref()).await?;
     Ok(ExitCode::Success)
@@ -335,6 +335,9 @@ pub(crate) async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Err
         check_regions(&run.regions, list, "the configured regions")?;
     }
     let aws = Aws::load(c.retry_max_attempts).await;
+    aws.check_credentials()
+        .await
+        .map_err(Error::NoCredentials)?;
     let admin = c.admin_account.as_str();
     // With `regions: enabled`, and for --account: read-only calls, before
     // the lease and any write.
@@ -501,6 +504,18 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
              (s3://{bucket}/{}).",
             publish::record::key(prefix)
         )));
+    }
+    // --account/--region narrow a retry; they never widen it to everything.
+    if let Some(r) = &previous_run {
+        let (accounts, regions) = narrow(&r.to_retry(), &run.accounts, &run.regions);
+        if accounts.is_empty() || regions.is_empty() {
+            return Ok(Outcome::NothingToRetry(format!(
+                "Nothing to retry within --account/--region: the {} target(s) of the last \
+                 apply that failed or were not run are elsewhere (s3://{bucket}/{}).",
+                r.to_retry().len(),
+                publish::record::key(prefix)
+            )));
+        }
     }
 
     // 2. The bucket policy, then (apply) the object, the policy and the manifest,
@@ -814,7 +829,7 @@ pub fn exit_code(report: &Report, detailed: bool) -> ExitCode {
 }
 
 /// The bucket policy change belongs to the administrator's target in the
-/// bucket's Region (the README's report description).
+/// bucket's Region (docs/REFERENCE.md, the JSON report).
 fn attach_policy_change(
     targets: &mut [TargetReport],
     c: &Config,

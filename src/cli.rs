@@ -91,12 +91,32 @@ pub enum ListCommand {
     Merge(ListMergeArgs),
 }
 
-/// The configuration file argument.
+/// The configuration file argument: `--config FILE`, or `FILE` alone, or
+/// `GUARDSYNC_CONFIG`, or `guardsync.yaml` in the current folder.
 #[derive(Debug, Args)]
 pub struct ConfigArg {
-    /// The guardsync YAML configuration.
+    /// The guardsync YAML configuration [default: $GUARDSYNC_CONFIG, else guardsync.yaml]
     #[arg(short, long, value_name = "FILE")]
-    pub config: PathBuf,
+    config: Option<PathBuf>,
+
+    /// The configuration, as with --config (`guardsync validate my.yaml`).
+    #[arg(value_name = "FILE", conflicts_with = "config")]
+    file: Option<PathBuf>,
+}
+
+/// The configuration read when none is named.
+pub const DEFAULT_CONFIG: &str = "guardsync.yaml";
+
+impl ConfigArg {
+    /// The configuration file to read: the one named on the command line,
+    /// else `GUARDSYNC_CONFIG`, else `guardsync.yaml`.
+    pub fn path(&self) -> PathBuf {
+        self.file
+            .clone()
+            .or_else(|| self.config.clone())
+            .or_else(|| std::env::var_os("GUARDSYNC_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+    }
 }
 
 /// Options that narrow a run over the organization.
@@ -111,7 +131,7 @@ pub struct ScopeArgs {
     pub regions: Vec<crate::config::Region>,
 
     /// How many targets run at once; overrides `concurrency` in the configuration.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub concurrency: Option<u32>,
 }
 
@@ -129,7 +149,7 @@ pub enum Format {
     /// Human-readable, terraform-like.
     #[default]
     Text,
-    /// The JSON report (fields described in the README).
+    /// The JSON report (every field in docs/REFERENCE.md; schema docs/report.schema.json).
     Json,
 }
 

@@ -354,12 +354,12 @@ impl Discovery {
         let placement = self.placement(&target, view, &probe);
         let detector_id = match (&placement, view, &probe) {
             (Placement::Admin, Some(Ok(v)), _) => v.detector_id.clone(),
-            (Placement::Standalone, _, Probe::Seen { detector_id, .. }) => detector_id.clone(),
+            (Placement::Standalone(_), _, Probe::Seen { detector_id, .. }) => detector_id.clone(),
             _ => None,
         };
         Placed {
             credentials: match placement {
-                Placement::Standalone => own,
+                Placement::Standalone(_) => own,
                 _ => None,
             },
             target,

@@ -64,6 +64,10 @@ pub enum Error {
     #[error(transparent)]
     Aws(#[from] crate::cloud::AwsError),
 
+    /// The standard AWS chain found no credentials (or the profile named is not there).
+    #[error("{0}")]
+    NoCredentials(String),
+
     /// Another run holds the lease, or it could not be taken.
     #[error(transparent)]
     Lease(#[from] crate::publish::lease::LeaseError),
@@ -101,6 +105,7 @@ impl Error {
             | Error::Publish(_)
             | Error::Discover(_)
             | Error::Aws(_)
+            | Error::NoCredentials(_)
             | Error::Lease(_)
             | Error::NoRunRecord { .. }
             | Error::RecordedListGone { .. } => ExitCode::Aborted,

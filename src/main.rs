@@ -28,8 +28,10 @@ fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
         // guardsync's own detail first; the AWS SDK's chatter only with -vv.
-        (false, 0) => "warn,guardsync=info",
-        (false, 1) => "warn,guardsync=debug",
+        // aws_config warns once per provider of the chain it tries (IMDS
+        // included) with debug dumps: guardsync says it once, in a sentence.
+        (false, 0) => "warn,aws_config=error,guardsync=info",
+        (false, 1) => "warn,aws_config=error,guardsync=debug",
         // The SDK's debug lines name access key ids (never secrets): keep
         // those two sources at info even here.
         (false, _) => {

@@ -42,6 +42,21 @@ impl Aws {
         Aws { base }
     }
 
+    /// Resolve the tool's own credentials once, before any call, so that a
+    /// missing or broken setup is one clear message naming where the chain
+    /// looked, instead of an SDK error per call.
+    pub async fn check_credentials(&self) -> Result<(), String> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let Some(provider) = self.base.credentials_provider() else {
+            return Err(no_credentials("no credentials provider is configured"));
+        };
+        provider
+            .provide_credentials()
+            .await
+            .map(drop)
+            .map_err(|e| no_credentials(&innermost(&e)))
+    }
+
     /// Wrap an existing configuration (tests).
     pub fn from_config(base: SdkConfig) -> Self {
         Aws { base }
@@ -66,4 +81,45 @@ impl Aws {
         }
         b.build()
     }
+}
+
+/// The last cause in an error's chain: the one that says what went wrong.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    let full = last.to_string();
+    // The chain's own summary lists each provider on a line of its own:
+    // guardsync's message already names them.
+    let text = full
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(" Attempted:");
+    match text.char_indices().nth(300) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// What to tell a user whose AWS chain yields no credentials: where guardsync
+/// looked (the AWS CLI's order) and what to set.
+fn no_credentials(cause: &str) -> String {
+    let profile = match std::env::var("AWS_PROFILE") {
+        Ok(p) if !p.is_empty() => format!(
+            "the profile `{p}` (AWS_PROFILE) in ~/.aws/config and ~/.aws/credentials: is it \
+             spelled as there? (`aws configure list-profiles` lists them)"
+        ),
+        _ => "the `default` profile in ~/.aws/config and ~/.aws/credentials (no AWS_PROFILE \
+              is set)"
+            .to_owned(),
+    };
+    format!(
+        "no AWS credentials found. guardsync reads them as the AWS CLI does, and tried: the \
+         environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); {profile}; web identity \
+         (AWS_WEB_IDENTITY_TOKEN_FILE); the ECS container; the EC2 instance metadata service. \
+         Set AWS_PROFILE to a profile for which `aws sts get-caller-identity` works (after \
+         `aws sso login` for SSO), or export the keys. Last cause: {cause}"
+    )
 }

@@ -1,5 +1,8 @@
 //! The interceptor that counts every SDK call and attempt into the call
-//! budget of `crate::cloud::calls`.
+//! budget of `crate::cloud::calls`, and says when a call is retried: one
+//! warning per retry, with the operation, the Region, the attempt and what
+//! the attempt before it got (a throttling code, an HTTP status, a refused
+//! connection), so that a slow run is never silent.
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -7,8 +10,10 @@ use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 
 use crate::cloud::calls::bump;
 
@@ -60,9 +65,68 @@ impl Intercept for Counter {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        bump(key(cfg), 0, 1);
+        let key = key(cfg);
+        let attempt = cfg
+            .load::<RequestAttempts>()
+            .map_or(1, RequestAttempts::attempts);
+        if attempt > 1 {
+            let region = cfg
+                .load::<aws_config::Region>()
+                .map_or_else(|| "its Region".to_owned(), ToString::to_string);
+            let before = cfg
+                .load::<LastAttempt>()
+                .map_or("an error", |l| l.0.as_str());
+            let of = cfg
+                .load::<aws_smithy_types::retry::RetryConfig>()
+                .map(|r| format!(" of {}", r.max_attempts()))
+                .unwrap_or_default();
+            tracing::warn!("retrying {key} in {region} (attempt {attempt}{of}) after {before}");
+        }
+        bump(key, 0, 1);
         Ok(())
     }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let got = match (context.response(), context.output_or_error()) {
+            (Some(r), _) => {
+                let status = r.status().as_u16();
+                let code = r
+                    .headers()
+                    .get("x-amzn-errortype")
+                    .map(|c| c.split(':').next().unwrap_or(c).to_owned());
+                match code {
+                    Some(c) => format!("HTTP {status} {c}"),
+                    None => format!("HTTP {status}"),
+                }
+            }
+            (None, Some(Err(e))) => innermost(e),
+            (None, _) => "no answer".to_owned(),
+        };
+        cfg.interceptor_state().store_put(LastAttempt(got));
+        Ok(())
+    }
+}
+
+/// What the last attempt of the call in progress got.
+#[derive(Debug, Clone)]
+struct LastAttempt(String);
+
+impl Storable for LastAttempt {
+    type Storer = StoreReplace<Self>;
+}
+
+/// The last cause of an error's chain ("Connection refused (os error 111)").
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
 }
 
 #[cfg(test)]

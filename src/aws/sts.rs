@@ -51,7 +51,19 @@ pub async fn assume(
         region: region.to_owned(),
         operation: "AssumeRole",
         code: None,
-        message: format!("failed to assume {arn}: {}", sts_reason(&e)),
+        message: {
+            let reason = sts_reason(&e);
+            let hint = if reason.contains("AccessDenied") {
+                format!(
+                    "; is the member role there, trusting guardsync's role? deploy/member-role.yaml \
+                     creates it (a service-managed StackSet reaches every account of the \
+                     organization), and organization.member_role must name it ({role})"
+                )
+            } else {
+                String::new()
+            };
+            format!("failed to assume {arn}: {reason}{hint}")
+        },
     })?;
     Ok(AccountCredentials::new(
         arn,

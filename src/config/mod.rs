@@ -5,6 +5,7 @@
 
 mod errors;
 pub(crate) mod finding_fields;
+mod keys;
 mod raw;
 pub mod regions;
 mod types;
@@ -31,8 +32,16 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             message,
         }])
     };
-    let bytes =
-        std::fs::read(path).map_err(|e| one(format!("failed to read the configuration: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        one(if e.kind() == std::io::ErrorKind::NotFound {
+            "there is no such file: name the configuration with --config FILE (or \
+             GUARDSYNC_CONFIG; guardsync.yaml in the current folder when neither is set); \
+             config/example.yaml in guardsync's repository is a complete, commented one"
+                .to_owned()
+        } else {
+            format!("failed to read the configuration: {e}")
+        })
+    })?;
     if bytes.len() > MAX_CONFIG_BYTES {
         return Err(one(format!(
             "the configuration is {} bytes; at most {MAX_CONFIG_BYTES} are accepted",
@@ -66,11 +75,20 @@ pub fn parse(text: &str, source: &Path, label: &str) -> Result<Config, ConfigErr
     {
         return Err(ConfigErrors(vec![ConfigError {
             file: label.to_owned(),
-            line: 0,
+            line: 1,
             path: String::new(),
             message: "the configuration is empty; see config/example.yaml for a complete one"
                 .into(),
         }]));
+    }
+    // Every unknown and missing key at once (serde stops at the first); a
+    // document that is not even a tree of mappings is left to serde, whose
+    // error says where.
+    if let Ok(tree) = serde_saphyr::from_str_with_options::<raw::S<keys::Tree>>(text, shallow()) {
+        let problems = keys::check(&tree, &keys::CONFIG, label);
+        if !problems.is_empty() {
+            return Err(ConfigErrors(problems));
+        }
     }
     // serde_path_to_error records where the YAML layer stopped, for the key path.
     let mut failed_at = None;
@@ -101,6 +119,17 @@ fn options() -> serde_saphyr::Options {
     options
 }
 
+/// [`options`] for the key pass, which recurses once per level: a
+/// configuration nests 5 levels deep, so 24 is plenty, and a deeper document
+/// is left to the serde pass (and its own limit) instead of the stack.
+fn shallow() -> serde_saphyr::Options {
+    let mut o = options();
+    let mut budget = o.budget.clone().unwrap_or_default();
+    budget.max_depth = 24;
+    o.budget = Some(budget);
+    o
+}
+
 /// A parse or shape error from the YAML layer, as one line.
 fn syntax_error(
     e: &serde_saphyr::Error,
@@ -113,7 +142,19 @@ fn syntax_error(
     if let Some(i) = message.rfind(" at line ") {
         message.truncate(i);
     }
-    let path = at.map(key_path).unwrap_or_default();
+    let mut path = at.map(key_path).unwrap_or_default();
+    // "duplicate mapping key: concurrency": the key belongs in the path.
+    if let Some(key) = message
+        .strip_prefix("duplicate mapping key: ")
+        .map(|k| k.trim_end_matches(", set DuplicateKeyPolicy in Options if acceptable"))
+    {
+        path = if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        };
+        message = "duplicate key: a key may appear once in a mapping".to_owned();
+    }
     let message = friendly(&message, &path);
     ConfigError {
         file: label.to_owned(),

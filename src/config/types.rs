@@ -53,9 +53,11 @@ impl Region {
         if super::regions::is_guardduty_region(s) {
             Ok(Region(s.to_owned()))
         } else {
-            Err(format!(
-                "{s:?} is not an AWS Region where GuardDuty is offered"
-            ))
+            let mut m = format!("{s:?} is not an AWS Region where GuardDuty is offered");
+            if let Some(near) = crate::util::nearest(s, super::regions::GUARDDUTY_REGIONS) {
+                m.push_str(&format!("; did you mean {near:?}?"));
+            }
+            Err(m)
         }
     }
 

@@ -293,10 +293,7 @@ fn is_ou_id(s: &str) -> bool {
 fn region(cx: &mut Ctx<'_>, v: &S<String>, path: &str) -> Option<Region> {
     match Region::parse(&v.value) {
         Ok(r) => Some(r),
-        Err(mut m) => {
-            if let Some(near) = nearest(&v.value, super::regions::GUARDDUTY_REGIONS) {
-                m.push_str(&format!("; did you mean {near:?}?"));
-            }
+        Err(m) => {
             cx.err(v.referenced, path, m);
             None
         }

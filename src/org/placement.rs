@@ -65,8 +65,9 @@ pub enum Placement {
     Admin,
     /// Associated member: covered by the administrator's list and rules.
     Member,
-    /// Has a detector, not associated: needs its own list and rules.
-    Standalone,
+    /// Has a detector, not associated: needs its own list and rules; why it
+    /// is not an associated member, in words.
+    Standalone(String),
     /// GuardDuty is off here: a coverage gap.
     NoDetector,
     /// Associated with another administrator: a coverage gap.
@@ -85,7 +86,7 @@ impl Placement {
         match self {
             Placement::Admin => PlacementKind::Admin,
             Placement::Member => PlacementKind::Member,
-            Placement::Standalone => PlacementKind::Standalone,
+            Placement::Standalone(_) => PlacementKind::Standalone,
             Placement::NoDetector => PlacementKind::NoDetector,
             Placement::OtherAdmin(_) => PlacementKind::OtherAdmin,
             Placement::Excluded => PlacementKind::Excluded,
@@ -101,7 +102,7 @@ impl Placement {
 
     /// Whether guardsync writes anything in this target.
     pub(crate) fn is_managed(&self) -> bool {
-        matches!(self, Placement::Admin | Placement::Standalone)
+        matches!(self, Placement::Admin | Placement::Standalone(_))
     }
 }
 
@@ -223,7 +224,36 @@ pub fn place(
             ..
         } if status == ENABLED && ours == admin && enabled_member => Placement::Member,
         Probe::Seen { .. } if enabled_member => Placement::Member,
-        Probe::Seen { .. } => Placement::Standalone,
+        Probe::Seen { administrator, .. } => Placement::Standalone(why_standalone(
+            view.members.get(account).map(String::as_str),
+            administrator.as_ref(),
+            admin,
+        )),
+    }
+}
+
+/// Why an account with a detector is not an associated member, in words:
+/// what the administrator's member list says, and what the account itself
+/// says when it names another administrator.
+fn why_standalone(
+    status: Option<&str>,
+    own_view: Option<&(AccountId, String)>,
+    admin: &AccountId,
+) -> String {
+    let ours = match status {
+        None => format!("not a member of the administrator {admin}"),
+        Some("Removed") => "its membership was removed (relationship Removed)".to_owned(),
+        Some("Resigned") => "it left the administrator (relationship Resigned)".to_owned(),
+        Some("Disabled") => "its membership is disabled (relationship Disabled)".to_owned(),
+        Some("Invited") => "invited, the invitation not accepted (relationship Invited)".to_owned(),
+        Some("Created") => "added as a member, never invited (relationship Created)".to_owned(),
+        Some(other) => format!("relationship {other}, not Enabled"),
+    };
+    match own_view {
+        Some((other, status)) if other != admin => {
+            format!("{ours}; the account names {other} as its administrator ({status})")
+        }
+        _ => ours,
     }
 }
 

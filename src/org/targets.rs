@@ -31,7 +31,7 @@ pub struct Target {
 
 /// The targets of a run, sorted by account then region.
 ///
-/// Only ACTIVE accounts are targets (the README's report description). `include_accounts` and
+/// Only ACTIVE accounts are targets (docs/REFERENCE.md, the JSON report). `include_accounts` and
 /// `include_ous` narrow the organization (an account matching either is in);
 /// excluded accounts stay in the list, marked, once per region. `only_accounts`
 /// and `only_regions` come from `--account` and `--region` (empty = no narrowing).

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::PublishError;
 use crate::aws::s3::S3;
 use crate::feed::parse::FileDate;
-use crate::report::{Report, Status};
+use crate::report::Report;
 
 /// The format this guardsync writes and reads.
 pub const FORMAT: u32 = 1;
@@ -115,14 +115,7 @@ impl<'a> TargetRef<'a> {
             region: &t.region,
             placement: t.placement.as_str(),
             wave: t.wave,
-            status: match t.status {
-                Status::Unchanged => "unchanged",
-                Status::Changed => "changed",
-                Status::Activating => "activating",
-                Status::Pending => "pending",
-                Status::Failed => "failed",
-                Status::Skipped => "skipped",
-            },
+            status: t.status.as_str(),
             error: t.error.as_deref(),
             not_run: t.not_run,
         }
@@ -262,6 +255,7 @@ pub async fn write(s3: &S3, bucket: &str, prefix: &str, body: Vec<u8>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Status;
 
     fn target(account: &str, region: &str, status: &str, not_run: bool) -> RecordTarget {
         RecordTarget {

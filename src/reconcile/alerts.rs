@@ -961,7 +961,7 @@ async fn apply_step(
         Step::DeleteTopic { arn } => sns.delete_topic(arn).await,
     };
     done?;
-    tracing::info!(step = ?step, "alerts");
+    tracing::debug!(step = ?step, "alerts");
     Ok(())
 }
 

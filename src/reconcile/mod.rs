@@ -132,7 +132,7 @@ pub async fn rollout<C: Cloud>(
 ) -> (Vec<TargetReport>, Vec<WaveReport>) {
     // One wave (no `rollout`): every target starts as soon as it is listed.
     let Some(rollout) = rollout else {
-        tracing::info!(wave = 1, "starting wave");
+        tracing::debug!("one wave: every target starts as soon as it is listed");
         let mut reports = run(ctx, discovery, targets).await;
         let failed = failures(&reports);
         reports.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
@@ -162,7 +162,7 @@ pub async fn rollout<C: Cloud>(
         let total = targets.len();
         let mut done = match &stopped {
             None => {
-                tracing::info!(wave, targets = total, "starting wave");
+                tracing::info!("wave {wave}: starting {total} targets");
                 run(ctx, discovery, stream::iter(targets)).await
             }
             // Placed all the same (read-only), so that members and gaps are
@@ -186,7 +186,10 @@ pub async fn rollout<C: Cloud>(
                 "not run: wave {wave} stopped the rollout: {failed} of {total} targets failed, \
                  rollout.failure_tolerance is {tolerance}"
             ));
-            tracing::warn!(wave, failed, total, "wave exceeded its failure tolerance");
+            tracing::warn!(
+                "wave {wave}: {failed} of {total} targets failed, more than \
+                 rollout.failure_tolerance ({tolerance}); the later waves do not start"
+            );
             WaveOutcome::Stopped
         } else {
             WaveOutcome::Done
@@ -247,7 +250,7 @@ pub async fn run<C: Cloud>(
     discovery: &Discovery,
     targets: impl Stream<Item = Target> + Send,
 ) -> Vec<TargetReport> {
-    let progress = Progress::new(0);
+    let progress = Progress::new(0, ctx.mode);
     let mut reports: Vec<TargetReport> = Vec::new();
     targets
         .inspect(|_| progress.listed())
@@ -337,7 +340,7 @@ pub async fn target<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport 
             "the account has not enabled this opt-in Region: GuardDuty cannot run here".into(),
         ),
         Placement::Unknown(reason) => failed(p, Vec::new(), reason.clone()),
-        Placement::Admin | Placement::Standalone => managed(ctx, p).await,
+        Placement::Admin | Placement::Standalone(_) => managed(ctx, p).await,
     }
 }
 
@@ -354,9 +357,12 @@ fn report(p: &Placed, status: Status, changes: Vec<Change>, error: Option<String
         not_run: false,
         warnings: Vec::new(),
         note: match &p.placement {
-            Placement::Standalone => Some(
-                "not an associated member: has its own list; its findings are not centralised"
-                    .into(),
+            Placement::Standalone(why) => Some(
+                format!(
+                    "not an associated member ({why}): has its own list; its findings are not \
+                     centralised"
+                )
+                .into(),
             ),
             _ => None,
         },
@@ -365,7 +371,7 @@ fn report(p: &Placed, status: Status, changes: Vec<Change>, error: Option<String
 }
 
 fn failed(p: &Placed, changes: Vec<Change>, error: String) -> TargetReport {
-    tracing::warn!(error = error.as_str(), "target failed");
+    tracing::debug!(error = error.as_str(), "target failed");
     report(p, Status::Failed, changes, Some(error))
 }
 
@@ -579,10 +585,11 @@ fn compose(mode: Mode, p: &Placed, outcomes: Vec<Outcome>) -> TargetReport {
 /// A progress bar on a terminal, a log line per target otherwise.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
+    mode: Mode,
 }
 
 impl Progress {
-    fn new(total: usize) -> Self {
+    fn new(total: usize, mode: Mode) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = indicatif::ProgressBar::new(total as u64);
             b.set_style(
@@ -593,7 +600,7 @@ impl Progress {
             );
             b
         });
-        Progress { bar }
+        Progress { bar, mode }
     }
 
     /// One more target to run (they are counted as they are listed).
@@ -609,28 +616,15 @@ impl Progress {
                 b.inc(1);
                 b.set_message(format!("{} · {}", r.account_id, r.region));
             }
-            // Without a terminal, a line per target that changed or failed;
-            // the rest only with -v.
-            None if matches!(
-                r.status,
-                Status::Changed | Status::Failed | Status::Activating
-            ) =>
-            {
-                tracing::info!(
-                    account = r.account_id.as_str(),
-                    region = r.region.as_str(),
-                    placement = r.placement.as_str(),
-                    status = ?r.status,
-                    "target done"
-                )
-            }
-            None => tracing::debug!(
-                account = r.account_id.as_str(),
-                region = r.region.as_str(),
-                placement = r.placement.as_str(),
-                status = ?r.status,
-                "target done"
-            ),
+            // Without a terminal, a sentence per target that changed or
+            // failed; the rest only with -v.
+            None => match r.status {
+                Status::Failed => tracing::warn!("{}", r.log_line(self.mode)),
+                Status::Changed | Status::Activating => {
+                    tracing::info!("{}", r.log_line(self.mode));
+                }
+                _ => tracing::debug!("{}", r.log_line(self.mode)),
+            },
         }
     }
 

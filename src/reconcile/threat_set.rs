@@ -422,7 +422,7 @@ async fn create<G: GuardDutyApi>(w: &Writer<'_, G>) -> Result<Loaded, Failure> {
             },
         )
         .await?;
-    tracing::info!(set = id.as_str(), "created ThreatIntelSet");
+    tracing::debug!(set = id.as_str(), "created ThreatIntelSet");
     match settle(w, &id).await? {
         SetStatus::Active => Ok(Loaded::Active),
         SetStatus::Activating => Ok(Loaded::Activating),
@@ -514,7 +514,7 @@ async fn settle<G: GuardDutyApi>(w: &Writer<'_, G>, id: &str) -> Result<SetStatu
         let left = t.settle_timeout.saturating_sub(start.elapsed());
         if left.is_zero() {
             if set.status == SetStatus::Activating {
-                tracing::info!(
+                tracing::debug!(
                     set = set.name.as_str(),
                     "GuardDuty is still loading the list; the next plan or apply checks it"
                 );

@@ -1,6 +1,6 @@
 //! The run's report: one value that both renderers read. Pure.
 //!
-//! [`Report`] serialises to the JSON of the README's report description (`--format json`); the
+//! [`Report`] serialises to the JSON of docs/REFERENCE.md, the JSON report (`--format json`); the
 //! [`text`] module renders the same value the way terraform prints a plan.
 //! Keys beyond the documented are additions, never renames.
 
@@ -88,7 +88,7 @@ pub enum WaveOutcome {
     NotStarted,
 }
 
-/// The published list (the README's report description `list`).
+/// The published list (docs/REFERENCE.md, the JSON report `list`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ListReport {
     /// Lowercase hex sha256 of the list object.
@@ -123,6 +123,20 @@ pub enum Status {
     Failed,
     /// Nothing to do by placement: `no_detector`, `other_admin`, `excluded`.
     Skipped,
+}
+
+impl Status {
+    /// The report's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unchanged => "unchanged",
+            Status::Changed => "changed",
+            Status::Activating => "activating",
+            Status::Pending => "pending",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
 }
 
 /// The kind of resource a change touches.
@@ -186,6 +200,48 @@ impl Action {
             Action::Update => "update",
             Action::Activate => "activate",
             Action::Delete => "delete",
+        }
+    }
+
+    /// The verb once done (apply's logs and report).
+    pub fn past(self) -> &'static str {
+        match self {
+            Action::Create => "created",
+            Action::Update => "updated",
+            Action::Activate => "activated",
+            Action::Delete => "deleted",
+        }
+    }
+}
+
+impl TargetReport {
+    /// The target in one log sentence: where, what it is, what happened.
+    /// `111111111111 eu-west-1 (admin): changed: created threat_intel_set
+    /// "FireHOL-Level1", created filter "internal-scanner"`.
+    pub fn log_line(&self, mode: Mode) -> String {
+        let head = format!(
+            "{} {} ({})",
+            self.account_id,
+            self.region,
+            self.placement.as_str()
+        );
+        let changes = self
+            .changes
+            .iter()
+            .map(|c| {
+                let verb = match mode {
+                    Mode::Apply => c.action.past(),
+                    Mode::Plan => c.action.as_str(),
+                };
+                format!("{verb} {} {:?}", c.resource.as_str(), c.name)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        match (&self.error, changes.is_empty()) {
+            (Some(e), true) => format!("{head}: failed: {e}"),
+            (Some(e), false) => format!("{head}: failed after it {changes}: {e}"),
+            (None, true) => format!("{head}: {}", self.status.as_str()),
+            (None, false) => format!("{head}: {}: {changes}", self.status.as_str()),
         }
     }
 }
@@ -256,7 +312,7 @@ pub struct Unmanaged {
     pub name: String,
 }
 
-/// Counts over the targets (the README's report description `summary`).
+/// Counts over the targets (docs/REFERENCE.md, the JSON report `summary`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// Every target.

@@ -198,11 +198,35 @@ fn reason(t: &TargetReport) -> &str {
     t.error.as_deref().unwrap_or("no reason recorded")
 }
 
+/// The targets in reading order: by wave (when there are several), then by
+/// account, then by Region in the configuration's order (as the coverage
+/// table has them).
+fn in_order(report: &Report) -> Vec<&TargetReport> {
+    let region_at = |r: &str| {
+        report
+            .regions
+            .iter()
+            .position(|x| x == r)
+            .unwrap_or(usize::MAX)
+    };
+    let waves = report.waves.len() > 1;
+    let mut all: Vec<&TargetReport> = report.targets.iter().collect();
+    all.sort_by(|a, b| {
+        let wave = |t: &TargetReport| if waves { t.wave } else { 0 };
+        (wave(a), &a.account_id, region_at(&a.region), &a.region).cmp(&(
+            wave(b),
+            &b.account_id,
+            region_at(&b.region),
+            &b.region,
+        ))
+    });
+    all
+}
+
 /// One block per target with changes, a failure or unmanaged resources.
 fn blocks(out: &mut Out, report: &Report, paint: Paint) {
-    let shown = report
-        .targets
-        .iter()
+    let shown = in_order(report)
+        .into_iter()
         .filter(|t| !t.not_run)
         .filter(|t| !t.changes.is_empty() || is_failed(t) || !t.unmanaged.is_empty());
     for t in shown {
@@ -217,7 +241,7 @@ fn blocks(out: &mut Out, report: &Report, paint: Paint) {
         title.push(')');
         out.line(paint.bold(&title));
         for change in &t.changes {
-            change_lines(out, change, paint);
+            change_lines(out, change, report.mode, paint);
         }
         if is_failed(t) {
             out.line(format!(
@@ -233,8 +257,9 @@ fn blocks(out: &mut Out, report: &Report, paint: Paint) {
     }
 }
 
-/// `  + threat_intel_set "name"` and its detail lines.
-fn change_lines(out: &mut Out, change: &Change, paint: Paint) {
+/// `  + threat_intel_set "name"` and its detail lines (after an apply, in
+/// the past tense: what was done).
+fn change_lines(out: &mut Out, change: &Change, mode: Mode, paint: Paint) {
     out.line(format!(
         "  {} {} \"{}\"",
         paint.sign(change.action),
@@ -242,8 +267,42 @@ fn change_lines(out: &mut Out, change: &Change, paint: Paint) {
         change.name
     ));
     for detail in &change.detail {
-        out.line(format!("      {detail}"));
+        match mode {
+            Mode::Plan => out.line(format!("      {detail}")),
+            Mode::Apply => out.line(format!("      {}", done(detail))),
+        }
     }
+}
+
+/// A plan's detail line as done: the verbs the reconcilers start a detail
+/// with, or end one with, put in the past tense (`format TXT, activate` ->
+/// `format TXT, activated`; `subscribe a@b (SNS mails ...)` -> `subscribed
+/// a@b (SNS mailed ...)`). Lines without such a verb are facts and stay.
+fn done(detail: &str) -> String {
+    const VERBS: [(&str, &str); 8] = [
+        ("subscribe ", "subscribed "),
+        ("unsubscribe ", "unsubscribed "),
+        ("delete ", "deleted "),
+        ("remove ", "removed "),
+        ("add ", "added "),
+        ("move ", "moved "),
+        ("activate ", "activated "),
+        ("put back ", "put back "),
+    ];
+    let mut out = detail.to_owned();
+    for (now, then) in VERBS {
+        if let Some(rest) = out.strip_prefix(now) {
+            out = format!("{then}{rest}");
+            break;
+        }
+    }
+    if let Some(head) = out.strip_suffix(", activate") {
+        out = format!("{head}, activated");
+    }
+    out.replace(
+        "(SNS mails a confirmation link",
+        "(SNS mailed a confirmation link",
+    )
 }
 
 /// A resource found and left alone.
@@ -344,23 +403,100 @@ fn coverage(out: &mut Out, report: &Report, paint: Paint) {
         out.line(format!("  {region:<first$}  {}", cells.join("  ")));
     }
 
-    gaps(out, targets, paint);
-    let standalone = total("standalone");
-    if standalone > 0 {
-        out.line(format!(
-            "  Note: findings of the {} are not centralised in the administrator.",
-            counted(standalone, "standalone target", "standalone targets")
+    gaps(out, report, paint);
+    accounts(out, report, paint);
+}
+
+/// The accounts a reviewer should know by name: the standalone ones (with
+/// why each is not an associated member, and where) and the excluded ones.
+fn accounts(out: &mut Out, report: &Report, paint: Paint) {
+    // Account -> (name, [(reason, regions)]), in reading order.
+    let mut standalone: Vec<(&str, Option<&str>, Reasons<'_>)> = Vec::new();
+    let mut excluded: Vec<(&str, Option<&str>)> = Vec::new();
+    for t in in_order(report) {
+        let name = t.account_name.as_deref();
+        match t.placement.as_str() {
+            "standalone" => {
+                let why = standalone_reason(t.note.as_deref().unwrap_or_default());
+                if standalone.last().is_none_or(|(a, _, _)| *a != t.account_id) {
+                    standalone.push((&t.account_id, name, Vec::new()));
+                }
+                if let Some((_, _, reasons)) = standalone.last_mut() {
+                    match reasons.iter_mut().find(|(w, _)| *w == why) {
+                        Some((_, regions)) => regions.push(&t.region),
+                        None => reasons.push((why, vec![&t.region])),
+                    }
+                }
+            }
+            "excluded" if excluded.last().is_none_or(|(a, _)| *a != t.account_id) => {
+                excluded.push((&t.account_id, name));
+            }
+            _ => {}
+        }
+    }
+    let label = |id: &str, name: Option<&str>| match name {
+        Some(n) => format!("{id} {n}"),
+        None => id.to_owned(),
+    };
+    if !standalone.is_empty() {
+        out.blank();
+        out.line(paint.bold(
+            "Standalone accounts (their own list and rules; their findings are not centralised \
+             in the administrator):",
         ));
+        let lines = standalone.iter().flat_map(|(id, name, reasons)| {
+            reasons.iter().enumerate().map(move |(i, (why, regions))| {
+                let key = if i == 0 {
+                    label(id, *name)
+                } else {
+                    String::new()
+                };
+                let text = if why.is_empty() {
+                    regions.join(", ")
+                } else {
+                    format!("{}: {why}", regions.join(", "))
+                };
+                (key, text)
+            })
+        });
+        keyed_lines(out, lines);
+    }
+    if !excluded.is_empty() {
+        out.blank();
+        out.line(paint.bold("Excluded by configuration (not looked at):"));
+        let names: Vec<String> = excluded.iter().map(|(id, n)| label(id, *n)).collect();
+        out.line(format!("  {}", names.join(", ")));
     }
 }
 
+/// Why, and in which Regions.
+type Reasons<'a> = Vec<(String, Vec<&'a str>)>;
+
+/// The reason inside a standalone target's note ("not an associated member
+/// (REASON): has its own list; ..."), or the whole note.
+fn standalone_reason(note: &str) -> String {
+    note.strip_prefix("not an associated member (")
+        .and_then(|rest| rest.split_once("): has its own list"))
+        .map_or_else(|| note.to_owned(), |(why, _)| why.to_owned())
+}
+
 /// `Coverage gaps:` and one line per `no_detector` / `other_admin` target.
-fn gaps(out: &mut Out, targets: &[TargetReport], paint: Paint) {
-    let gaps: Vec<&TargetReport> = targets
-        .iter()
+/// A retry only looked at the targets it retried: it says so instead.
+fn gaps(out: &mut Out, report: &Report, paint: Paint) {
+    let gaps: Vec<&TargetReport> = in_order(report)
+        .into_iter()
         .filter(|t| t.placement.is_coverage_gap())
         .collect();
     out.blank();
+    if report.retry_of.is_some() {
+        out.line(format!(
+            "{} not checked: this run looked only at the {} it retried; `guardsync plan` \
+             shows the whole organization",
+            paint.bold("Coverage gaps:"),
+            counted(report.targets.len(), "target", "targets")
+        ));
+        return;
+    }
     if gaps.is_empty() {
         out.line(format!("{} none", paint.bold("Coverage gaps:")));
         return;
@@ -445,9 +581,8 @@ fn not_run(out: &mut Out, report: &Report, paint: Paint) {
 }
 
 fn failures(out: &mut Out, report: &Report, paint: Paint) {
-    let failed: Vec<&TargetReport> = report
-        .targets
-        .iter()
+    let failed: Vec<&TargetReport> = in_order(report)
+        .into_iter()
         .filter(|t| is_failed(t) && !t.not_run)
         .collect();
     if failed.is_empty() {
@@ -735,6 +870,77 @@ mod tests {
             other_admin,
             excluded,
         ]
+    }
+
+    #[test_case("format TXT, activate", "format TXT, activated" ; "activate at the end")]
+    #[test_case("subscribe a@example.com (SNS mails a confirmation link; no alerts until it is followed)", "subscribed a@example.com (SNS mailed a confirmation link; no alerts until it is followed)" ; "subscribe")]
+    #[test_case("unsubscribe b@example.com", "unsubscribed b@example.com" ; "unsubscribe")]
+    #[test_case("remove targets t1", "removed targets t1" ; "remove")]
+    #[test_case("rank 1 (after the filters already there), action ARCHIVE", "rank 1 (after the filters already there), action ARCHIVE" ; "a fact stays")]
+    fn apply_details_read_as_done(plan: &str, apply: &str) {
+        assert_eq!(done(plan), apply);
+    }
+
+    /// Blocks by account, then Region in the configuration's order (not
+    /// alphabetical); with waves, wave 1 first; standalone accounts named
+    /// with why; a retry does not claim the organization has no gaps.
+    #[test]
+    fn reading_order_names_and_retries() {
+        let mut a = target("333333333333", "us-east-1", "standalone", Status::Pending);
+        a.note = Some(
+            "not an associated member (its membership was removed (relationship Removed)): has \
+             its own list; its findings are not centralised"
+                .into(),
+        );
+        a.changes = vec![change(Resource::Filter, "r", Action::Create, &[])];
+        let mut b = a.clone();
+        b.region = "eu-west-1".to_owned();
+        let mut c = target(ADMIN, "us-east-1", "admin", Status::Pending);
+        c.changes = a.changes.clone();
+        c.wave = 2;
+        let mut r = report(
+            Mode::Plan,
+            list(false, false),
+            vec![c.clone(), a.clone(), b],
+        );
+        let text = render(&r, Style::Plain);
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle}:\n{text}"))
+        };
+        assert!(at("111111111111 · us-east-1") < at("333333333333 · eu-west-1"));
+        assert!(at("333333333333 · eu-west-1") < at("333333333333 · us-east-1"));
+        assert!(text.contains(
+            "  333333333333  eu-west-1, us-east-1: its membership was removed (relationship Removed)"
+        ));
+        // Waves: wave 1 before wave 2, whatever the account.
+        r.waves = vec![
+            WaveReport {
+                wave: 1,
+                selects: "standalone".into(),
+                targets: 2,
+                failed: 0,
+                outcome: WaveOutcome::Done,
+            },
+            WaveReport {
+                wave: 2,
+                selects: "rest".into(),
+                targets: 1,
+                failed: 0,
+                outcome: WaveOutcome::Done,
+            },
+        ];
+        let text = render(&r, Style::Plain);
+        assert!(text.find("333333333333 · eu-west-1") < text.find("111111111111 · us-east-1"));
+        // A retry looked at its own targets only.
+        r.retry_of = Some("2026-12-06T00:00:00Z".into());
+        let text = render(&r, Style::Plain);
+        assert!(
+            text.contains(
+                "Coverage gaps: not checked: this run looked only at the 3 targets it retried"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

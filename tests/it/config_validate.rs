@@ -100,6 +100,7 @@ fn unquoted_account_id_with_a_leading_zero_keeps_its_digits() {
 #[test_case("unknown_top_level_key", &with("regoins: [us-east-1]\n"); "unknown top-level key")]
 #[test_case("unknown_nested_key", "admin:\n  acount_id: \"111111111111\"\nregions: [us-east-1]\nbucket: {name: abc, region: us-east-1}\n"; "unknown nested key")]
 #[test_case("duplicate_key", &with("concurrency: 4\nconcurrency: 8\n"); "duplicate key")]
+#[test_case("keys_all_at_once", "admin:\n  acount_id: \"111111111111\"\nregoins: [us-east-1]\norganization:\n  prob: all\nsuppression_rules:\n  - name: scanner\n    criteria: {type: {equal: [a]}}\n"; "every unknown and missing key at once")]
 #[test_case("missing_bucket", "admin:\n  account_id: \"111111111111\"\nregions: [us-east-1]\n"; "missing required section")]
 #[test_case("account_id_11_digits", "admin:\n  account_id: \"11111111111\"\nregions: [us-east-1]\nbucket: {name: abc, region: us-east-1}\n"; "account id with 11 digits")]
 #[test_case("region_typo", "admin:\n  account_id: \"111111111111\"\nregions: [us-east-1, eu-wst-1]\nbucket: {name: abc, region: us-east-1}\n"; "region typo")]
@@ -186,7 +187,9 @@ fn missing_file_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.starts_with("nope.yaml: failed to read the configuration: "),
+        stderr.starts_with(
+            "nope.yaml: there is no such file: name the configuration with --config FILE"
+        ),
         "{stderr}"
     );
 }

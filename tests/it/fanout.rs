@@ -269,9 +269,7 @@ async fn a_content_change_reactivates_every_managed_set() {
 async fn failures_stay_with_their_own_targets() {
     let emu = emulator();
     let _guard = emu.lock().await;
-    emu.seed("failures").await;
-    emu.configure(serde_json::json!({"activation_delay_ms": 20}))
-        .await;
+    crate::common::gs::seed_fast(emu, "failures").await;
     let dir = tempfile::tempdir().expect("tempdir");
     // us-west-2: the administrator has no detector there. Without the bucket
     // policy, standalone accounts cannot read the list: their sets go to ERROR.

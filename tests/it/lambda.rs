@@ -143,16 +143,16 @@ async fn an_apply_invocation_returns_a_summary_keeps_the_report_in_the_bucket_an
         serde_json::from_slice(&crate::common::gs::s3_object(emu, &new).await).expect("JSON");
     assert_eq!(full["targets"].as_array().map(Vec::len), Some(33));
     assert_eq!(full["summary"], out.body["summary"]);
-    // Every log line is JSON; target lines carry the account and region.
+    // Every log line is JSON; a target's line names it, in a sentence.
     let lines: Vec<Value> = first
         .logs
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
     assert!(
-        lines
-            .iter()
-            .any(|l| l["span"]["account"] == "777777777777" && l["span"]["region"] == "eu-west-1"),
+        lines.iter().any(|l| l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("777777777777 eu-west-1 (standalone): changed: "))),
         "{}",
         first.logs
     );

@@ -124,7 +124,9 @@ async fn a_failed_canary_wave_stops_the_rollout() {
     );
     assert_eq!(sets(emu, ADMIN, "eu-west-1").await, []);
     assert!(
-        out.stderr.contains("wave exceeded its failure tolerance"),
+        out.stderr.contains(
+            "failed, more than rollout.failure_tolerance (0); the later waves do not start"
+        ),
         "{}",
         out.stderr
     );

@@ -142,7 +142,13 @@ pub(crate) async fn mutating_calls(emu: &Emulator) -> Vec<String> {
 /// Reset the emulator to the demo organization, with GuardDuty activating
 /// sets after 20 ms (fast tests).
 pub(crate) async fn seed_demo(emu: &Emulator) -> Value {
-    let seed = emu.seed("demo").await;
+    seed_fast(emu, "demo").await
+}
+
+/// Reset the emulator to `scenario`, with GuardDuty activating sets after
+/// 20 ms.
+pub(crate) async fn seed_fast(emu: &Emulator, scenario: &str) -> Value {
+    let seed = emu.seed(scenario).await;
     emu.configure(serde_json::json!({"activation_delay_ms": 20}))
         .await;
     seed
