@@ -50,6 +50,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             })
             .await
         }
+        Command::Report(a) => crate::html_report::command(&a).await,
         Command::Policies(a) => crate::policies::command(
             &a.config.path(),
             &crate::policies::Options {
@@ -251,6 +252,7 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
                     source,
                 })?;
         }
+        Format::Markdown => print!("{}", report::markdown::render(&report)),
         Format::Text => {
             let style = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 report::text::Style::Color

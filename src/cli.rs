@@ -67,6 +67,15 @@ pub enum Command {
     /// signal stops at once.
     Apply(ApplyArgs),
 
+    /// Render a report as one self-contained HTML page.
+    ///
+    /// From a JSON report (--from FILE, what `plan`/`apply --format json`
+    /// print) or from the last run record in the bucket (--config FILE): the
+    /// coverage grid of every account and Region by placement and status, the
+    /// failures with their reasons, the gaps, and the list. No script, font or
+    /// style is loaded from anywhere.
+    Report(ReportArgs),
+
     /// Render the bucket policy and the IAM policies as JSON.
     ///
     /// Writes the bucket policy, the administrator role policy, the member role
@@ -151,6 +160,8 @@ pub enum Format {
     Text,
     /// The JSON report (every field in docs/REFERENCE.md; schema docs/report.schema.json).
     Json,
+    /// A compact summary for a pull request comment (GitHub/GitLab Markdown).
+    Markdown,
 }
 
 /// `guardsync list build`
@@ -210,6 +221,22 @@ pub struct ApplyArgs {
     /// Run only the targets that failed or were not run in the last recorded apply.
     #[arg(long)]
     pub retry_failed: bool,
+}
+
+/// `guardsync report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write the HTML page here.
+    #[arg(long, value_name = "OUT")]
+    pub html: PathBuf,
+
+    /// A JSON report (`plan`/`apply --format json`; '-' is stdin).
+    #[arg(long, value_name = "FILE", conflicts_with = "config")]
+    pub from: Option<PathBuf>,
+
+    /// Read the last run record from the bucket of this configuration.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `guardsync policies`

@@ -51,6 +51,7 @@ pub mod config;
 pub mod discover;
 pub mod error;
 pub mod feed;
+pub mod html_report;
 pub mod lambda;
 pub mod org;
 pub mod policies;

@@ -201,7 +201,7 @@ fn reason(t: &TargetReport) -> &str {
 /// The targets in reading order: by wave (when there are several), then by
 /// account, then by Region in the configuration's order (as the coverage
 /// table has them).
-fn in_order(report: &Report) -> Vec<&TargetReport> {
+pub(crate) fn in_order(report: &Report) -> Vec<&TargetReport> {
     let region_at = |r: &str| {
         report
             .regions
@@ -632,6 +632,11 @@ fn keyed_lines(out: &mut Out, lines: impl Iterator<Item = (String, String)>) {
     }
 }
 
+/// The terraform-like last line, without colour (the Markdown summary's too).
+pub(crate) fn plain_summary(report: &Report) -> String {
+    summary_line(report, Paint(Style::Plain))
+}
+
 /// The terraform-like last line.
 fn summary_line(report: &Report, paint: Paint) -> String {
     let s = &report.summary;
@@ -694,7 +699,7 @@ fn counted<N: Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> St
 }
 
 /// An unsigned count with a comma every three digits: `19712345` -> `19,712,345`.
-fn thousands(n: impl Display) -> String {
+pub(crate) fn thousands(n: impl Display) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, d) in digits.chars().enumerate() {

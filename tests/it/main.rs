@@ -24,6 +24,7 @@ mod feed_merge;
 mod first_hour;
 mod fuzz_inputs;
 mod lambda;
+mod markdown;
 mod policies;
 mod publish;
 mod report_schema;
