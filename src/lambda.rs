@@ -11,6 +11,7 @@
 //! `deploy/administrator.yaml`). Targets the 15-minute limit would cut off are
 //! not started and are reported as failed with that reason. Does I/O.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -21,7 +22,7 @@ use crate::aws::Aws;
 use crate::aws::s3::S3;
 use crate::config::{self, AccountId, Config, Region};
 use crate::error::{Error, ExitCode};
-use crate::report::{Mode, Report};
+use crate::report::{Mode, Report, emf};
 
 /// The event: every key optional; `{}` runs `apply` with the configured file.
 #[derive(Debug, Default, Deserialize)]
@@ -170,6 +171,7 @@ pub async fn invoke(event: Event, deadline: SystemTime) -> Result<serde_json::Va
         seconds_left = left.as_secs(),
         "invocation"
     );
+    let before = previous_gaps(&probe, &c).await;
     let report = match execute(&c, &opts).await.map_err(Failure::from)? {
         Outcome::Report(r) => r,
         Outcome::NothingToRetry(message) => {
@@ -177,7 +179,48 @@ pub async fn invoke(event: Event, deadline: SystemTime) -> Result<serde_json::Va
             return Ok(serde_json::json!({ "message": message }));
         }
     };
-    finish(&probe, &c, *report).await
+    finish(&probe, &c, *report, before).await
+}
+
+/// The S3 client of the configured bucket, as the administrator.
+fn bucket_s3(aws: &Aws, c: &Config) -> S3 {
+    S3::new(
+        &aws.config_for(c.bucket.region.as_str(), None),
+        c.admin_account.as_str(),
+    )
+}
+
+/// The coverage gaps of the last recorded run, before this one replaces its
+/// record: the metric `CoverageGapsNew` counts the gaps that were not there.
+async fn previous_gaps(aws: &Aws, c: &Config) -> Option<BTreeSet<(String, String)>> {
+    let s3 = bucket_s3(aws, c);
+    match crate::publish::record::read(&s3, &c.bucket.name, &c.bucket.prefix).await {
+        Ok(Some(r)) => Some(
+            r.targets
+                .into_iter()
+                .filter(|t| matches!(t.placement.as_str(), "no_detector" | "other_admin"))
+                .map(|t| (t.account_id, t.region))
+                .collect(),
+        ),
+        // The first run: every gap is new.
+        Ok(None) => Some(BTreeSet::new()),
+        Err(e) => {
+            tracing::warn!("failed to read the last run record: {e}; CoverageGapsNew is not sent");
+            None
+        }
+    }
+}
+
+/// Hours since the published list was built (the manifest's `built_at`).
+async fn list_age_hours(s3: &S3, c: &Config) -> Option<f64> {
+    let m = crate::publish::read_manifest(s3, &c.bucket.name, &c.bucket.prefix)
+        .await
+        .ok()??;
+    let built = crate::feed::parse::parse_rfc3339(&m.built_at)?;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?;
+    Some((now.as_secs_f64() - built.unix as f64) / 3600.0)
 }
 
 /// Most failed targets a response (and its log line) names; the full report
@@ -256,13 +299,25 @@ fn cut(s: &str, max: usize) -> String {
 /// `<prefix>state/reports/` (the newest `bucket.keep_reports` are kept);
 /// the summary, the failed targets and the report's location are logged
 /// and returned, or, when a target failed, the invocation fails with them.
-pub async fn finish(aws: &Aws, c: &Config, report: Report) -> Result<serde_json::Value, Failure> {
+pub async fn finish(
+    aws: &Aws,
+    c: &Config,
+    report: Report,
+    previous_gaps: Option<BTreeSet<(String, String)>>,
+) -> Result<serde_json::Value, Failure> {
     let (bucket, prefix) = (c.bucket.name.as_str(), c.bucket.prefix.as_str());
+    let s3 = bucket_s3(aws, c);
+    // The figures as CloudWatch metrics (EMF), one line of their own.
+    let metrics = emf::metrics(
+        &report,
+        previous_gaps.as_ref(),
+        list_age_hours(&s3, c).await,
+    );
+    let now_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    eprintln!("{}", emf::document(&metrics, report.mode.as_str(), now_ms));
     let location = if report.mode == Mode::Apply {
-        let s3 = S3::new(
-            &aws.config_for(c.bucket.region.as_str(), None),
-            c.admin_account.as_str(),
-        );
         match crate::publish::reports::write(&s3, bucket, prefix, &report).await {
             Ok(key) => {
                 let keep = usize::try_from(c.bucket.keep_reports).unwrap_or(usize::MAX);

@@ -162,7 +162,7 @@ pub async fn lambda_invoke(spec: &str) -> Result<serde_json::Value, crate::lambd
         .await
         .map_err(crate::lambda::Failure::from)?;
     let aws = crate::aws::Aws::load(config.retry_max_attempts).await;
-    crate::lambda::finish(&aws, &config, report).await
+    crate::lambda::finish(&aws, &config, report, None).await
 }
 
 /// What a detector holds before any write.

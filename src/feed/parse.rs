@@ -409,6 +409,31 @@ fn read_header_line(text: &[u8], header: &mut Header) {
     }
 }
 
+/// `2026-11-30T08:00:00Z`, as guardsync writes times (the manifest's
+/// `built_at`, [`FileDate`]'s display); UTC only.
+pub(crate) fn parse_rfc3339(s: &str) -> Option<FileDate> {
+    let (date, time) = s.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.split('-').map(str::parse::<i64>);
+    let (year, month, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let mut t = time.split(':').map(str::parse::<i64>);
+    let (h, m, sec) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
+    if d.next().is_some()
+        || t.next().is_some()
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || !(0..24).contains(&h)
+        || !(0..60).contains(&m)
+        || !(0..=60).contains(&sec)
+        || !(1970..=9999).contains(&year)
+    {
+        return None;
+    }
+    let days = days_from_civil(year, u32::try_from(month).ok()?, u32::try_from(day).ok()?);
+    Some(FileDate {
+        unix: days * 86_400 + h * 3600 + m * 60 + sec,
+    })
+}
+
 /// `date -u` output: `Tue Jan 23 09:17:57 UTC 2024` (UTC or GMT only).
 pub(crate) fn parse_file_date(s: &str) -> Option<FileDate> {
     let parts: Vec<&str> = s.split_whitespace().collect();
@@ -622,6 +647,21 @@ mod tests {
             let days = unix.div_euclid(86_400);
             let (y, m, d) = civil_from_days(days);
             prop_assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn rfc3339_times_as_guardsync_writes_them() {
+        let t = parse_rfc3339("2026-11-30T08:00:00Z").expect("valid");
+        assert_eq!(t.unix, 1_796_025_600);
+        assert_eq!(t.to_string(), "2026-11-30T08:00:00Z");
+        for bad in [
+            "2026-11-30T08:00:00",
+            "2026-13-30T08:00:00Z",
+            "2026-11-30 08:00:00Z",
+            "x",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
 }

@@ -19,19 +19,24 @@ pub fn folder(prefix: &str) -> String {
     format!("{prefix}state/reports/")
 }
 
-/// The key of a report written at `at` (UTC, to the second) by `mode`;
-/// keys sort by time. `nonce` tells apart two reports of one second.
+/// The key of a report written at `at` (UTC, to the millisecond) by `mode`;
+/// keys sort by time. `nonce` tells apart two reports of one millisecond.
 pub fn key(prefix: &str, at: SystemTime, mode: &str, nonce: &str) -> String {
-    let unix = at
+    let since = at
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    // 2026-12-06T13:20:00Z -> 20261206T132000Z
+        .unwrap_or_default();
+    let unix = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+    // 2026-12-06T13:20:00Z -> 20261206T132000.123Z
     let stamp: String = FileDate { unix }
         .to_string()
         .chars()
-        .filter(|c| !matches!(c, '-' | ':'))
+        .filter(|c| !matches!(c, '-' | ':' | 'Z'))
         .collect();
-    format!("{}{stamp}-{mode}-{nonce}.json", folder(prefix))
+    format!(
+        "{}{stamp}.{:03}Z-{mode}-{nonce}.json",
+        folder(prefix),
+        since.subsec_millis()
+    )
 }
 
 /// The reports to delete so that the newest `keep` stay: `keys` are the
@@ -95,10 +100,17 @@ mod tests {
     #[test]
     fn keys_sort_by_time() {
         let at = |s| UNIX_EPOCH + Duration::from_secs(s);
-        let a = key("gd/", at(1_796_025_600), "apply", "0a1b2c3d");
-        assert_eq!(a, "gd/state/reports/20261130T080000Z-apply-0a1b2c3d.json");
-        let b = key("gd/", at(1_796_025_601), "apply", "00000000");
+        let a = key("gd/", at(1_796_025_600), "apply", "ff");
+        assert_eq!(a, "gd/state/reports/20261130T080000.000Z-apply-ff.json");
+        let b = key(
+            "gd/",
+            at(1_796_025_600) + Duration::from_millis(7),
+            "apply",
+            "00",
+        );
+        assert_eq!(b, "gd/state/reports/20261130T080000.007Z-apply-00.json");
         assert!(a < b);
+        assert!(b < key("gd/", at(1_796_025_601), "apply", "00"));
     }
 
     #[test]

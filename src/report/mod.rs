@@ -4,6 +4,7 @@
 //! [`text`] module renders the same value the way terraform prints a plan.
 //! Keys beyond the documented are additions, never renames.
 
+pub mod emf;
 pub mod html;
 pub mod markdown;
 pub mod text;

@@ -143,6 +143,53 @@ async fn an_apply_invocation_returns_a_summary_keeps_the_report_in_the_bucket_an
         serde_json::from_slice(&crate::common::gs::s3_object(emu, &new).await).expect("JSON");
     assert_eq!(full["targets"].as_array().map(Vec::len), Some(33));
     assert_eq!(full["summary"], out.body["summary"]);
+    // The figures as CloudWatch metrics (EMF), each equal to the report's.
+    for (inv, new_gaps) in [
+        (&first, first.body["summary"]["coverage_gaps"].clone()),
+        (&out, json!(0)),
+    ] {
+        let m = emf(&inv.logs);
+        assert_eq!(
+            m["_aws"]["CloudWatchMetrics"][0]["Namespace"], "guardsync",
+            "{m}"
+        );
+        assert_eq!(
+            m["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Mode"]])
+        );
+        assert_eq!(m["Mode"], "apply");
+        let names: Vec<&str> = m["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .filter_map(|d| d["Name"].as_str())
+            .collect();
+        let s = &inv.body["summary"];
+        let want = [
+            ("TargetsFailed", &s["failed"]),
+            ("TargetsActivating", &s["activating"]),
+            ("TargetsChanged", &s["changed"]),
+            ("TargetsPending", &s["pending"]),
+            ("CoverageGaps", &s["coverage_gaps"]),
+            ("ListEntries", &inv.body["list"]["entries"]),
+            ("AwsCalls", &s["api_calls"]),
+            ("AwsRetries", &s["api_retries"]),
+            ("CoverageGapsNew", &new_gaps),
+        ];
+        for (name, value) in want {
+            assert!(names.contains(&name), "{name} not declared: {m}");
+            assert_eq!(m[name].as_f64(), value.as_f64(), "{name}: {m}");
+        }
+        assert!(names.contains(&"ListAgeHours"), "{m}");
+        let age = m["ListAgeHours"].as_f64().expect("age");
+        assert!(
+            (0.0..1.0).contains(&age),
+            "the list was built just now: {age}"
+        );
+    }
+    assert!(first.body["summary"]["changed"].as_u64() > Some(0));
+    assert!(first.body["summary"]["coverage_gaps"].as_u64() > Some(0));
+
     // Every log line is JSON; a target's line names it, in a sentence.
     let lines: Vec<Value> = first
         .logs
@@ -156,6 +203,17 @@ async fn an_apply_invocation_returns_a_summary_keeps_the_report_in_the_bucket_an
         "{}",
         first.logs
     );
+}
+
+/// The one EMF document of an invocation's logs.
+fn emf(logs: &str) -> Value {
+    let docs: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l.get("_aws").is_some())
+        .collect();
+    assert_eq!(docs.len(), 1, "one EMF line:\n{logs}");
+    docs[0].clone()
 }
 
 /// Lambda's limits: a response (or error) of 6 MB, a log event of 256 KB.
