@@ -19,10 +19,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(handle)).await
 }
 
-async fn handle(
-    event: LambdaEvent<guardsync::lambda::Event>,
-) -> Result<serde_json::Value, Diagnostic> {
+async fn handle(event: LambdaEvent<serde_json::Value>) -> Result<serde_json::Value, Diagnostic> {
     let deadline = event.context.deadline();
+    // The event is read here rather than by the runtime, so that a bad one
+    // is a `Usage` error like every other mistake in it.
+    let payload: guardsync::lambda::Event = serde_json::from_value(event.payload).map_err(|e| {
+        let message = format!("the event is not guardsync's: {e}");
+        tracing::error!(kind = "Usage", "{message}");
+        Diagnostic {
+            error_type: "Usage".to_owned(),
+            error_message: message,
+        }
+    })?;
     // Test support, compiled only with the `sim` feature (the tests' build):
     // the synthetic organization at the scale benchmark's size.
     #[cfg(feature = "sim")]
@@ -34,7 +42,7 @@ async fn handle(
                 error_message: f.message,
             });
     }
-    guardsync::lambda::invoke(event.payload, deadline)
+    guardsync::lambda::invoke(payload, deadline)
         .await
         .map_err(|f| {
             tracing::error!(kind = f.kind, "{}", f.message);

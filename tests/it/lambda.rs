@@ -379,4 +379,12 @@ async fn a_bad_event_is_a_usage_error() {
         out.body["errorMessage"],
         "command must be \"plan\" or \"apply\", got \"destroy\""
     );
+    // A key guardsync does not know is a usage error too, not the runtime's.
+    let out = invoke(emu, &json!({"comand": "plan"}), 900_000, &[]);
+    assert_eq!(out.body["errorType"], "Usage", "{}", out.body);
+    let message = out.body["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("the event is not guardsync's: unknown field `comand`"),
+        "{message}"
+    );
 }
