@@ -35,14 +35,16 @@ async fn handle(event: LambdaEvent<serde_json::Value>) -> Result<serde_json::Val
     // the synthetic organization at the scale benchmark's size.
     #[cfg(feature = "sim")]
     if let Ok(spec) = std::env::var("GUARDSYNC_SIMULATE") {
-        return guardsync::sim::lambda_invoke(&spec)
+        return Box::pin(guardsync::sim::lambda_invoke(&spec))
             .await
             .map_err(|f| Diagnostic {
                 error_type: f.kind.to_owned(),
                 error_message: f.message,
             });
     }
-    guardsync::lambda::invoke(payload, deadline)
+    // Boxed: the run's future is deep, and the runtime's own types nest it
+    // further (a non-incremental build ran out of the type-layout query depth).
+    Box::pin(guardsync::lambda::invoke(payload, deadline))
         .await
         .map_err(|f| {
             tracing::error!(kind = f.kind, "{}", f.message);
