@@ -16,7 +16,13 @@
 //! `--baseline converged|outdated|empty`, `--probe needed|all`,
 //! `--latency-ms N` (per call, default 1), `--concurrency N` (default 64),
 //! `--rules N` (suppression rules, default 2), `--standalone-percent N`
-//! (default 10), `--no-detector-percent N` (default 5).
+//! (default 10), `--no-detector-percent N` (default 5),
+//! `--denied-roles-percent N` (accounts whose member role cannot be assumed,
+//! among the standalone ones; default 0), `--html FILE`: also render the
+//! report as the HTML page of `guardsync report --html` (its own time and
+//! size, `html` in the output, after every other figure is taken) and write
+//! it to FILE; `--json FILE`: also write the JSON report to FILE (after
+//! every figure is taken), for `guardsync report --html --from FILE`.
 //! `scripts/bench-scale` runs the table of docs/BENCHMARKS.md.
 
 use std::time::{Duration, Instant};
@@ -36,6 +42,9 @@ struct Args {
     rules: usize,
     standalone_percent: usize,
     no_detector_percent: usize,
+    denied_roles_percent: usize,
+    html: Option<std::path::PathBuf>,
+    json: Option<std::path::PathBuf>,
 }
 
 fn args() -> Result<Args, String> {
@@ -50,6 +59,9 @@ fn args() -> Result<Args, String> {
         rules: 2,
         standalone_percent: 10,
         no_detector_percent: 5,
+        denied_roles_percent: 0,
+        html: None,
+        json: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,6 +78,9 @@ fn args() -> Result<Args, String> {
             "--rules" => a.rules = num(&value)?,
             "--standalone-percent" => a.standalone_percent = num(&value)?,
             "--no-detector-percent" => a.no_detector_percent = num(&value)?,
+            "--denied-roles-percent" => a.denied_roles_percent = num(&value)?,
+            "--html" => a.html = Some(value.into()),
+            "--json" => a.json = Some(value.into()),
             "--probe" => a.probe = value,
             "--mode" => {
                 a.mode = match value.as_str() {
@@ -148,7 +163,7 @@ fn main() {
         baseline: a.baseline,
         latency: Duration::from_millis(a.latency_ms),
         fail_listing_at_page: None,
-        denied_roles_percent: 0,
+        denied_roles_percent: a.denied_roles_percent,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -179,6 +194,37 @@ fn main() {
     };
     let (cpu1, wall1) = (cpu(), Instant::now());
     let total_calls: u64 = report.calls.values().map(|c| c.calls).sum();
+    let peak = peak_mib();
+    // The HTML page of `guardsync report --html`, from the same report:
+    // the view (what the page reads) and the page, timed on their own.
+    let html = a.html.as_ref().map(|path| {
+        let (cpu0, wall0) = (cpu(), Instant::now());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let view = report::html::View::from_report(
+            &report,
+            "the simulated organization (benches/scale.rs)".into(),
+            report::html::When::Finished(now),
+            now,
+        );
+        let page = report::html::render(&view);
+        let (cpu1, wall1) = (cpu(), Instant::now());
+        std::fs::write(path, &page).expect("write the page");
+        serde_json::json!({
+            "file": path.display().to_string(),
+            "bytes": page.len(),
+            "cpu_s": (cpu1 - cpu0).as_secs_f64(),
+            "wall_s": (wall1 - wall0).as_secs_f64(),
+            "peak_mib": peak_mib(),
+        })
+    });
+    if let Some(path) = &a.json {
+        let file = std::fs::File::create(path).expect("create the JSON report");
+        report
+            .write_json(std::io::BufWriter::new(file))
+            .expect("write the JSON report");
+    }
     println!(
         "{}",
         serde_json::json!({
@@ -202,11 +248,12 @@ fn main() {
             "simulated_aws_cpu_s": sim.busy().as_secs_f64(),
             "guardsync_cpu_s": (cpu1 - cpu0).saturating_sub(sim.busy()).as_secs_f64(),
             "wall_s": (wall1 - wall0).as_secs_f64(),
-            "peak_mib": peak_mib(),
+            "peak_mib": peak,
             "peak_mib_fan_out": peak_after_run,
             "json_bytes": json.0,
             "text_bytes": text.len(),
             "record_bytes": record_bytes,
+            "html": html,
         })
     );
 }

@@ -226,7 +226,7 @@ pub struct ApplyArgs {
 /// `guardsync report`
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Write the HTML page here.
+    /// Write the HTML page here ('-' is stdout).
     #[arg(long, value_name = "OUT")]
     pub html: PathBuf,
 
@@ -234,7 +234,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "config")]
     pub from: Option<PathBuf>,
 
-    /// Read the last run record from the bucket of this configuration.
+    /// Read the last apply's run record (<prefix>state/last-run.json) from
+    /// this configuration's bucket.
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

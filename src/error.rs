@@ -85,6 +85,36 @@ pub enum Error {
         location: String,
     },
 
+    /// `guardsync report` with neither --from nor --config.
+    #[error(
+        "nothing to report: pass --from FILE (a JSON report of `guardsync plan|apply --format json`, '-' for stdin) or --config FILE (the last apply, from the run record in its bucket)"
+    )]
+    NoReportInput,
+
+    /// `guardsync report --from FILE`: not a JSON report (nor a run record).
+    #[error(
+        "failed to read {}: not a guardsync JSON report (`guardsync plan|apply --format json`) nor run record: {problem}",
+        path.display()
+    )]
+    NotAReport {
+        /// The file ('-': stdin).
+        path: PathBuf,
+        /// What is wrong, and where.
+        problem: String,
+    },
+
+    /// `guardsync report --config FILE` without a run record.
+    #[error(
+        "failed to find a run record at {location} (configuration {}): run `guardsync apply` first; the report shows what the last apply left in place",
+        config.display()
+    )]
+    NothingToReport {
+        /// `s3://bucket/key` of the record.
+        location: String,
+        /// The configuration file.
+        config: PathBuf,
+    },
+
     /// `apply --retry-failed`: the list the last run recorded is no longer in the bucket.
     #[error(
         "failed to retry: the recorded list {location} is no longer in the bucket; run a full `guardsync apply`"
@@ -99,7 +129,11 @@ impl Error {
     /// The exit code the README's Commands and Exit codes assigns to this error.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Config(_) | Error::File { .. } | Error::Scope(_) => ExitCode::Usage,
+            Error::Config(_)
+            | Error::File { .. }
+            | Error::Scope(_)
+            | Error::NoReportInput
+            | Error::NotAReport { .. } => ExitCode::Usage,
             Error::Feed(e) if e.is_usage() => ExitCode::Usage,
             Error::Feed(_)
             | Error::Publish(_)
@@ -108,6 +142,7 @@ impl Error {
             | Error::NoCredentials(_)
             | Error::Lease(_)
             | Error::NoRunRecord { .. }
+            | Error::NothingToReport { .. }
             | Error::RecordedListGone { .. } => ExitCode::Aborted,
         }
     }

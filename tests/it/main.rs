@@ -23,6 +23,7 @@ mod feed_faults;
 mod feed_merge;
 mod first_hour;
 mod fuzz_inputs;
+mod html;
 mod lambda;
 mod markdown;
 mod policies;
