@@ -417,9 +417,20 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<FileDate> {
     let (year, month, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
     let mut t = time.split(':').map(str::parse::<i64>);
     let (h, m, sec) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
-    if d.next().is_some()
-        || t.next().is_some()
-        || !(1..=12).contains(&month)
+    if d.next().is_some() || t.next().is_some() {
+        return None;
+    }
+    civil(
+        year,
+        u32::try_from(month).ok()?,
+        u32::try_from(day).ok()?,
+        (h, m, sec),
+    )
+}
+
+/// A UTC date and time of day as a [`FileDate`], when every part is in range.
+fn civil(year: i64, month: u32, day: u32, (h, m, sec): (i64, i64, i64)) -> Option<FileDate> {
+    if !(1..=12).contains(&month)
         || !(1..=31).contains(&day)
         || !(0..24).contains(&h)
         || !(0..60).contains(&m)
@@ -428,9 +439,8 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<FileDate> {
     {
         return None;
     }
-    let days = days_from_civil(year, u32::try_from(month).ok()?, u32::try_from(day).ok()?);
     Some(FileDate {
-        unix: days * 86_400 + h * 3600 + m * 60 + sec,
+        unix: days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + sec,
     })
 }
 
@@ -451,19 +461,10 @@ pub(crate) fn parse_file_date(s: &str) -> Option<FileDate> {
     let year: i64 = year.parse().ok()?;
     let mut hms = time.split(':').map(|v| v.parse::<i64>().ok());
     let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if hms.next().is_some()
-        || !(1..=31).contains(&day)
-        || !(0..24).contains(&h)
-        || !(0..60).contains(&m)
-        || !(0..=60).contains(&sec)
-        || !(1970..=9999).contains(&year)
-    {
+    if hms.next().is_some() {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    Some(FileDate {
-        unix: days * 86_400 + h * 3600 + m * 60 + sec,
-    })
+    civil(year, month, day, (h, m, sec))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's

@@ -17,6 +17,7 @@
 //! below it at most [`MAX_LIST_ROWS`] rows each, and say how many more there
 //! are.
 
+use super::text::thousands;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
@@ -355,19 +356,6 @@ fn age(secs: i64) -> String {
         (1, h, _) => format!("1 day {h} h"),
         (d, h, _) => format!("{d} days {h} h"),
     }
-}
-
-/// `9,412`.
-fn thousands(n: impl std::fmt::Display) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -29,9 +29,11 @@ pub fn render(report: &Report, style: Style) -> String {
     if report.targets.iter().any(|t| !t.changes.is_empty()) {
         legend(&mut out, report.mode, paint);
     }
-    blocks(&mut out, report, paint);
-    coverage(&mut out, report, paint);
-    failures(&mut out, report, paint);
+    // One sort for every list of targets below.
+    let ordered = in_order(report);
+    blocks(&mut out, report, &ordered, paint);
+    coverage(&mut out, report, &ordered, paint);
+    failures(&mut out, &ordered, paint);
     activating(&mut out, report, paint);
     not_run(&mut out, report, paint);
     let per_target: Vec<(String, String)> = report
@@ -224,9 +226,10 @@ pub(crate) fn in_order(report: &Report) -> Vec<&TargetReport> {
 }
 
 /// One block per target with changes, a failure or unmanaged resources.
-fn blocks(out: &mut Out, report: &Report, paint: Paint) {
-    let shown = in_order(report)
-        .into_iter()
+fn blocks(out: &mut Out, report: &Report, ordered: &[&TargetReport], paint: Paint) {
+    let shown = ordered
+        .iter()
+        .copied()
         .filter(|t| !t.not_run)
         .filter(|t| !t.changes.is_empty() || is_failed(t) || !t.unmanaged.is_empty());
     for t in shown {
@@ -343,7 +346,7 @@ fn ordered<'a>(items: &[&'a str], extra: impl Iterator<Item = &'a str>) -> Vec<&
 
 /// The region × placement table of target counts, its gaps and the
 /// standalone reminder.
-fn coverage(out: &mut Out, report: &Report, paint: Paint) {
+fn coverage(out: &mut Out, report: &Report, in_reading_order: &[&TargetReport], paint: Paint) {
     let targets = &report.targets;
     let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
     for t in targets {
@@ -403,17 +406,17 @@ fn coverage(out: &mut Out, report: &Report, paint: Paint) {
         out.line(format!("  {region:<first$}  {}", cells.join("  ")));
     }
 
-    gaps(out, report, paint);
-    accounts(out, report, paint);
+    gaps(out, report, in_reading_order, paint);
+    accounts(out, in_reading_order, paint);
 }
 
 /// The accounts a reviewer should know by name: the standalone ones (with
 /// why each is not an associated member, and where) and the excluded ones.
-fn accounts(out: &mut Out, report: &Report, paint: Paint) {
+fn accounts(out: &mut Out, ordered: &[&TargetReport], paint: Paint) {
     // Account -> (name, [(reason, regions)]), in reading order.
     let mut standalone: Vec<(&str, Option<&str>, Reasons<'_>)> = Vec::new();
     let mut excluded: Vec<(&str, Option<&str>)> = Vec::new();
-    for t in in_order(report) {
+    for &t in ordered {
         let name = t.account_name.as_deref();
         match t.placement.as_str() {
             "standalone" => {
@@ -482,9 +485,10 @@ fn standalone_reason(note: &str) -> String {
 
 /// `Coverage gaps:` and one line per `no_detector` / `other_admin` target.
 /// A retry only looked at the targets it retried: it says so instead.
-fn gaps(out: &mut Out, report: &Report, paint: Paint) {
-    let gaps: Vec<&TargetReport> = in_order(report)
-        .into_iter()
+fn gaps(out: &mut Out, report: &Report, ordered: &[&TargetReport], paint: Paint) {
+    let gaps: Vec<&TargetReport> = ordered
+        .iter()
+        .copied()
         .filter(|t| t.placement.is_coverage_gap())
         .collect();
     out.blank();
@@ -580,9 +584,10 @@ fn not_run(out: &mut Out, report: &Report, paint: Paint) {
     keyed_lines(out, lines);
 }
 
-fn failures(out: &mut Out, report: &Report, paint: Paint) {
-    let failed: Vec<&TargetReport> = in_order(report)
-        .into_iter()
+fn failures(out: &mut Out, ordered: &[&TargetReport], paint: Paint) {
+    let failed: Vec<&TargetReport> = ordered
+        .iter()
+        .copied()
         .filter(|t| is_failed(t) && !t.not_run)
         .collect();
     if failed.is_empty() {
