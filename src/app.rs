@@ -80,8 +80,7 @@ fn load(path: &std::path::Path) -> Result<Config, Error> {
 /// `guardsync validate`: no network, a one-line summary on success.
 fn validate(path: &std::path::Path) -> Result<ExitCode, Error> {
     let c = load(path)?;
-    println!("{}: valid", path.display());
-    println!("{}", summary(&c));
+    emit(&format!("{}: valid\n{}\n", path.display(), summary(&c)))?;
     Ok(ExitCode::Success)
 }
 
@@ -218,6 +217,29 @@ impl List {
     }
 }
 
+/// Write `text` to standard output. A reader that went away (`guardsync
+/// plan | head`) is not an error: the run's own exit code stands.
+fn emit(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    stdout_result(
+        std::io::Write::write_all(&mut out, text.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut out)),
+    )
+}
+
+/// A write to standard output: a closed pipe is ignored, anything else
+/// names standard output.
+fn stdout_result(r: std::io::Result<()>) -> Result<(), Error> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|source| Error::File {
+            action: "write the report to",
+            path: "standard output".into(),
+            source,
+        }),
+    }
+}
+
 /// `guardsync plan` and `guardsync apply`: build, publish (apply), discover,
 /// reconcile every target wave by wave, record (apply), report.
 async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
@@ -243,23 +265,20 @@ async fn plan_or_apply(run: &RunArgs<'_>) -> Result<ExitCode, Error> {
     match run.format {
         Format::Json => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            report
-                .write_json(&mut out)
-                .and_then(|()| std::io::Write::flush(&mut out))
-                .map_err(|source| Error::File {
-                    action: "write the report to",
-                    path: "standard output".into(),
-                    source,
-                })?;
+            stdout_result(
+                report
+                    .write_json(&mut out)
+                    .and_then(|()| std::io::Write::flush(&mut out)),
+            )?;
         }
-        Format::Markdown => print!("{}", report::markdown::render(&report)),
+        Format::Markdown => emit(&report::markdown::render(&report))?,
         Format::Text => {
             let style = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 report::text::Style::Color
             } else {
                 report::text::Style::Plain
             };
-            print!("{}", report::text::render(&report, style));
+            emit(&report::text::render(&report, style))?;
         }
     }
     Ok(exit_code(&report, run.detailed_exitcode))

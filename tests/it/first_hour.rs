@@ -293,3 +293,26 @@ fn a_named_file_overrides_the_environment() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+/// A reader that goes away (`guardsync validate | head -0`) is no error:
+/// the command's own exit code stands (it used to panic, exit 101).
+#[test]
+fn a_closed_pipe_on_stdout_is_not_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    config(dir.path(), &REGIONS, "", "", "");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guardsync"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(dir.path())
+        .args(["validate", "guardsync.yaml"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start guardsync");
+    // Close the reading end before guardsync writes anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
