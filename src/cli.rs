@@ -7,14 +7,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success: every target reached its desired state (plan: computed)
-  1  aborted before the fan-out: a feed guard tripped, publishing failed,
-     the organization could not be listed
-  2  usage or configuration error; no AWS call was made
+  1  aborted before the fan-out: no AWS credentials, a feed guard tripped,
+     publishing failed, the organization could not be listed, another
+     apply holds the lease
+  2  usage or configuration error; no mutating AWS call was made
   3  the fan-out finished but at least one target failed
   4  plan --detailed-exitcode only: changes are pending and nothing failed
 
 AWS credentials, region and endpoint come from the standard AWS chain
-(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...), exactly as the AWS CLI reads them.";
+(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...), exactly as the AWS CLI reads them.
+Every command, key, report field and exit code: docs/REFERENCE.md.";
 
 /// Keep one FireHOL IP threat list active in GuardDuty across an AWS Organization.
 ///
