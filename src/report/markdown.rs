@@ -97,18 +97,9 @@ pub fn render(report: &Report) -> String {
         .filter(|t| t.status == Status::Failed)
         .collect();
     if !failures.is_empty() {
-        let mut table =
-            String::from("| account | region | placement | error |\n|---|---|---|---|\n");
-        for t in &failures {
-            let _ = writeln!(
-                table,
-                "| {} | {} | {} | {} |",
-                t.account_id,
-                t.region,
-                t.placement.as_str(),
-                cell(t.error.as_deref().unwrap_or("no reason recorded"))
-            );
-        }
+        let table = why_table(&failures, "error", |t| {
+            t.error.as_deref().unwrap_or("no reason recorded")
+        });
         fold(
             &mut out,
             &format!("Failed: {}", thousands(failures.len())),
@@ -129,17 +120,7 @@ pub fn render(report: &Report) -> String {
     } else if gaps.is_empty() {
         out.push_str("Coverage gaps: none.\n\n");
     } else {
-        let mut table = String::from("| account | region | placement | why |\n|---|---|---|---|\n");
-        for t in &gaps {
-            let _ = writeln!(
-                table,
-                "| {} | {} | {} | {} |",
-                t.account_id,
-                t.region,
-                t.placement.as_str(),
-                cell(t.note.as_deref().unwrap_or(""))
-            );
-        }
+        let table = why_table(&gaps, "why", |t| t.note.as_deref().unwrap_or(""));
         // Gaps are known and often long: always folded.
         let _ = write!(
             out,
@@ -156,6 +137,27 @@ pub fn render(report: &Report) -> String {
         thousands(s.api_retries)
     );
     out
+}
+
+/// `| account | region | placement | COLUMN |`, one row per target, the
+/// last cell from `why`.
+fn why_table(
+    targets: &[&&TargetReport],
+    column: &str,
+    why: impl Fn(&TargetReport) -> &str,
+) -> String {
+    let mut table = format!("| account | region | placement | {column} |\n|---|---|---|---|\n");
+    for t in targets {
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} |",
+            t.account_id,
+            t.region,
+            t.placement.as_str(),
+            cell(why(t))
+        );
+    }
+    table
 }
 
 /// A table under a bold title, folded into `<details>` when long.

@@ -140,19 +140,9 @@ async fn the_text_report_lists_what_is_still_activating() {
 async fn an_activation_that_ends_in_error_after_the_apply_goes_back_to_the_previous_list() {
     let emu = emulator();
     let _guard = emu.lock().await;
-    let seed = seed_demo(emu).await;
-    let org = seed["organization_id"]
-        .as_str()
-        .expect("organization id")
-        .to_owned();
     let dir = tempfile::tempdir().expect("tempdir");
     let regions = ["eu-west-1"];
-    let first = run(emu, "apply", &config(dir.path(), &regions, "", "", ""));
-    assert_eq!(first.code, 0, "{}", first.stderr);
-    let old_key = format!(
-        "guardduty/lists/{}.txt",
-        first.json()["list"]["sha256"].as_str().expect("sha")
-    );
+    let (org, old_key) = crate::common::gs::demo_after_first_apply(emu, dir.path(), &regions).await;
 
     // GuardDuty in the standalone accounts can read the old list only, and
     // activations now take half an hour.

@@ -298,19 +298,9 @@ async fn failures_stay_with_their_own_targets() {
 async fn a_set_that_cannot_read_the_new_list_goes_back_to_the_previous_one() {
     let emu = emulator();
     let _guard = emu.lock().await;
-    let seed = seed_demo(emu).await;
-    let org = seed["organization_id"]
-        .as_str()
-        .expect("organization id")
-        .to_owned();
     let dir = tempfile::tempdir().expect("tempdir");
     let regions = ["eu-west-1"];
-    let first = run(emu, "apply", &config(dir.path(), &regions, "", "", ""));
-    assert_eq!(first.code, 0, "{}", first.stderr);
-    let old_key = format!(
-        "guardduty/lists/{}.txt",
-        first.json()["list"]["sha256"].as_str().expect("sha")
-    );
+    let (org, old_key) = crate::common::gs::demo_after_first_apply(emu, dir.path(), &regions).await;
 
     // Someone narrows the bucket policy to the old object only, and guardsync
     // is told not to manage it: GuardDuty in the standalone account can read

@@ -238,3 +238,25 @@ pub(crate) async fn assume(conf: &aws_config::SdkConfig, account: &str) -> aws_c
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
         .build()
 }
+
+/// The demo organization after a first apply in `regions`: its organization
+/// id and the key of the list that apply published (the "previous" list of
+/// the tests that publish another one).
+pub(crate) async fn demo_after_first_apply(
+    emu: &Emulator,
+    dir: &Path,
+    regions: &[&str],
+) -> (String, String) {
+    let seed = seed_demo(emu).await;
+    let org = seed["organization_id"]
+        .as_str()
+        .expect("organization id")
+        .to_owned();
+    let first = run(emu, "apply", &config(dir, regions, "", "", ""));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let key = format!(
+        "guardduty/lists/{}.txt",
+        first.json()["list"]["sha256"].as_str().expect("sha")
+    );
+    (org, key)
+}
