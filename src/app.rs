@@ -120,7 +120,7 @@ pub fn summary(c: &Config) -> String {
         format!("  regions        {regions}"),
         format!(
             "  threat list    {:?} from {}, published to s3://{}/{}",
-            c.threat_list.name,
+            c.threat_lists[0].name,
             plural(c.feeds.len(), "feed"),
             c.bucket.name,
             crate::publish::lists_prefix(&c.bucket.prefix)
@@ -169,11 +169,11 @@ pub(crate) fn build_settings(c: &Config) -> crate::feed::BuildSettings {
                 url: f.url.clone(),
             })
             .collect(),
-        strip_reserved: c.threat_list.strip_reserved,
-        allowlist: c.threat_list.allowlist.clone(),
-        min_entries: c.threat_list.min_entries,
-        max_shrink_percent: c.threat_list.max_shrink_percent,
-        max_age_hours: c.threat_list.max_age_hours,
+        strip_reserved: c.threat_lists[0].strip_reserved,
+        allowlist: c.threat_lists[0].allowlist.clone(),
+        min_entries: c.threat_lists[0].min_entries,
+        max_shrink_percent: c.threat_lists[0].max_shrink_percent,
+        max_age_hours: c.threat_lists[0].max_age_hours,
     }
 }
 
@@ -585,7 +585,7 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         Some(pairs) => narrow(pairs, &run.accounts, &run.regions),
     };
     let desired = Desired {
-        name: c.threat_list.name.clone(),
+        name: c.threat_lists[0].name.clone(),
         location: publish::guardduty_location(bucket, &list.key),
         bucket: bucket.to_owned(),
         key: list.key.clone(),
@@ -697,7 +697,9 @@ pub(crate) async fn fan_out<C: Cloud>(
         alerts: c.alerts.as_ref(),
         concurrency: usize::try_from(c.concurrency).unwrap_or(1),
         timing: Timing {
-            settle_timeout: std::time::Duration::from_secs(u64::from(c.threat_list.settle_seconds)),
+            settle_timeout: std::time::Duration::from_secs(u64::from(
+                c.threat_lists[0].settle_seconds,
+            )),
             ..Timing::default()
         },
         deadline: run.deadline,

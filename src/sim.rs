@@ -45,7 +45,7 @@ pub fn desired(config: &Config) -> Desired {
     let bucket = config.bucket.name.as_str();
     let key = publish::object_key(&config.bucket.prefix, LIST_SHA256);
     Desired {
-        name: config.threat_list.name.clone(),
+        name: config.threat_lists[0].name.clone(),
         location: publish::guardduty_location(bucket, &key),
         bucket: bucket.to_owned(),
         key,

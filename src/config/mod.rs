@@ -260,7 +260,7 @@ mod tests {
     #[test_case("  settle_seconds: 841\n", Err("g.yaml:6: threat_list.settle_seconds: must be an integer from 0 to 840, got 841".into()) ; "too long")]
     fn settle_seconds(extra: &str, want: Result<u32, String>) {
         let got = with_threat_list(extra)
-            .map(|c| c.threat_list.settle_seconds)
+            .map(|c| c.threat_lists[0].settle_seconds)
             .map_err(|e| e.to_string());
         assert_eq!(got, want);
     }

@@ -112,8 +112,11 @@ pub struct Config {
     pub retry_max_attempts: u32,
     /// Where the list comes from.
     pub feeds: Vec<Feed>,
-    /// How the list is cleaned, named and guarded.
-    pub threat_list: ThreatList,
+    /// The threat lists (`threat_lists`, or `threat_list` + `feeds` as one
+    /// list): at least one, at most six, names unique.
+    pub threat_lists: Vec<ThreatList>,
+    /// GuardDuty's trusted IP list (an IPSet), when configured.
+    pub trusted_list: Option<TrustedList>,
     /// Where the list is published.
     pub bucket: Bucket,
     /// GuardDuty filters with action ARCHIVE, by name.
@@ -170,11 +173,14 @@ pub struct Feed {
     pub url: url::Url,
 }
 
-/// `threat_list`.
+/// One threat list: an entry of `threat_lists`, or `threat_list`.
 #[derive(Debug, Clone)]
 pub struct ThreatList {
-    /// ThreatIntelSet name, the same everywhere it is managed.
+    /// ThreatIntelSet name, the same everywhere it is managed (a list split
+    /// in parts is managed as `NAME-1`, `NAME-2`, ...).
     pub name: String,
+    /// The names of its feeds (entries of [`Config::feeds`]), in order.
+    pub feeds: Vec<String>,
     /// Drop special-purpose address space.
     pub strip_reserved: bool,
     /// Never listed, whatever the feeds say.
@@ -188,6 +194,25 @@ pub struct ThreatList {
     /// How long `apply` waits for GuardDuty to load a set before it reports
     /// the set `activating` (seconds, 0-840).
     pub settle_seconds: u32,
+}
+
+/// `trusted_list`: GuardDuty's trusted IP list (an IPSet, one per detector).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedList {
+    /// IPSet name, the same everywhere it is managed.
+    pub name: String,
+    /// The trusted networks (at most 2,000); also subtracted from every threat list.
+    pub cidrs: Vec<Ipv4Net>,
+}
+
+impl Config {
+    /// The feeds of one threat list, in its order.
+    pub fn feeds_of(&self, list: &ThreatList) -> Vec<&Feed> {
+        list.feeds
+            .iter()
+            .filter_map(|n| self.feeds.iter().find(|f| &f.name == n))
+            .collect()
+    }
 }
 
 /// `bucket`.

@@ -62,7 +62,8 @@ pub(crate) fn validate(raw: RawConfig, source: &Path, file: &str) -> Result<Conf
         20,
     );
     let feeds = feeds(&mut cx, raw.feeds.as_ref());
-    let threat_list = threat_list(&mut cx, raw.threat_list.as_ref());
+    let mut threat_list = threat_list(&mut cx, raw.threat_list.as_ref());
+    threat_list.feeds = feeds.iter().map(|f| f.name.clone()).collect();
     let bucket = bucket(&mut cx, &raw.bucket.value);
     let suppression_rules = rules(&mut cx, raw.suppression_rules.as_ref());
     let alerts = raw.alerts.as_ref().and_then(|a| alerts(&mut cx, &a.value));
@@ -84,7 +85,8 @@ pub(crate) fn validate(raw: RawConfig, source: &Path, file: &str) -> Result<Conf
             concurrency,
             retry_max_attempts,
             feeds,
-            threat_list,
+            threat_lists: vec![threat_list],
+            trusted_list: None,
             bucket,
             suppression_rules,
             alerts,
@@ -474,6 +476,7 @@ fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> ThreatL
     );
     ThreatList {
         name,
+        feeds: Vec::new(),
         strip_reserved,
         allowlist,
         min_entries,

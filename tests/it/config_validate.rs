@@ -57,11 +57,11 @@ fn minimal_configuration_gets_the_documented_defaults() {
     assert_eq!(c.feeds.len(), 1);
     assert_eq!(c.feeds[0].name, "firehol_level1");
     assert_eq!(c.feeds[0].url.as_str(), guardsync::config::DEFAULT_FEED_URL);
-    assert_eq!(c.threat_list.name, "FireHOL-Level1");
-    assert!(c.threat_list.strip_reserved);
-    assert_eq!(c.threat_list.min_entries, 100);
-    assert_eq!(c.threat_list.max_shrink_percent, Some(50));
-    assert_eq!(c.threat_list.max_age_hours, Some(48));
+    assert_eq!(c.threat_lists[0].name, "FireHOL-Level1");
+    assert!(c.threat_lists[0].strip_reserved);
+    assert_eq!(c.threat_lists[0].min_entries, 100);
+    assert_eq!(c.threat_lists[0].max_shrink_percent, Some(50));
+    assert_eq!(c.threat_lists[0].max_age_hours, Some(48));
     assert_eq!(c.bucket.prefix, "guardduty/");
     assert!(c.bucket.manage_policy);
     assert!(c.suppression_rules.is_empty());
@@ -77,8 +77,8 @@ fn null_turns_the_optional_guards_off() {
         "g.yaml",
     )
     .expect("valid");
-    assert_eq!(c.threat_list.max_shrink_percent, None);
-    assert_eq!(c.threat_list.max_age_hours, None);
+    assert_eq!(c.threat_lists[0].max_shrink_percent, None);
+    assert_eq!(c.threat_lists[0].max_age_hours, None);
 }
 
 #[test]
