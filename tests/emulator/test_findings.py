@@ -360,3 +360,106 @@ def test_call_log_and_faults(emu, mixed):
     emu.ctl("GET", "findings", account=ADMIN, region="us-east-1")
     time.sleep(0.05)
     assert len(emu.calls()) == n
+
+
+def archived_flags(gd, det, ids) -> dict:
+    return {f["Id"]: f["Service"]["Archived"] for f in gd.get_findings(DetectorId=det, FindingIds=ids)["Findings"]}
+
+
+def test_administrator_archives_and_unarchives_a_members_finding(emu):
+    a_gd, a_det = emu.client("guardduty"), emu.detector(ADMIN)
+    m_gd, m_det = emu.client("guardduty", account=MEMBER), emu.detector(MEMBER)
+    old = "2024-01-10T00:00:00.000Z"
+    mid, other = add(emu, [{"type": "Recon:EC2/Portscan", "updated_at": old},
+                           {"type": "Recon:EC2/Portscan", "updated_at": old}], account=MEMBER)
+    assert a_gd.archive_findings(DetectorId=a_det, FindingIds=[mid]) is not None
+    # the administrator and the member see the same finding archived; updatedAt moved on
+    assert archived_flags(a_gd, a_det, [mid, other]) == {mid: True, other: False}
+    assert archived_flags(m_gd, m_det, [mid, other]) == {mid: True, other: False}
+    got = m_gd.get_findings(DetectorId=m_det, FindingIds=[mid])["Findings"][0]
+    assert got["UpdatedAt"] != old
+    assert m_gd.get_findings(DetectorId=m_det, FindingIds=[other])["Findings"][0]["UpdatedAt"] == old
+    # ListFindings honours service.archived on both sides
+    for gd, det in ((a_gd, a_det), (m_gd, m_det)):
+        assert list_all(gd, det, ACTIVE)[0] == [other]
+        assert list_all(gd, det, {"service.archived": {"Equals": ["true"]}})[0] == [mid]
+    # the control API reads the flags back
+    raw = emu.ctl("GET", "findings", account=MEMBER, region="us-east-1")["findings"]
+    assert {f["id"]: f["service"]["archived"] for f in raw} == {mid: True, other: False}
+    assert [f["id"] for f in emu.ctl("GET", "findings", account=ADMIN, region="us-east-1",
+                                     archived="true")["findings"]] == [mid]
+    assert [f["id"] for f in emu.ctl("GET", "findings", account=ADMIN, region="us-east-1",
+                                     archived="false")["findings"]] == [other]
+    r = requests.get(f"{emu.url}/_guardsync/findings",
+                     params={"account": ADMIN, "region": "us-east-1", "archived": "yes"}, timeout=10)
+    assert r.status_code == 400
+    # archiving again changes nothing; unarchiving brings it back
+    stamp = got["UpdatedAt"]
+    a_gd.archive_findings(DetectorId=a_det, FindingIds=[mid])
+    assert m_gd.get_findings(DetectorId=m_det, FindingIds=[mid])["Findings"][0]["UpdatedAt"] == stamp
+    a_gd.unarchive_findings(DetectorId=a_det, FindingIds=[mid])
+    assert archived_flags(m_gd, m_det, [mid, other]) == {mid: False, other: False}
+    assert sorted(list_all(a_gd, a_det, ACTIVE)[0]) == sorted([mid, other])
+    # an empty list is a valid no-op
+    a_gd.archive_findings(DetectorId=a_det, FindingIds=[])
+
+
+def test_a_member_cannot_archive_or_unarchive(emu):
+    a_gd, a_det = emu.client("guardduty"), emu.detector(ADMIN)
+    m_gd, m_det = emu.client("guardduty", account=MEMBER), emu.detector(MEMBER)
+    [mid] = add(emu, [{"type": "Recon:EC2/Portscan"}], account=MEMBER)
+    [done] = add(emu, [{"type": "Recon:EC2/Portscan", "archived": True}], account=MEMBER)
+    for call in (lambda: m_gd.archive_findings(DetectorId=m_det, FindingIds=[mid]),
+                 lambda: m_gd.unarchive_findings(DetectorId=m_det, FindingIds=[done])):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert code(e) == "BadRequestException" and "member accounts" in str(e.value)
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert archived_flags(a_gd, a_det, [mid, done]) == {mid: False, done: True}
+    # once disassociated it is on its own and archives its own findings
+    a_gd.disassociate_members(DetectorId=a_det, AccountIds=[MEMBER])
+    m_gd.archive_findings(DetectorId=m_det, FindingIds=[mid])
+    assert archived_flags(m_gd, m_det, [mid]) == {mid: True}
+
+
+def test_a_standalone_account_archives_its_own_findings(emu):
+    s_gd, s_det = emu.client("guardduty", account=STANDALONE), emu.detector(STANDALONE)
+    ids = add(emu, [{"type": "Recon:EC2/Portscan", "count": 3}], account=STANDALONE)
+    s_gd.archive_findings(DetectorId=s_det, FindingIds=ids[:2])
+    assert archived_flags(s_gd, s_det, ids) == {ids[0]: True, ids[1]: True, ids[2]: False}
+    assert list_all(s_gd, s_det, ACTIVE)[0] == [ids[2]]
+    # the administrator does not hold a standalone account's findings
+    a_gd, a_det = emu.client("guardduty"), emu.detector(ADMIN)
+    with pytest.raises(ClientError) as e:
+        a_gd.archive_findings(DetectorId=a_det, FindingIds=[ids[2]])
+    assert code(e) == "BadRequestException" and ids[2] in str(e.value)
+
+
+def test_archive_limits_and_unknown_ids(emu):
+    gd, det = emu.client("guardduty"), emu.detector(ADMIN)
+    ids = add(emu, [{"type": "Recon:EC2/Portscan", "count": 51}])
+    with pytest.raises(ClientError) as e:
+        gd.archive_findings(DetectorId=det, FindingIds=ids)
+    assert code(e) == "BadRequestException" and "at most 50" in str(e.value)
+    with pytest.raises(ClientError) as e:
+        gd.unarchive_findings(DetectorId=det, FindingIds=ids)
+    assert code(e) == "BadRequestException"
+    # one unknown id refuses the whole call, naming it; nothing is archived
+    with pytest.raises(ClientError) as e:
+        gd.archive_findings(DetectorId=det, FindingIds=ids[:3] + ["0123456789abcdef0123456789abcdef"])
+    assert code(e) == "BadRequestException" and "0123456789abcdef0123456789abcdef" in str(e.value)
+    assert count(gd, det, ACTIVE) == 51
+    gd.archive_findings(DetectorId=det, FindingIds=ids[:50])
+    assert list_all(gd, det, ACTIVE)[0] == [ids[50]]
+    assert count(gd, det, {"service.archived": {"Equals": ["true"]}}) == 50
+
+
+def test_archive_calls_in_the_call_log(emu):
+    gd, det = emu.client("guardduty"), emu.detector(ADMIN)
+    [fid] = add(emu, [{"type": "X"}])
+    emu.ctl("DELETE", "calls")
+    gd.archive_findings(DetectorId=det, FindingIds=[fid])
+    gd.unarchive_findings(DetectorId=det, FindingIds=[fid])
+    calls = [(c["service"], c["operation"], c["mutating"], c["status"]) for c in emu.calls()]
+    assert calls == [("guardduty", "ArchiveFindings", True, 200),
+                     ("guardduty", "UnarchiveFindings", True, 200)]

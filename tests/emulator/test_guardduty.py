@@ -260,3 +260,29 @@ def test_threat_entity_lists_are_listed_and_take_threat_list_slots(emu):
         create(gd, det, "two", loc)
     assert code(e) == "BadRequestException" and "limit of 6" in str(e.value)
 
+
+
+def test_six_threat_list_slots_freed_by_delete_and_shared_with_entity_lists(emu):
+    gd, det, loc = emu.client("guardduty"), emu.detector(ADMIN), put_list(emu)
+    ids = [create(gd, det, f"list-{i}", loc, activate=False) for i in range(6)]
+    with pytest.raises(ClientError) as e:
+        create(gd, det, "list-6", loc, activate=False)
+    assert code(e) == "BadRequestException" and "limit of 6" in str(e.value)
+    assert len(gd.list_threat_intel_sets(DetectorId=det)["ThreatIntelSetIds"]) == 6
+    # a deleted set gives its slot back at once
+    gd.delete_threat_intel_set(DetectorId=det, ThreatIntelSetId=ids[0])
+    seventh = create(gd, det, "list-6", loc, activate=False)
+    assert sorted(gd.list_threat_intel_sets(DetectorId=det)["ThreatIntelSetIds"]) == sorted(ids[1:] + [seventh])
+    # five sets and one seeded threat entity list leave no slot
+    gd.delete_threat_intel_set(DetectorId=det, ThreatIntelSetId=seventh)
+    [eid] = emu.ctl("POST", "threat_entity_sets",
+                    {"account": ADMIN, "region": "us-east-1", "names": ["entities"]})["ids"]
+    with pytest.raises(ClientError) as e:
+        create(gd, det, "list-7", loc, activate=False)
+    assert "limit of 6" in str(e.value)
+    view = emu.ctl("GET", "guardduty", account=ADMIN, region="us-east-1")
+    assert len(view["threat_intel_sets"]) == 5
+    assert view["threat_entity_sets"] == [{"id": eid, "name": "entities"}]
+    # the limit is per detector: the other region has all six
+    eu = emu.client("guardduty", region="eu-west-1")
+    create(eu, emu.detector(ADMIN, "eu-west-1"), "list-0", loc, activate=False)

@@ -19,9 +19,11 @@ Control API (JSON; never logged as AWS calls):
   GET|POST /_guardsync/config                  {"activation_delay_ms", "secure_transport", "org_empty_pages"}
   POST   /_guardsync/activations/finish        end every ACTIVATING/DEACTIVATING phase now -> {"finished": N}
   POST   /_guardsync/threat_entity_sets {"account", "region", "names": [...]}  add threat entity lists -> {"ids": [...]}
-  GET    /_guardsync/guardduty?account=&region=  detector id, threat intel sets, filters
+  GET    /_guardsync/guardduty?account=&region=  detector id, threat intel sets, IP sets,
+                                               threat entity sets, filters, members, administrator
   POST   /_guardsync/findings    {"account", "region", "findings": [...]}  -> {"findingIds": [...]}
-  GET    /_guardsync/findings?account=&region=     -> {"findings": [...]} (full JSON, stored order)
+  GET    /_guardsync/findings?account=&region=[&archived=true|false]
+                                               -> {"findings": [...]} (full JSON, stored order)
   DELETE /_guardsync/findings[?account=&region=]   clear one detector's findings (or all)
 """
 
@@ -67,14 +69,19 @@ def guardduty_view(account: str, region: str) -> dict:
     det = gd.detector_for(account, region)
     if det is None:
         return {"account": account, "region": region, "detector_id": None,
-                "threat_intel_sets": [], "filters": [], "members": {}, "administrator": None}
-    sets = [dict(s.to_json(), id=s.id) for s in gd.sets_of(det).values()]
+                "threat_intel_sets": [], "ip_sets": [], "threat_entity_sets": [],
+                "filters": [], "members": {}, "administrator": None}
+    sets = [dict(s.to_json(), id=s.id, error_reason=s.error_reason) for s in gd.sets_of(det).values()]
+    ip_sets = [dict(s.to_json(), id=s.id, error_reason=s.error_reason)
+               for s in gd.ip_sets_of(det).values()]
+    entity_sets = [{"id": i, "name": n} for i, n in gd.entity_sets_of(det).items()]
     filters = [dict(f.to_json(), tags=getattr(f, "gs_tags", {})) for f in det.filters.values()]
     members = {a: r["relationshipStatus"]
                for a, r in gd.members_of(gd.backend_for(account, region)).items()}
     admin = gd.administrator_of(account, region)
     return {"account": account, "region": region, "detector_id": det.id,
-            "threat_intel_sets": sets, "filters": filters, "members": members,
+            "threat_intel_sets": sets, "ip_sets": ip_sets, "threat_entity_sets": entity_sets,
+            "filters": filters, "members": members,
             "administrator": ({"account": admin[0], "relationshipStatus": admin[1]["relationshipStatus"]}
                               if admin else None)}
 
@@ -100,8 +107,14 @@ def _findings_route(start_response, method: str, query: dict, environ) -> list[b
 
         if "account" not in query or "region" not in query:
             return _json_response(start_response, 400, {"error": "account and region are required"})
+        archived = query.get("archived")
+        if archived not in (None, "true", "false"):
+            return _json_response(start_response, 400, {"error": "archived must be true or false"})
         det = gd.detector_for(query["account"], query["region"])
         found = list(fx.findings_of(det).values()) if det is not None else []
+        if archived is not None:
+            found = [f for f in found
+                     if bool((f.get("service") or {}).get("archived")) == (archived == "true")]
         return _json_response(start_response, 200, {"findings": found})
     return _json_response(start_response, 405, {"error": f"{method} /_guardsync/findings"})
 

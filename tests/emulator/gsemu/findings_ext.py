@@ -3,7 +3,8 @@
 moto 5.2.5 has no findings. Here a finding is the JSON object GuardDuty returns
 from GetFindings (API_Finding: camelCase keys), kept as a plain dict on moto's
 `Detector` (`Detector.gs_findings`: id -> finding, insertion order) so that a
-moto reset clears it. guardduty_ext.py serves ListFindings/GetFindings from it;
+moto reset clears it. guardduty_ext.py serves ListFindings/GetFindings from it
+and changes it through ArchiveFindings/UnarchiveFindings (`set_archived`);
 seeding.py and the control API add findings through `add_findings`.
 
 Visibility (as in GuardDuty, where an administrator sees its members'
@@ -66,6 +67,7 @@ NUMBER_OPERATORS = {"greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOr
 MAX_EQUALS_VALUES = 50  # API_Condition: equals/notEquals "Max values: 50"
 MAX_MATCH_VALUES = 5  # matches/notMatches take at most 5 values
 MAX_GET_FINDINGS = 50  # API_GetFindings: findingIds 0-50 items
+MAX_ARCHIVE_FINDINGS = 50  # API_ArchiveFindings / API_UnarchiveFindings: findingIds 0-50 items
 
 _PATH_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 _NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -410,6 +412,20 @@ def add_findings(account: str, region: str, items: list) -> list[str]:
             findings_of(target)[finding["id"]] = finding
         ids.append(finding["id"])
     return ids
+
+
+def set_archived(findings: Iterable[dict], archived: bool) -> int:
+    """ArchiveFindings / UnarchiveFindings: set `service.archived`; a finding whose
+    flag changes gets `updatedAt` = now. Returns how many changed."""
+    changed = 0
+    now = iso()
+    for f in findings:
+        service = f.setdefault("service", {})
+        if bool(service.get("archived")) != archived:
+            service["archived"] = archived
+            f["updatedAt"] = now
+            changed += 1
+    return changed
 
 
 def clear_findings(account: str | None = None, region: str | None = None) -> int:
