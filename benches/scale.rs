@@ -188,7 +188,18 @@ fn main() {
     report.write_json(&mut json).expect("json");
     let text = report::text::render(&report, report::text::Style::Plain);
     let record_bytes = if a.mode == Mode::Apply {
-        RunRecord::json_of(&report, "guardduty/list.txt", std::time::SystemTime::now()).len()
+        RunRecord::json_of(
+            &report,
+            &guardsync::publish::record::RecordLists {
+                lists: vec![guardsync::publish::record::RecordList {
+                    key: "guardduty/list.txt".into(),
+                    ..Default::default()
+                }],
+                trusted: None,
+            },
+            std::time::SystemTime::now(),
+        )
+        .len()
     } else {
         0
     };

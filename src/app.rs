@@ -16,10 +16,9 @@ use crate::cli::{Cli, Command, Format, ListCommand, ScopeArgs};
 use crate::cloud::Cloud;
 use crate::config::{self, Config, RegionScope};
 use crate::error::{Error, ExitCode};
-use crate::feed::{self, BuiltList};
+use crate::publish;
 use crate::publish::record::RunRecord;
-use crate::publish::{self, Manifest};
-use crate::reconcile::{self, Context, Timing, bucket_policy, threat_set::Desired};
+use crate::reconcile::{self, Context, DesiredLists, Timing, bucket_policy};
 use crate::report::{self, ListReport, Mode, Report, Status, Summary, TargetReport};
 
 /// Run one command and return its exit code.
@@ -158,23 +157,9 @@ fn list_merge(a: &crate::cli::ListMergeArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::Success)
 }
 
-/// The list builder's view of the configuration.
+/// The list builder's view of the configuration: its first threat list.
 pub(crate) fn build_settings(c: &Config) -> crate::feed::BuildSettings {
-    crate::feed::BuildSettings {
-        feeds: c
-            .feeds
-            .iter()
-            .map(|f| crate::feed::FeedSpec {
-                name: f.name.clone(),
-                url: f.url.clone(),
-            })
-            .collect(),
-        strip_reserved: c.threat_lists[0].strip_reserved,
-        allowlist: c.threat_lists[0].allowlist.clone(),
-        min_entries: c.threat_lists[0].min_entries,
-        max_shrink_percent: c.threat_lists[0].max_shrink_percent,
-        max_age_hours: c.threat_lists[0].max_age_hours,
-    }
+    crate::publication::build_settings(c, &c.threat_lists[0])
 }
 
 /// What `plan` and `apply` share from the command line.
@@ -185,36 +170,6 @@ struct RunArgs<'a> {
     mode: Mode,
     detailed_exitcode: bool,
     retry_failed: bool,
-}
-
-/// The list this run puts in place: freshly built, the published one when no
-/// feed changed, or (`--retry-failed`) the one the last run recorded.
-struct List {
-    sha256: String,
-    key: String,
-    entries: u64,
-    addresses: u64,
-    /// A new list to upload, with its manifest (new content, or the object is gone).
-    upload: Option<(BuiltList, Manifest)>,
-    /// The list object this publication retires (tagged for the lifecycle
-    /// rule once the new manifest is written): the one two lists back.
-    retires: Option<String>,
-    /// Whether the feeds were downloaded again.
-    rebuilt: bool,
-}
-
-impl List {
-    fn published(m: &Manifest, rebuilt: bool) -> List {
-        List {
-            sha256: m.sha256.clone(),
-            key: m.key.clone(),
-            entries: m.entries,
-            addresses: m.addresses,
-            upload: None,
-            retires: None,
-            rebuilt,
-        }
-    }
 }
 
 /// Write `text` to standard output. A reader that went away (`guardsync
@@ -458,12 +413,14 @@ async fn check_accounts(
 pub fn report(mode: Mode, list: ListReport, fan_out: FanOut) -> Report {
     Report {
         mode,
+        lists: vec![list.clone()],
         list,
         organization_id: None,
         regions: fan_out.regions,
         waves: fan_out.waves,
         warnings: Vec::new(),
         retry_of: None,
+        trusted_list: None,
         summary: Summary::of(&fan_out.targets),
         calls: Default::default(),
         targets: fan_out.targets,
@@ -498,8 +455,8 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
     // depend on each other: they are read at once.
     let reading_list = async {
         match &previous_run {
-            Some(record) => recorded_list(s3, bucket, prefix, record).await,
-            None => list(c, s3).await,
+            Some(record) => crate::publication::recorded(c, s3, record).await,
+            None => crate::publication::build(c, s3).await,
         }
     };
     let reading_org =
@@ -561,18 +518,23 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         tracing::warn!(bucket, "{w}");
     }
     if run.mode == Mode::Apply {
-        if let Some((built, _)) = &list.upload {
-            publish::upload_list(s3, bucket, prefix, built).await?;
+        let uploads = list
+            .threat
+            .iter()
+            .chain(&list.trusted)
+            .flat_map(|l| &l.uploads);
+        for (key, bytes, sha256) in uploads {
+            publish::upload_object(s3, bucket, key, bytes.clone(), sha256).await?;
         }
         if let Some(p) = &policy {
             bucket_policy::apply(s3, bucket, p)
                 .await
                 .map_err(publish::PublishError::from)?;
         }
-        if let Some((_, manifest)) = &list.upload {
+        if let Some(manifest) = &list.manifest {
             publish::write_manifest(s3, bucket, prefix, manifest).await?;
         }
-        if let Some(key) = &list.retires {
+        for key in &list.retires {
             publish::retire(s3, bucket, key).await;
         }
     }
@@ -584,13 +546,7 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         None => (run.accounts.clone(), run.regions.clone()),
         Some(pairs) => narrow(pairs, &run.accounts, &run.regions),
     };
-    let desired = Desired {
-        name: c.threat_lists[0].name.clone(),
-        location: publish::guardduty_location(bucket, &list.key),
-        bucket: bucket.to_owned(),
-        key: list.key.clone(),
-        sha256: list.sha256.clone(),
-    };
+    let desired = list.desired(bucket);
     let FanOut {
         mut targets,
         waves,
@@ -609,18 +565,14 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         attach_policy_change(&mut targets, c, run.mode, change);
     }
 
-    let list_report = ListReport {
-        sha256: list.sha256.clone(),
-        entries: list.entries,
-        addresses: list.addresses,
-        location: publish::s3_url(bucket, &list.key),
-        changed: list.upload.is_some(),
-        rebuilt: list.rebuilt,
-    };
+    let lists: Vec<ListReport> = list.threat.iter().map(|l| l.report(bucket)).collect();
+    let list_report = lists.first().cloned().unwrap_or_default();
     let report = Report {
         organization_id: Some(organization_id),
         warnings: warnings(c),
         retry_of: previous_run.as_ref().map(|r| r.finished_at.clone()),
+        lists,
+        trusted_list: list.trusted.as_ref().map(|l| l.report(bucket)),
         ..report(
             run.mode,
             list_report,
@@ -637,9 +589,9 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         let now = SystemTime::now();
         let body = match &previous_run {
             Some(before) => before
-                .merged(&RunRecord::of(&report, &list.key, now))
+                .merged(&RunRecord::of(&report, &list.record(), now))
                 .to_json(),
-            None => RunRecord::json_of(&report, &list.key, now),
+            None => RunRecord::json_of(&report, &list.record(), now),
         };
         if let Err(e) = publish::record::write(s3, bucket, prefix, body).await {
             tracing::error!(
@@ -670,7 +622,7 @@ pub(crate) async fn fan_out<C: Cloud>(
     cloud: &C,
     c: &Config,
     run: &RunOptions,
-    desired: Desired,
+    lists: DesiredLists,
     only_accounts: &[crate::config::AccountId],
     only_regions: &[crate::config::Region],
     retry: Option<&[(String, String)]>,
@@ -691,7 +643,7 @@ pub(crate) async fn fan_out<C: Cloud>(
     let ctx = Context {
         cloud,
         mode: run.mode,
-        desired,
+        lists,
         bucket_owner: c.admin_account.to_string(),
         rules: &c.suppression_rules,
         alerts: c.alerts.as_ref(),
@@ -761,45 +713,6 @@ async fn retry_record(s3: &S3, bucket: &str, prefix: &str) -> Result<RunRecord, 
         })
 }
 
-/// The list the last run put in place; says so when a newer one has been
-/// published since.
-async fn recorded_list(
-    s3: &S3,
-    bucket: &str,
-    prefix: &str,
-    record: &RunRecord,
-) -> Result<List, Error> {
-    let l = &record.list;
-    if !s3
-        .exists(bucket, &l.key)
-        .await
-        .map_err(publish::PublishError::from)?
-    {
-        return Err(Error::RecordedListGone {
-            location: publish::s3_url(bucket, &l.key),
-        });
-    }
-    if let Some(m) = publish::read_manifest(s3, bucket, prefix).await?
-        && m.sha256 != l.sha256
-    {
-        tracing::warn!(
-            "the published list changed since the last apply ({} -> {}); --retry-failed \
-             puts the recorded list in place; run a full apply to roll out the new one",
-            &l.sha256[..12.min(l.sha256.len())],
-            &m.sha256[..12.min(m.sha256.len())]
-        );
-    }
-    Ok(List {
-        sha256: l.sha256.clone(),
-        key: l.key.clone(),
-        entries: l.entries,
-        addresses: l.addresses,
-        upload: None,
-        retires: None,
-        rebuilt: false,
-    })
-}
-
 /// The accounts and Regions of the retried targets, within `--account`/`--region`.
 fn narrow(
     pairs: &[(String, String)],
@@ -844,7 +757,8 @@ pub fn exit_code(report: &Report, detailed: bool) -> ExitCode {
     let s = &report.summary;
     if s.failed > 0 {
         ExitCode::TargetsFailed
-    } else if detailed && report.mode == Mode::Plan && (s.pending > 0 || report.list.changed) {
+    } else if detailed && report.mode == Mode::Plan && (s.pending > 0 || report.any_list_changed())
+    {
         ExitCode::ChangesPending
     } else {
         ExitCode::Success
@@ -880,57 +794,4 @@ fn attach_policy_change(
             change.action.as_str()
         ),
     }
-}
-
-/// Build the list, conditionally on the last manifest when its object is
-/// still there; decide whether it must be uploaded.
-async fn list(c: &Config, s3: &S3) -> Result<List, Error> {
-    let (bucket, prefix) = (c.bucket.name.as_str(), c.bucket.prefix.as_str());
-    let settings = build_settings(c);
-    let now = SystemTime::now();
-    let previous = publish::read_manifest(s3, bucket, prefix).await?;
-    // A list an older guardsync put directly under the prefix is published
-    // again under `lists/`, the only folder the organization may read.
-    let published = match &previous {
-        Some(m) if m.key == publish::object_key(prefix, &m.sha256) => s3
-            .exists(bucket, &m.key)
-            .await
-            .map_err(publish::PublishError::from)?,
-        _ => false,
-    };
-    let built = match (&previous, published) {
-        (Some(m), true) => {
-            match feed::build_if_changed(&settings, &m.previous(), now, &Default::default()).await?
-            {
-                feed::Outcome::NotModified => return Ok(List::published(m, false)),
-                feed::Outcome::Built(b) => b,
-            }
-        }
-        (m, _) => {
-            let prev = m.as_ref().map(Manifest::previous);
-            feed::build(&settings, prev.as_ref(), now).await?
-        }
-    };
-    Ok(match previous {
-        // Same bytes as the published list: nothing to upload, manifest kept.
-        Some(m) if published && m.sha256 == built.sha256 => List::published(&m, true),
-        _ => {
-            let key = publish::object_key(prefix, &built.sha256);
-            let manifest = Manifest::new(&built, &key, now).after(previous.as_ref());
-            let retires = previous
-                .as_ref()
-                .and_then(|before| manifest.retires(before))
-                .filter(|k| k.starts_with(&publish::lists_prefix(prefix)))
-                .map(str::to_owned);
-            List {
-                sha256: built.sha256.clone(),
-                key,
-                entries: built.entries,
-                addresses: built.addresses,
-                upload: Some((built, manifest)),
-                retires,
-                rebuilt: true,
-            }
-        }
-    })
 }

@@ -123,6 +123,14 @@ pub enum Error {
         /// `s3://bucket/key` of the list.
         location: String,
     },
+    /// The threat lists, split to fit GuardDuty's limits, need more sets
+    /// than a detector holds.
+    #[error(
+        "the threat lists need {1} sets ({0}; a list over 250,000 entries or 35 MB is split in \
+         parts, one set each) but GuardDuty allows 6 threat lists per detector; nothing was \
+         written: configure fewer or smaller lists"
+    )]
+    TooManySets(String, usize),
 }
 
 impl Error {
@@ -143,7 +151,8 @@ impl Error {
             | Error::Lease(_)
             | Error::NoRunRecord { .. }
             | Error::NothingToReport { .. }
-            | Error::RecordedListGone { .. } => ExitCode::Aborted,
+            | Error::RecordedListGone { .. }
+            | Error::TooManySets(..) => ExitCode::Aborted,
         }
     }
 }

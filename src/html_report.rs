@@ -230,7 +230,10 @@ mod tests {
                 key: "guardduty/lists/x.txt".into(),
                 entries: 3,
                 addresses: 9,
+                ..Default::default()
             },
+            lists: Vec::new(),
+            trusted: None,
             targets: vec![
                 target("111111111111", "eu-west-1", "admin", "changed"),
                 target("111111111111", "us-east-1", "admin", "unchanged"),

@@ -40,6 +40,9 @@
 //! - [`lambda`]: the scheduled job's entry point: one invocation, one plan or apply (I/O).
 //! - [`tuning`]: the time settings tests shorten through the environment.
 //! - [`util`]: leaf helpers (error chains).
+//! - `publication`: the lists of a run: each threat list built from its
+//!   feeds and split past GuardDuty's limits, the trusted list, the manifest
+//!   and what it retires, the sets every target should have (I/O: feeds, S3).
 //! - [`app`]: the one place that wires the phases together for each command.
 //! - [`cli`]: the command-line surface (clap), shared by `main.rs` and the docs.
 
@@ -55,6 +58,7 @@ pub mod html_report;
 pub mod lambda;
 pub mod org;
 pub mod policies;
+pub(crate) mod publication;
 pub mod publish;
 pub mod reconcile;
 pub mod report;

@@ -22,15 +22,15 @@ use crate::app::RunOptions;
 use crate::cloud::AwsError;
 use crate::cloud::{AccountCredentials, SetStatus};
 use crate::cloud::{Cloud, EventsApi, GuardDutyApi, OrganizationsApi, SnsApi};
-use crate::cloud::{Filter, FilterSpec, NewSet, ThreatIntelSet};
+use crate::cloud::{Filter, FilterSpec, ListSet, NewSet, SetKind};
 use crate::cloud::{NewRule, Rule, Target};
 use crate::cloud::{Subscription, Topic};
 use crate::config::{AccountId, Condition, Config, OuId, Region, SuppressionRule};
 use crate::error::Error;
 use crate::org::{AdminView, OrgAccount, Probe};
 use crate::publish;
+use crate::reconcile::lists::{self, Desired};
 use crate::reconcile::plan::{OWNER_TAG, OWNER_VALUE};
-use crate::reconcile::threat_set::{self, Desired};
 use crate::report::{ListReport, Mode, Report};
 
 /// The administrator account of every synthetic organization.
@@ -50,6 +50,7 @@ pub fn desired(config: &Config) -> Desired {
         bucket: bucket.to_owned(),
         key,
         sha256: LIST_SHA256.to_owned(),
+        settle: std::time::Duration::from_secs(u64::from(config.threat_lists[0].settle_seconds)),
     }
 }
 
@@ -97,7 +98,11 @@ pub async fn run(sim: &Synthetic, config: &Config, mode: Mode) -> Result<Report,
     };
     let desired = desired(config);
     let location = publish::s3_url(&desired.bucket, &desired.key);
-    let out = crate::app::fan_out(sim, config, &options, desired, &[], &[], None).await?;
+    let lists = crate::reconcile::DesiredLists {
+        threat: vec![desired],
+        trusted: None,
+    };
+    let out = crate::app::fan_out(sim, config, &options, lists, &[], &[], None).await?;
     let calls: crate::cloud::calls::Table = sim
         .table()
         .into_iter()
@@ -115,6 +120,8 @@ pub async fn run(sim: &Synthetic, config: &Config, mode: Mode) -> Result<Report,
         location,
         changed: false,
         rebuilt: false,
+        name: config.threat_lists[0].name.clone(),
+        parts: Vec::new(),
     };
     let mut report = crate::app::report(mode, list, out);
     report.count_calls(calls);
@@ -210,7 +217,9 @@ enum Kind {
 
 #[derive(Debug, Clone, Default)]
 struct Detector {
-    sets: Vec<ThreatIntelSet>,
+    sets: Vec<ListSet>,
+    /// The IPSets (none in any baseline).
+    ip_sets: Vec<ListSet>,
     /// `None`: the baseline's filters, built when read (a filter's criteria
     /// take kilobytes; a content change writes only the sets).
     filters: Option<Vec<Filter>>,
@@ -361,19 +370,20 @@ impl Org {
 
     /// A detector as it stands before any write.
     fn baseline(&self, account: &str) -> Detector {
-        let set = |location: String, sha: &str| ThreatIntelSet {
+        let set = |location: String, sha: &str| ListSet {
             id: format!("s{account}"),
             name: self.desired.name.clone(),
             location,
             status: SetStatus::Active,
             tags: BTreeMap::from([
                 (OWNER_TAG.to_owned(), OWNER_VALUE.to_owned()),
-                (threat_set::SHA_TAG.to_owned(), sha.to_owned()),
+                (lists::SHA_TAG.to_owned(), sha.to_owned()),
             ]),
         };
         match self.shape.baseline {
             Baseline::Converged => Detector {
                 sets: vec![set(self.desired.location.clone(), &self.desired.sha256)],
+                ip_sets: Vec::new(),
                 filters: None,
             },
             Baseline::Outdated => Detector {
@@ -381,10 +391,12 @@ impl Org {
                     format!("s3://{}/earlier.txt", self.desired.bucket),
                     "earlier",
                 )],
+                ip_sets: Vec::new(),
                 filters: None,
             },
             Baseline::Empty => Detector {
                 sets: Vec::new(),
+                ip_sets: Vec::new(),
                 filters: Some(Vec::new()),
             },
         }
@@ -661,13 +673,13 @@ impl GuardDutyApi for SimGuardDuty {
         })
     }
 
-    async fn threat_intel_sets(&self, _detector_id: &str) -> Result<Vec<ThreatIntelSet>, AwsError> {
-        self.call("guardduty:ListThreatIntelSets").await;
+    async fn sets(&self, kind: SetKind, _detector_id: &str) -> Result<Vec<ListSet>, AwsError> {
+        self.call(op(kind, Op::List)).await;
         let sets = self
             .sim
-            .read(&self.account, &self.region, |d| d.sets.clone());
+            .read(&self.account, &self.region, |d| of_kind(d, kind).clone());
         for _ in &sets {
-            self.call("guardduty:GetThreatIntelSet").await;
+            self.call(op(kind, Op::Get)).await;
         }
         Ok(sets)
     }
@@ -678,28 +690,25 @@ impl GuardDutyApi for SimGuardDuty {
         Ok(0)
     }
 
-    async fn threat_intel_set(
-        &self,
-        _detector_id: &str,
-        id: &str,
-    ) -> Result<ThreatIntelSet, AwsError> {
-        self.call("guardduty:GetThreatIntelSet").await;
+    async fn set(&self, kind: SetKind, _detector_id: &str, id: &str) -> Result<ListSet, AwsError> {
+        self.call(op(kind, Op::Get)).await;
         self.sim
             .read(&self.account, &self.region, |d| {
-                d.sets.iter().find(|s| s.id == id).cloned()
+                of_kind(d, kind).iter().find(|s| s.id == id).cloned()
             })
-            .ok_or_else(|| self.not_found("GetThreatIntelSet", id))
+            .ok_or_else(|| self.not_found(op(kind, Op::Get).trim_start_matches("guardduty:"), id))
     }
 
-    async fn create_threat_intel_set(
+    async fn create_set(
         &self,
+        kind: SetKind,
         _detector_id: &str,
         set: &NewSet<'_>,
     ) -> Result<String, AwsError> {
-        self.call("guardduty:CreateThreatIntelSet").await;
-        let id = format!("s{}", self.account);
+        self.call(op(kind, Op::Create)).await;
+        let id = format!("s{}-{}", self.account, set.name);
         self.sim.write(&self.account, &self.region, |d| {
-            d.sets.push(ThreatIntelSet {
+            of_kind_mut(d, kind).push(ListSet {
                 id: id.clone(),
                 name: set.name.to_owned(),
                 location: set.location.to_owned(),
@@ -710,26 +719,33 @@ impl GuardDutyApi for SimGuardDuty {
         Ok(id)
     }
 
-    async fn activate_threat_intel_set(
+    async fn activate_set(
         &self,
+        kind: SetKind,
         _detector_id: &str,
         id: &str,
         location: &str,
         _bucket_owner: &str,
     ) -> Result<(), AwsError> {
-        self.call("guardduty:UpdateThreatIntelSet").await;
+        self.call(op(kind, Op::Update)).await;
         self.sim
             .write(&self.account, &self.region, |d| {
-                d.sets.iter_mut().find(|s| s.id == id).map(|s| {
-                    s.location = location.to_owned();
-                    s.status = SetStatus::Active;
-                })
+                of_kind_mut(d, kind)
+                    .iter_mut()
+                    .find(|s| s.id == id)
+                    .map(|s| {
+                        s.location = location.to_owned();
+                        s.status = SetStatus::Active;
+                    })
             })
-            .ok_or_else(|| self.not_found("UpdateThreatIntelSet", id))
+            .ok_or_else(|| {
+                self.not_found(op(kind, Op::Update).trim_start_matches("guardduty:"), id)
+            })
     }
 
-    async fn tag_threat_intel_set(
+    async fn tag_set(
         &self,
+        kind: SetKind,
         _detector_id: &str,
         id: &str,
         tags: &BTreeMap<String, String>,
@@ -737,7 +753,7 @@ impl GuardDutyApi for SimGuardDuty {
         self.call("guardduty:TagResource").await;
         self.sim
             .write(&self.account, &self.region, |d| {
-                d.sets
+                of_kind_mut(d, kind)
                     .iter_mut()
                     .find(|s| s.id == id)
                     .map(|s| s.tags.extend(tags.clone()))
@@ -745,16 +761,33 @@ impl GuardDutyApi for SimGuardDuty {
             .ok_or_else(|| self.not_found("TagResource", id))
     }
 
-    fn filter_arn(&self, detector_id: &str, name: &str) -> String {
+    async fn delete_set(
+        &self,
+        kind: SetKind,
+        _detector_id: &str,
+        id: &str,
+    ) -> Result<(), AwsError> {
+        self.call(op(kind, Op::Delete)).await;
+        self.sim.write(&self.account, &self.region, |d| {
+            of_kind_mut(d, kind).retain(|s| s.id != id);
+        });
+        Ok(())
+    }
+
+    fn set_arn(&self, kind: SetKind, detector_id: &str, id: &str) -> String {
+        let path = match kind {
+            SetKind::ThreatIntel => "threatintelset",
+            SetKind::Ip => "ipset",
+        };
         format!(
-            "arn:aws:guardduty:{}:{}:detector/{detector_id}/filter/{name}",
+            "arn:aws:guardduty:{}:{}:detector/{detector_id}/{path}/{id}",
             self.region, self.account
         )
     }
 
-    fn threat_intel_set_arn(&self, detector_id: &str, id: &str) -> String {
+    fn filter_arn(&self, detector_id: &str, name: &str) -> String {
         format!(
-            "arn:aws:guardduty:{}:{}:detector/{detector_id}/threatintelset/{id}",
+            "arn:aws:guardduty:{}:{}:detector/{detector_id}/filter/{name}",
             self.region, self.account
         )
     }
@@ -819,13 +852,59 @@ impl GuardDutyApi for SimGuardDuty {
         Ok(())
     }
 
-    async fn count_findings(
+    async fn finding_ids(
         &self,
         _detector_id: &str,
         _criteria: &BTreeMap<String, Condition>,
-    ) -> Result<usize, AwsError> {
+    ) -> Result<Vec<String>, AwsError> {
+        // The synthetic organization has no findings.
         self.call("guardduty:ListFindings").await;
-        Ok(0)
+        Ok(Vec::new())
+    }
+
+    async fn archive_findings(&self, _detector_id: &str, _ids: &[String]) -> Result<(), AwsError> {
+        self.call("guardduty:ArchiveFindings").await;
+        Ok(())
+    }
+}
+
+/// The operations on sets, by kind.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    List,
+    Get,
+    Create,
+    Update,
+    Delete,
+}
+
+/// The call-log key of `op` on a set of `kind`.
+fn op(kind: SetKind, op: Op) -> &'static str {
+    match (kind, op) {
+        (SetKind::ThreatIntel, Op::List) => "guardduty:ListThreatIntelSets",
+        (SetKind::ThreatIntel, Op::Get) => "guardduty:GetThreatIntelSet",
+        (SetKind::ThreatIntel, Op::Create) => "guardduty:CreateThreatIntelSet",
+        (SetKind::ThreatIntel, Op::Update) => "guardduty:UpdateThreatIntelSet",
+        (SetKind::ThreatIntel, Op::Delete) => "guardduty:DeleteThreatIntelSet",
+        (SetKind::Ip, Op::List) => "guardduty:ListIPSets",
+        (SetKind::Ip, Op::Get) => "guardduty:GetIPSet",
+        (SetKind::Ip, Op::Create) => "guardduty:CreateIPSet",
+        (SetKind::Ip, Op::Update) => "guardduty:UpdateIPSet",
+        (SetKind::Ip, Op::Delete) => "guardduty:DeleteIPSet",
+    }
+}
+
+fn of_kind(d: &Detector, kind: SetKind) -> &Vec<ListSet> {
+    match kind {
+        SetKind::ThreatIntel => &d.sets,
+        SetKind::Ip => &d.ip_sets,
+    }
+}
+
+fn of_kind_mut(d: &mut Detector, kind: SetKind) -> &mut Vec<ListSet> {
+    match kind {
+        SetKind::ThreatIntel => &mut d.sets,
+        SetKind::Ip => &mut d.ip_sets,
     }
 }
 

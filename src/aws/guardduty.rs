@@ -9,7 +9,7 @@ use aws_sdk_guardduty::Client;
 
 use super::site::Site;
 use crate::cloud::GuardDutyApi;
-use crate::cloud::{AwsError, Filter, FilterSpec, NewSet, SetStatus, ThreatIntelSet};
+use crate::cloud::{AwsError, Filter, FilterSpec, ListSet, NewSet, SetKind, SetStatus};
 use crate::config::AccountId;
 use crate::org::{AdminView, Probe};
 
@@ -150,22 +150,38 @@ impl GuardDutyApi for GuardDuty {
         })
     }
 
-    /// Every ThreatIntelSet of the detector, with its details.
-    async fn threat_intel_sets(&self, detector_id: &str) -> Result<Vec<ThreatIntelSet>, AwsError> {
+    /// Every set of `kind` in the detector, with its details.
+    async fn sets(&self, kind: SetKind, detector_id: &str) -> Result<Vec<ListSet>, AwsError> {
         let mut ids = Vec::new();
-        let mut pages = self
-            .client
-            .list_threat_intel_sets()
-            .detector_id(detector_id)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.site.err(&e, "ListThreatIntelSets"))?;
-            ids.extend(page.threat_intel_set_ids().iter().cloned());
+        match kind {
+            SetKind::ThreatIntel => {
+                let mut pages = self
+                    .client
+                    .list_threat_intel_sets()
+                    .detector_id(detector_id)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| self.site.err(&e, "ListThreatIntelSets"))?;
+                    ids.extend(page.threat_intel_set_ids().iter().cloned());
+                }
+            }
+            SetKind::Ip => {
+                let mut pages = self
+                    .client
+                    .list_ip_sets()
+                    .detector_id(detector_id)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| self.site.err(&e, "ListIPSets"))?;
+                    ids.extend(page.ip_set_ids().iter().cloned());
+                }
+            }
         }
         let mut sets = Vec::with_capacity(ids.len());
         for id in ids {
-            sets.push(self.threat_intel_set(detector_id, &id).await?);
+            sets.push(self.set(kind, detector_id, &id).await?);
         }
         Ok(sets)
     }
@@ -186,86 +202,145 @@ impl GuardDutyApi for GuardDuty {
         Ok(n)
     }
 
-    /// One ThreatIntelSet.
-    async fn threat_intel_set(
-        &self,
-        detector_id: &str,
-        id: &str,
-    ) -> Result<ThreatIntelSet, AwsError> {
-        let out = self
-            .client
-            .get_threat_intel_set()
-            .detector_id(detector_id)
-            .threat_intel_set_id(id)
-            .send()
-            .await
-            .map_err(|e| self.site.err(&e, "GetThreatIntelSet"))?;
-        Ok(ThreatIntelSet {
-            id: id.to_owned(),
-            name: out.name().unwrap_or_default().to_owned(),
-            location: out.location().unwrap_or_default().to_owned(),
-            status: SetStatus::parse(out.status().map_or("", |s| s.as_str())),
-            tags: out
-                .tags()
-                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
+    /// One set.
+    async fn set(&self, kind: SetKind, detector_id: &str, id: &str) -> Result<ListSet, AwsError> {
+        let tags = |t: Option<&std::collections::HashMap<String, String>>| {
+            t.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        };
+        Ok(match kind {
+            SetKind::ThreatIntel => {
+                let out = self
+                    .client
+                    .get_threat_intel_set()
+                    .detector_id(detector_id)
+                    .threat_intel_set_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| self.site.err(&e, "GetThreatIntelSet"))?;
+                ListSet {
+                    id: id.to_owned(),
+                    name: out.name().unwrap_or_default().to_owned(),
+                    location: out.location().unwrap_or_default().to_owned(),
+                    status: SetStatus::parse(out.status().map_or("", |s| s.as_str())),
+                    tags: tags(out.tags()),
+                }
+            }
+            SetKind::Ip => {
+                let out = self
+                    .client
+                    .get_ip_set()
+                    .detector_id(detector_id)
+                    .ip_set_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| self.site.err(&e, "GetIPSet"))?;
+                ListSet {
+                    id: id.to_owned(),
+                    name: out.name().unwrap_or_default().to_owned(),
+                    location: out.location().unwrap_or_default().to_owned(),
+                    status: SetStatus::parse(out.status().map_or("", |s| s.as_str())),
+                    tags: tags(out.tags()),
+                }
+            }
         })
     }
 
-    /// Create a TXT ThreatIntelSet and activate it; returns its id.
-    async fn create_threat_intel_set(
+    /// Create a TXT set and activate it; returns its id.
+    async fn create_set(
         &self,
+        kind: SetKind,
         detector_id: &str,
         set: &NewSet<'_>,
     ) -> Result<String, AwsError> {
-        let out = self
-            .client
-            .create_threat_intel_set()
-            .detector_id(detector_id)
-            .name(set.name)
-            .format(aws_sdk_guardduty::types::ThreatIntelSetFormat::Txt)
-            .location(set.location)
-            .activate(true)
-            .expected_bucket_owner(set.bucket_owner)
-            .client_token(set.client_token)
-            .set_tags(Some(set.tags.clone().into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| self.site.err(&e, "CreateThreatIntelSet"))?;
-        Ok(out.threat_intel_set_id().unwrap_or_default().to_owned())
+        let tags = Some(set.tags.clone().into_iter().collect());
+        Ok(match kind {
+            SetKind::ThreatIntel => self
+                .client
+                .create_threat_intel_set()
+                .detector_id(detector_id)
+                .name(set.name)
+                .format(aws_sdk_guardduty::types::ThreatIntelSetFormat::Txt)
+                .location(set.location)
+                .activate(true)
+                .expected_bucket_owner(set.bucket_owner)
+                .client_token(set.client_token)
+                .set_tags(tags)
+                .send()
+                .await
+                .map_err(|e| self.site.err(&e, "CreateThreatIntelSet"))?
+                .threat_intel_set_id()
+                .unwrap_or_default()
+                .to_owned(),
+            SetKind::Ip => self
+                .client
+                .create_ip_set()
+                .detector_id(detector_id)
+                .name(set.name)
+                .format(aws_sdk_guardduty::types::IpSetFormat::Txt)
+                .location(set.location)
+                .activate(true)
+                .expected_bucket_owner(set.bucket_owner)
+                .client_token(set.client_token)
+                .set_tags(tags)
+                .send()
+                .await
+                .map_err(|e| self.site.err(&e, "CreateIPSet"))?
+                .ip_set_id()
+                .unwrap_or_default()
+                .to_owned(),
+        })
     }
 
     /// Point a set at `location` and activate it (GuardDuty reads the object again).
-    async fn activate_threat_intel_set(
+    async fn activate_set(
         &self,
+        kind: SetKind,
         detector_id: &str,
         id: &str,
         location: &str,
         bucket_owner: &str,
     ) -> Result<(), AwsError> {
-        self.client
-            .update_threat_intel_set()
-            .detector_id(detector_id)
-            .threat_intel_set_id(id)
-            .location(location)
-            .activate(true)
-            .expected_bucket_owner(bucket_owner)
-            .send()
-            .await
-            .map_err(|e| self.site.err(&e, "UpdateThreatIntelSet"))?;
+        match kind {
+            SetKind::ThreatIntel => {
+                self.client
+                    .update_threat_intel_set()
+                    .detector_id(detector_id)
+                    .threat_intel_set_id(id)
+                    .location(location)
+                    .activate(true)
+                    .expected_bucket_owner(bucket_owner)
+                    .send()
+                    .await
+                    .map_err(|e| self.site.err(&e, "UpdateThreatIntelSet"))?;
+            }
+            SetKind::Ip => {
+                self.client
+                    .update_ip_set()
+                    .detector_id(detector_id)
+                    .ip_set_id(id)
+                    .location(location)
+                    .activate(true)
+                    .expected_bucket_owner(bucket_owner)
+                    .send()
+                    .await
+                    .map_err(|e| self.site.err(&e, "UpdateIPSet"))?;
+            }
+        }
         Ok(())
     }
 
     /// Put `tags` on the set (adds or overwrites those keys only).
-    async fn tag_threat_intel_set(
+    async fn tag_set(
         &self,
+        kind: SetKind,
         detector_id: &str,
         id: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         self.client
             .tag_resource()
-            .resource_arn(self.threat_intel_set_arn(detector_id, id))
+            .resource_arn(self.set_arn(kind, detector_id, id))
             .set_tags(Some(tags.clone().into_iter().collect()))
             .send()
             .await
@@ -273,19 +348,46 @@ impl GuardDutyApi for GuardDuty {
         Ok(())
     }
 
+    /// Delete a set.
+    async fn delete_set(&self, kind: SetKind, detector_id: &str, id: &str) -> Result<(), AwsError> {
+        match kind {
+            SetKind::ThreatIntel => {
+                self.client
+                    .delete_threat_intel_set()
+                    .detector_id(detector_id)
+                    .threat_intel_set_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| self.site.err(&e, "DeleteThreatIntelSet"))?;
+            }
+            SetKind::Ip => {
+                self.client
+                    .delete_ip_set()
+                    .detector_id(detector_id)
+                    .ip_set_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| self.site.err(&e, "DeleteIPSet"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The ARN of a set (GuardDuty's Get calls do not return it).
+    fn set_arn(&self, kind: SetKind, detector_id: &str, id: &str) -> String {
+        let path = match kind {
+            SetKind::ThreatIntel => "threatintelset",
+            SetKind::Ip => "ipset",
+        };
+        self.site
+            .arn("guardduty", &format!("detector/{detector_id}/{path}/{id}"))
+    }
+
     /// The ARN of a filter.
     fn filter_arn(&self, detector_id: &str, name: &str) -> String {
         self.site.arn(
             "guardduty",
             &format!("detector/{detector_id}/filter/{name}"),
-        )
-    }
-
-    /// The ARN of a set (GuardDuty's Get calls do not return it).
-    fn threat_intel_set_arn(&self, detector_id: &str, id: &str) -> String {
-        self.site.arn(
-            "guardduty",
-            &format!("detector/{detector_id}/threatintelset/{id}"),
         )
     }
 
@@ -394,13 +496,14 @@ impl GuardDutyApi for GuardDuty {
         Ok(())
     }
 
-    /// How many findings of the detector match `criteria` (all pages of ListFindings).
-    async fn count_findings(
+    /// The ids of the findings of the detector that match `criteria` (all
+    /// pages of ListFindings).
+    async fn finding_ids(
         &self,
         detector_id: &str,
         criteria: &BTreeMap<String, crate::config::Condition>,
-    ) -> Result<usize, AwsError> {
-        let mut n = 0;
+    ) -> Result<Vec<String>, AwsError> {
+        let mut ids = Vec::new();
         let mut pages = self
             .client
             .list_findings()
@@ -410,8 +513,20 @@ impl GuardDutyApi for GuardDuty {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.site.err(&e, "ListFindings"))?;
-            n += page.finding_ids().len();
+            ids.extend(page.finding_ids().iter().cloned());
         }
-        Ok(n)
+        Ok(ids)
+    }
+
+    /// Archive these findings.
+    async fn archive_findings(&self, detector_id: &str, ids: &[String]) -> Result<(), AwsError> {
+        self.client
+            .archive_findings()
+            .detector_id(detector_id)
+            .set_finding_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "ArchiveFindings"))?;
+        Ok(())
     }
 }

@@ -90,48 +90,60 @@ pub trait GuardDutyApi: Send + Sync {
     fn admin_view(&self) -> impl Future<Output = Result<AdminView, AwsError>> + Send;
     /// The view from inside the account: its detector and its administrator.
     fn probe(&self) -> impl Future<Output = Result<Probe, AwsError>> + Send;
-    /// Every ThreatIntelSet of the detector, with its details.
-    fn threat_intel_sets(
+    /// Every set of `kind` in the detector, with its details.
+    fn sets(
         &self,
+        kind: SetKind,
         detector_id: &str,
-    ) -> impl Future<Output = Result<Vec<ThreatIntelSet>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Vec<ListSet>, AwsError>> + Send;
     /// How many threat entity lists (IPs and domains) the detector has: they
     /// may take the same six slots as the ThreatIntelSets.
     fn threat_entity_set_count(
         &self,
         detector_id: &str,
     ) -> impl Future<Output = Result<usize, AwsError>> + Send;
-    /// One ThreatIntelSet.
-    fn threat_intel_set(
+    /// One set.
+    fn set(
         &self,
+        kind: SetKind,
         detector_id: &str,
         id: &str,
-    ) -> impl Future<Output = Result<ThreatIntelSet, AwsError>> + Send;
-    /// Create a TXT ThreatIntelSet and activate it; returns its id.
-    fn create_threat_intel_set(
+    ) -> impl Future<Output = Result<ListSet, AwsError>> + Send;
+    /// Create a TXT set and activate it; returns its id.
+    fn create_set(
         &self,
+        kind: SetKind,
         detector_id: &str,
         set: &NewSet<'_>,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
     /// Point a set at `location` and activate it.
-    fn activate_threat_intel_set(
+    fn activate_set(
         &self,
+        kind: SetKind,
         detector_id: &str,
         id: &str,
         location: &str,
         bucket_owner: &str,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// Put `tags` on a set.
-    fn tag_threat_intel_set(
+    fn tag_set(
         &self,
+        kind: SetKind,
         detector_id: &str,
         id: &str,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Delete a set.
+    fn delete_set(
+        &self,
+        kind: SetKind,
+        detector_id: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// The ARN of a set.
+    fn set_arn(&self, kind: SetKind, detector_id: &str, id: &str) -> String;
     /// The ARN of a filter.
     fn filter_arn(&self, detector_id: &str, name: &str) -> String;
-    /// The ARN of a set.
-    fn threat_intel_set_arn(&self, detector_id: &str, id: &str) -> String;
     /// Every filter of the detector, with its details.
     fn filters(
         &self,
@@ -157,12 +169,18 @@ pub trait GuardDutyApi: Send + Sync {
         detector_id: &str,
         name: &str,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
-    /// How many findings match `criteria`, every page counted.
-    fn count_findings(
+    /// The ids of the findings that match `criteria`, every page.
+    fn finding_ids(
         &self,
         detector_id: &str,
         criteria: &BTreeMap<String, Condition>,
-    ) -> impl Future<Output = Result<usize, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    /// Archive these findings (at most [`ARCHIVE_BATCH`] at once).
+    fn archive_findings(
+        &self,
+        detector_id: &str,
+        ids: &[String],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// The SNS calls of the alerts.
@@ -257,9 +275,34 @@ pub(crate) fn partition(region: &str) -> &'static str {
     }
 }
 
-/// A ThreatIntelSet as GuardDuty reports it (GetThreatIntelSet).
+/// How many finding ids one ArchiveFindings call takes.
+pub const ARCHIVE_BATCH: usize = 50;
+
+/// The kinds of list a GuardDuty detector holds: threat lists
+/// (ThreatIntelSet, up to six) and the trusted IP list (IPSet, one). Both
+/// have the same API shape, statuses and activation rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SetKind {
+    /// A ThreatIntelSet.
+    ThreatIntel,
+    /// An IPSet (trusted IP list).
+    Ip,
+}
+
+impl SetKind {
+    /// The API's name of the kind, as in `CreateThreatIntelSet`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            SetKind::ThreatIntel => "ThreatIntelSet",
+            SetKind::Ip => "IPSet",
+        }
+    }
+}
+
+/// A ThreatIntelSet or an IPSet as GuardDuty reports it (GetThreatIntelSet,
+/// GetIPSet).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ThreatIntelSet {
+pub struct ListSet {
     /// Its id in the detector.
     pub id: String,
     /// Its name.
@@ -272,7 +315,7 @@ pub struct ThreatIntelSet {
     pub tags: BTreeMap<String, String>,
 }
 
-/// What to create a ThreatIntelSet with.
+/// What to create a set with.
 #[derive(Debug, Clone)]
 pub struct NewSet<'a> {
     /// Its name.

@@ -173,8 +173,7 @@ impl IpSet {
     }
 
     /// How many CIDR blocks the optimal split has (the list's entry count).
-    #[cfg(test)]
-    pub(crate) fn cidr_count(&self) -> u64 {
+    pub fn cidr_count(&self) -> u64 {
         self.ranges.iter().map(|r| split(*r).count() as u64).sum()
     }
 

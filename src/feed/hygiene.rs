@@ -68,7 +68,7 @@ pub fn reserved() -> IpSet {
 }
 
 /// A set as configured networks (the allowlist).
-pub(crate) fn from_nets(nets: &[Ipv4Net]) -> IpSet {
+pub fn from_nets(nets: &[Ipv4Net]) -> IpSet {
     IpSet::from_ranges(
         nets.iter()
             .map(|n| Range::from_cidr(u32::from(n.network()), n.prefix_len()))

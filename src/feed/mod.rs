@@ -22,6 +22,7 @@ pub mod fetch;
 pub mod guards;
 pub mod hygiene;
 pub mod parse;
+pub mod split;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

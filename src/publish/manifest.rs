@@ -40,6 +40,54 @@ pub struct Manifest {
     /// been updated yet may still point at it, so it is never retired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_key: Option<String>,
+    /// The threat list's name (in an entry of `lists`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The parts of a list split to fit GuardDuty's limits, in address
+    /// order: each is its own object and set; their union is the list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
+    /// The keys of the parts of the list published before this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_parts: Vec<String>,
+    /// Every threat list, the first one included (its fields are also the
+    /// document's own, as an older guardsync wrote them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<Manifest>,
+    /// The trusted list, when one is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted: Option<TrustedManifest>,
+}
+
+/// One part of a split list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// The set's name, `NAME-1`, `NAME-2`, ...
+    pub name: String,
+    /// sha256 of the part's object.
+    pub sha256: String,
+    /// The part's object key.
+    pub key: String,
+    /// Its entries.
+    pub entries: u64,
+}
+
+/// The published trusted list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedManifest {
+    /// The IPSet's name.
+    pub name: String,
+    /// sha256 of the object.
+    pub sha256: String,
+    /// The object's key.
+    pub key: String,
+    /// Its entries.
+    pub entries: u64,
+    /// Addresses covered.
+    pub addresses: u64,
+    /// The key published before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_key: Option<String>,
 }
 
 fn format_one() -> u32 {
@@ -112,7 +160,60 @@ impl Manifest {
             format: FORMAT,
             generator: concat!("guardsync ", env!("CARGO_PKG_VERSION")).to_owned(),
             previous_key: None,
+            name: None,
+            parts: Vec::new(),
+            previous_parts: Vec::new(),
+            lists: Vec::new(),
+            trusted: None,
         }
+    }
+
+    /// The document for several lists: the first list's fields at the top
+    /// (what an older guardsync reads), every list under `lists`.
+    pub fn document(lists: Vec<Manifest>, trusted: Option<TrustedManifest>) -> Option<Manifest> {
+        let mut top = lists.first()?.clone();
+        top.lists = lists;
+        top.trusted = trusted;
+        Some(top)
+    }
+
+    /// The entry of the threat list `name`; in a manifest an older
+    /// guardsync wrote (one list, no `lists`), the document itself is the
+    /// entry of the `first` configured list.
+    pub fn entry(&self, name: &str, first: bool) -> Option<Manifest> {
+        if self.lists.is_empty() {
+            return (first && self.name.as_deref().is_none_or(|n| n == name)).then(|| self.clone());
+        }
+        self.lists
+            .iter()
+            .find(|l| l.name.as_deref() == Some(name))
+            .cloned()
+    }
+
+    /// Every object key this entry names: the list and its parts.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.key.as_str()).chain(self.parts.iter().map(|p| p.key.as_str()))
+    }
+
+    /// Every object key a set may point at by this document: every list's
+    /// current and previous objects, and the trusted list's.
+    pub fn live_keys(&self) -> std::collections::BTreeSet<String> {
+        let mut keys = std::collections::BTreeSet::new();
+        let lists: Vec<&Manifest> = if self.lists.is_empty() {
+            vec![self]
+        } else {
+            self.lists.iter().collect()
+        };
+        for l in lists {
+            keys.extend(l.keys().map(str::to_owned));
+            keys.extend(l.previous_key.clone());
+            keys.extend(l.previous_parts.iter().cloned());
+        }
+        if let Some(t) = &self.trusted {
+            keys.insert(t.key.clone());
+            keys.extend(t.previous_key.clone());
+        }
+        keys
     }
 
     /// The manifest of a list published after `before` (the manifest read
@@ -120,13 +221,33 @@ impl Manifest {
     /// set may still point at.
     #[must_use]
     pub fn after(mut self, before: Option<&Manifest>) -> Manifest {
-        self.previous_key = match before {
+        (self.previous_key, self.previous_parts) = match before {
             // The same list again (its object was gone): the one before it stays.
-            Some(b) if b.key == self.key => b.previous_key.clone(),
-            Some(b) => Some(b.key.clone()),
-            None => None,
+            Some(b) if b.key == self.key => (b.previous_key.clone(), b.previous_parts.clone()),
+            Some(b) => (
+                Some(b.key.clone()),
+                b.parts.iter().map(|p| p.key.clone()).collect(),
+            ),
+            None => (None, Vec::new()),
         };
         self
+    }
+
+    /// Every object that publishing `self` over `before` retires: the list
+    /// (and parts) before `before`'s, unless `self` still names them.
+    pub fn retires_all<'a>(&self, before: &'a Manifest) -> Vec<&'a str> {
+        let keep: Vec<&str> = self
+            .keys()
+            .chain(self.previous_key.as_deref())
+            .chain(self.previous_parts.iter().map(String::as_str))
+            .collect();
+        before
+            .previous_key
+            .iter()
+            .chain(&before.previous_parts)
+            .map(String::as_str)
+            .filter(|k| !keep.contains(k))
+            .collect()
     }
 
     /// The list object that publishing `self` over `before` retires: the

@@ -229,6 +229,19 @@ pub async fn upload_list(
     Ok(())
 }
 
+/// Upload one list object (a list, a part of one, or the trusted list):
+/// its key is content-addressed, `<prefix>lists/<sha256>.txt`.
+pub async fn upload_object(
+    s3: &S3,
+    bucket: &str,
+    key: &str,
+    bytes: Vec<u8>,
+    sha256: &str,
+) -> Result<(), PublishError> {
+    s3.put(bucket, key, bytes, "text/plain", sha256).await?;
+    Ok(())
+}
+
 /// Write the manifest as `<prefix>manifest.json` (`application/json`).
 pub async fn write_manifest(
     s3: &S3,

@@ -30,15 +30,25 @@ pub struct RunRecord {
     pub generator: String,
     /// When the apply finished, RFC 3339 UTC.
     pub finished_at: String,
-    /// The list it put in place.
+    /// The list it put in place (the first threat list).
     pub list: RecordList,
+    /// Every threat list it put in place, the first one included (empty in
+    /// a record of an older guardsync: `list` is then the only one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<RecordList>,
+    /// The trusted list it put in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted: Option<RecordList>,
     /// Every target of the run (for a retry: of the run it repaired, updated).
     pub targets: Vec<RecordTarget>,
 }
 
 /// The list of a recorded run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct RecordList {
+    /// The list's name (empty in a record of an older guardsync).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     /// sha256 of the object.
     pub sha256: String,
     /// Its key in the bucket.
@@ -47,6 +57,29 @@ pub struct RecordList {
     pub entries: u64,
     /// Addresses covered.
     pub addresses: u64,
+    /// The parts of a split list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<super::manifest::Part>,
+}
+
+/// The lists a run put in place, for its record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordLists {
+    /// Every threat list, in configuration order (at least one).
+    pub lists: Vec<RecordList>,
+    /// The trusted list.
+    pub trusted: Option<RecordList>,
+}
+
+impl RunRecord {
+    /// The threat lists of the record (an older record: its one list).
+    pub fn threat_lists(&self) -> Vec<RecordList> {
+        if self.lists.is_empty() {
+            vec![self.list.clone()]
+        } else {
+            self.lists.clone()
+        }
+    }
 }
 
 /// One target's outcome.
@@ -75,10 +108,14 @@ struct Head {
     generator: String,
     finished_at: String,
     list: RecordList,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    lists: Vec<RecordList>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trusted: Option<RecordList>,
 }
 
 impl Head {
-    fn of(report: &Report, key: &str, finished_at: SystemTime) -> Head {
+    fn of(lists: &RecordLists, finished_at: SystemTime) -> Head {
         let unix = finished_at
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -86,12 +123,9 @@ impl Head {
             format: FORMAT,
             generator: format!("guardsync {}", env!("CARGO_PKG_VERSION")),
             finished_at: FileDate { unix }.to_string(),
-            list: RecordList {
-                sha256: report.list.sha256.clone(),
-                key: key.to_owned(),
-                entries: report.list.entries,
-                addresses: report.list.addresses,
-            },
+            list: lists.lists.first().cloned().unwrap_or_default(),
+            lists: lists.lists.clone(),
+            trusted: lists.trusted.clone(),
         }
     }
 }
@@ -131,13 +165,15 @@ impl RecordTarget {
 
 impl RunRecord {
     /// The record of an apply's report.
-    pub fn of(report: &Report, key: &str, finished_at: SystemTime) -> RunRecord {
-        let head = Head::of(report, key, finished_at);
+    pub fn of(report: &Report, lists: &RecordLists, finished_at: SystemTime) -> RunRecord {
+        let head = Head::of(lists, finished_at);
         RunRecord {
             format: head.format,
             generator: head.generator,
             finished_at: head.finished_at,
             list: head.list,
+            lists: head.lists,
+            trusted: head.trusted,
             targets: report
                 .targets
                 .iter()
@@ -159,7 +195,7 @@ impl RunRecord {
 
     /// The JSON of [`RunRecord::of`]`(report, ...)`, written straight from
     /// the report: 340,000 targets are not copied into a record first.
-    pub fn json_of(report: &Report, key: &str, finished_at: SystemTime) -> Vec<u8> {
+    pub fn json_of(report: &Report, lists: &RecordLists, finished_at: SystemTime) -> Vec<u8> {
         #[derive(Serialize)]
         struct Whole<'a> {
             #[serde(flatten)]
@@ -174,7 +210,7 @@ impl RunRecord {
             s.collect_seq(t.iter().map(TargetRef::of))
         }
         let whole = Whole {
-            head: Head::of(report, key, finished_at),
+            head: Head::of(lists, finished_at),
             targets: &report.targets,
         };
         let mut v = serde_json::to_vec(&whole).unwrap_or_default();
@@ -279,7 +315,10 @@ mod tests {
                 key: "guardduty/abc.txt".into(),
                 entries: 1,
                 addresses: 1,
+                ..Default::default()
             },
+            lists: Vec::new(),
+            trusted: None,
             targets,
         }
     }
@@ -323,6 +362,19 @@ mod tests {
         assert_eq!(back, r);
     }
 
+    fn lists() -> RecordLists {
+        RecordLists {
+            lists: vec![RecordList {
+                key: "guardduty/abc.txt".into(),
+                sha256: "abc".into(),
+                entries: 3,
+                addresses: 9,
+                ..Default::default()
+            }],
+            trusted: None,
+        }
+    }
+
     #[test]
     fn the_streamed_record_is_the_record() {
         use crate::report::{ListReport, Mode, Summary, TargetReport};
@@ -355,20 +407,23 @@ mod tests {
                 location: "s3://b/k".into(),
                 changed: true,
                 rebuilt: true,
+                ..Default::default()
             },
             organization_id: None,
             regions: vec!["eu-west-1".into()],
             waves: Vec::new(),
             warnings: Vec::new(),
             retry_of: None,
+            lists: Vec::new(),
+            trusted_list: None,
             summary: Summary::of(&targets),
             calls: Default::default(),
             targets,
         };
         let at = UNIX_EPOCH + std::time::Duration::from_secs(1_790_000_000);
-        let whole = RunRecord::of(&report, "guardduty/abc.txt", at);
+        let whole = RunRecord::of(&report, &lists(), at);
         assert_eq!(
-            String::from_utf8(RunRecord::json_of(&report, "guardduty/abc.txt", at)),
+            String::from_utf8(RunRecord::json_of(&report, &lists(), at)),
             String::from_utf8(whole.to_json())
         );
         assert_eq!(whole.to_retry().len(), 2);

@@ -12,6 +12,8 @@
 pub mod alerts;
 pub mod bucket_policy;
 pub mod filters;
+pub(crate) mod ip_set;
+pub(crate) mod lists;
 pub mod plan;
 pub(crate) mod threat_set;
 
@@ -29,9 +31,9 @@ use crate::discover::{Discovery, Placed};
 use crate::org::waves;
 use crate::org::{Placement, Target};
 use crate::report::{Change, Mode, Status, TargetReport, WaveOutcome, WaveReport};
+use lists::Desired;
 pub use plan::Timing;
 use plan::{Outcome, Plan, TargetError};
-use threat_set::Desired;
 
 /// What every target shares.
 #[derive(Debug, Clone)]
@@ -40,8 +42,8 @@ pub struct Context<'a, C> {
     pub cloud: &'a C,
     /// plan or apply.
     pub mode: Mode,
-    /// The set every managed target should have.
-    pub desired: Desired,
+    /// The lists every managed target should have.
+    pub lists: DesiredLists,
     /// The account that owns the bucket (`ExpectedBucketOwner`).
     pub bucket_owner: String,
     /// `suppression_rules`, for every managed target.
@@ -57,6 +59,17 @@ pub struct Context<'a, C> {
     /// Becomes `true` when the run is asked to stop (SIGINT, SIGTERM): no
     /// target starts after that, and those in flight get [`GRACE`] to finish.
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+/// The sets of both kinds every managed target should have.
+#[derive(Debug, Clone, Default)]
+pub struct DesiredLists {
+    /// One ThreatIntelSet per threat list (per part of a split list).
+    pub threat: Vec<Desired>,
+    /// The trusted list's IPSet: `None` leaves IPSets alone (no trusted list
+    /// configured, and none published before); `Some` of nothing deletes
+    /// guardsync's.
+    pub trusted: Option<Vec<Desired>>,
 }
 
 /// How long targets in flight may go on after a stop request.
@@ -380,7 +393,9 @@ fn failed(p: &Placed, changes: Vec<Change>, error: String) -> TargetReport {
 #[derive(Debug, Clone)]
 pub struct Observed {
     /// The detector's threat lists.
-    pub sets: Result<threat_set::Found, TargetError>,
+    pub sets: Result<lists::Found, TargetError>,
+    /// The detector's IPSets, when the trusted list is managed.
+    pub trusted: Option<Result<lists::Found, TargetError>>,
     /// The detector's filters.
     pub filters: Result<Vec<Filter>, TargetError>,
     /// The alerts of the region, in the administrator's targets only.
@@ -390,8 +405,10 @@ pub struct Observed {
 /// What a managed target should have.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DesiredTarget<'a> {
-    /// The ThreatIntelSet.
-    pub set: &'a Desired,
+    /// The threat lists' sets.
+    pub sets: &'a [Desired],
+    /// The trusted list's set (`None`: IPSets are left alone).
+    pub trusted: Option<&'a [Desired]>,
     /// The suppression rules.
     pub rules: &'a [SuppressionRule],
     /// The alerts (administrator only): `Some(None)` removes guardsync's.
@@ -402,8 +419,10 @@ pub(crate) struct DesiredTarget<'a> {
 /// observed, that tests can compare, and that apply carries out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TargetPlan {
-    /// The ThreatIntelSet.
-    pub threat_set: Plan<threat_set::Step>,
+    /// The threat lists.
+    pub threat_sets: Plan<lists::Step>,
+    /// The trusted list, when managed.
+    pub trusted: Option<Plan<lists::Step>>,
     /// The suppression rules.
     pub filters: Plan<filters::Step>,
     /// The alerts, in the administrator's targets.
@@ -430,13 +449,21 @@ fn planned_or<S, O>(
 pub(crate) fn plan_target(
     desired: &DesiredTarget<'_>,
     observed: &Observed,
-    set_arn: impl Fn(&str) -> String,
+    set_arn: impl Fn(crate::cloud::SetKind, &str) -> String,
     filter_arn: impl Fn(&str) -> String,
 ) -> TargetPlan {
     TargetPlan {
-        threat_set: planned_or(&observed.sets, |found| {
-            threat_set::plan(desired.set, found, set_arn)
+        threat_sets: planned_or(&observed.sets, |found| {
+            lists::plan(&threat_set::KIND, desired.sets, found, |id| {
+                set_arn(threat_set::KIND.set, id)
+            })
         }),
+        trusted: match (desired.trusted, &observed.trusted) {
+            (Some(d), Some(o)) => Some(planned_or(o, |found| {
+                lists::plan(&ip_set::KIND, d, found, |id| set_arn(ip_set::KIND.set, id))
+            })),
+            _ => None,
+        },
         filters: planned_or(&observed.filters, |found| {
             filters::plan(desired.rules, found, filter_arn)
         }),
@@ -474,27 +501,36 @@ async fn managed<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
             _ => None,
         }
     };
-    let (sets, filters, alerts) = tokio::join!(
-        threat_set::observe(&gd, detector, &ctx.desired.name),
+    let observing_trusted = async {
+        match &ctx.lists.trusted {
+            Some(d) => Some(lists::observe(&gd, &ip_set::KIND, detector, d).await),
+            None => None,
+        }
+    };
+    let (sets, trusted, filters, alerts) = tokio::join!(
+        lists::observe(&gd, &threat_set::KIND, detector, &ctx.lists.threat),
+        observing_trusted,
         filters::observe(&gd, detector),
         observing_alerts
     );
     let observed = Observed {
         sets,
+        trusted,
         filters,
         alerts,
     };
 
     // Plan.
     let desired = DesiredTarget {
-        set: &ctx.desired,
+        sets: &ctx.lists.threat,
+        trusted: ctx.lists.trusted.as_deref(),
         rules: ctx.rules,
         alerts: desired_alerts.as_ref().map(Option::as_ref),
     };
     let mut plan = plan_target(
         &desired,
         &observed,
-        |id| gd.threat_intel_set_arn(detector, id),
+        |kind, id| gd.set_arn(kind, detector, id),
         |name| gd.filter_arn(detector, name),
     );
 
@@ -503,7 +539,8 @@ async fn managed<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
         Mode::Plan => {
             filters::count_findings(&gd, detector, ctx.rules, &mut plan.filters).await;
             [
-                Some(plan.threat_set.outcome()),
+                Some(plan.threat_sets.outcome()),
+                plan.trusted.map(|p| p.outcome()),
                 Some(plan.filters.outcome()),
                 plan.alerts.map(alerts::planned),
             ]
@@ -512,17 +549,25 @@ async fn managed<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
             .collect()
         }
         Mode::Apply => {
-            let writer = threat_set::Writer {
+            let timing = Timing {
+                settle_timeout: ctx.settle_limit(),
+                ..ctx.timing
+            };
+            let writer = |kind, desired| lists::Writer {
                 gd: &gd,
+                kind,
                 detector,
-                desired: &ctx.desired,
+                desired,
                 bucket_owner: &ctx.bucket_owner,
                 account,
                 region,
-                timing: Timing {
-                    settle_timeout: ctx.settle_limit(),
-                    ..ctx.timing
-                },
+                timing,
+            };
+            let applying_trusted = async {
+                match (&ctx.lists.trusted, plan.trusted) {
+                    (Some(d), Some(p)) => Some(lists::apply(&writer(&ip_set::KIND, d), p).await),
+                    _ => None,
+                }
             };
             let applying_alerts = async {
                 match (clients, plan.alerts) {
@@ -533,12 +578,14 @@ async fn managed<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
                     _ => None,
                 }
             };
-            let (set, rules, alerts) = tokio::join!(
-                threat_set::apply(&writer, plan.threat_set),
+            let threat_writer = writer(&threat_set::KIND, &ctx.lists.threat);
+            let (sets, trusted, rules, alerts) = tokio::join!(
+                lists::apply(&threat_writer, plan.threat_sets),
+                applying_trusted,
                 filters::apply(&gd, detector, ctx.rules, (account, region), plan.filters),
                 applying_alerts
             );
-            [Some(set), Some(rules), alerts]
+            [Some(sets), trusted, Some(rules), alerts]
                 .into_iter()
                 .flatten()
                 .collect()
@@ -640,7 +687,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::cloud::{AwsError, SetStatus, ThreatIntelSet};
+    use crate::cloud::{AwsError, ListSet, SetStatus};
     use crate::config::{Condition, FilterName};
     use crate::report::{Action, Resource};
 
@@ -651,6 +698,7 @@ mod tests {
             bucket: "bucket".into(),
             key: "guardduty/lists/new.txt".into(),
             sha256: "new".into(),
+            settle: Duration::from_secs(60),
         }
     }
 
@@ -669,8 +717,8 @@ mod tests {
         }
     }
 
-    fn current_set(d: &Desired) -> ThreatIntelSet {
-        ThreatIntelSet {
+    fn current_set(d: &Desired) -> ListSet {
+        ListSet {
             id: "set-1".into(),
             name: d.name.clone(),
             location: d.location.clone(),
@@ -684,24 +732,29 @@ mod tests {
         let set = desired_set();
         let rules = [rule()];
         let desired = DesiredTarget {
-            set: &set,
+            sets: std::slice::from_ref(&set),
+            trusted: None,
             rules: &rules,
             alerts: None,
         };
         let observed = Observed {
-            sets: Ok(threat_set::Found {
+            sets: Ok(lists::Found {
                 sets: vec![current_set(&set)],
                 entity_lists: 0,
             }),
+            trusted: None,
             filters: Ok(Vec::new()),
             alerts: None,
         };
-        let plan = plan_target(&desired, &observed, |id| id.into(), |n| n.into());
+        let plan = plan_target(&desired, &observed, |_, id| id.into(), |n| n.into());
         assert_eq!(
-            plan.threat_set.steps,
-            [threat_set::Step::Nothing { id: "set-1".into() }]
+            plan.threat_sets.steps,
+            [lists::Step::Nothing {
+                name: "FireHOL-Level1".into(),
+                id: "set-1".into()
+            }]
         );
-        assert!(plan.threat_set.changes.is_empty());
+        assert!(plan.threat_sets.changes.is_empty());
         assert_eq!(
             plan.filters.steps,
             [filters::Step::Create {
@@ -721,7 +774,7 @@ mod tests {
         // The same observation gives the same plan.
         assert_eq!(
             plan,
-            plan_target(&desired, &observed, |id| id.into(), |n| n.into())
+            plan_target(&desired, &observed, |_, id| id.into(), |n| n.into())
         );
     }
 
@@ -729,7 +782,8 @@ mod tests {
     fn an_observation_that_failed_blocks_only_its_own_kind() {
         let set = desired_set();
         let desired = DesiredTarget {
-            set: &set,
+            sets: std::slice::from_ref(&set),
+            trusted: None,
             rules: &[],
             alerts: None,
         };
@@ -741,12 +795,18 @@ mod tests {
             message: "AccessDeniedException: no".into(),
         };
         let observed = Observed {
-            sets: Ok(threat_set::Found::default()),
+            sets: Ok(lists::Found::default()),
+            trusted: None,
             filters: Err(TargetError::new(Resource::Filter, denied)),
             alerts: None,
         };
-        let plan = plan_target(&desired, &observed, |id| id.into(), |n| n.into());
-        assert_eq!(plan.threat_set.steps, [threat_set::Step::Create]);
+        let plan = plan_target(&desired, &observed, |_, id| id.into(), |n| n.into());
+        assert_eq!(
+            plan.threat_sets.steps,
+            [lists::Step::Create {
+                name: "FireHOL-Level1".into()
+            }]
+        );
         assert!(plan.filters.steps.is_empty());
         let [e] = plan.filters.blocked.as_slice() else {
             panic!("{:?}", plan.filters);

@@ -18,7 +18,7 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let s = &report.summary;
     let title = match report.mode {
-        Mode::Plan if s.pending == 0 && s.failed == 0 && !report.list.changed => {
+        Mode::Plan if s.pending == 0 && s.failed == 0 && !report.any_list_changed() => {
             "no changes".to_owned()
         }
         Mode::Plan => format!("{} targets to change", thousands(s.pending)),

@@ -41,8 +41,12 @@ impl Mode {
 pub struct Report {
     /// `plan` or `apply`.
     pub mode: Mode,
-    /// The list this run puts in place.
+    /// The list this run puts in place (the first threat list).
     pub list: ListReport,
+    /// Every threat list this run puts in place, the first one included.
+    pub lists: Vec<ListReport>,
+    /// The trusted list, when one is configured.
+    pub trusted_list: Option<ListReport>,
     /// The organization id, when it could be read.
     pub organization_id: Option<String>,
     /// The regions in scope, in order.
@@ -92,8 +96,10 @@ pub enum WaveOutcome {
 }
 
 /// The published list (docs/REFERENCE.md, the JSON report `list`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct ListReport {
+    /// The list's name (`threat_lists[].name`, `trusted_list.name`).
+    pub name: String,
     /// Lowercase hex sha256 of the list object.
     pub sha256: String,
     /// CIDR entries.
@@ -107,6 +113,23 @@ pub struct ListReport {
     /// Whether the feeds were downloaded again (`false` when every feed
     /// answered "not modified" and the published list was reused).
     pub rebuilt: bool,
+    /// The parts of a list split to fit GuardDuty's limits (each its own
+    /// set and object), in address order; empty when it is one set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartReport>,
+}
+
+/// One part of a split list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartReport {
+    /// The set's name, `NAME-1`, `NAME-2`, ...
+    pub name: String,
+    /// sha256 of the part's object.
+    pub sha256: String,
+    /// Its entries.
+    pub entries: u64,
+    /// `s3://bucket/key`.
+    pub location: String,
 }
 
 /// What happened (apply) or would happen (plan) in one target.
@@ -146,8 +169,10 @@ impl Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resource {
-    /// A GuardDuty ThreatIntelSet.
+    /// A GuardDuty ThreatIntelSet (a threat list).
     ThreatIntelSet,
+    /// A GuardDuty IPSet (the trusted list).
+    IpSet,
     /// A GuardDuty filter (suppression rule).
     Filter,
     /// The EventBridge rule of the alerts.
@@ -163,6 +188,7 @@ impl Resource {
     pub fn as_str(self) -> &'static str {
         match self {
             Resource::ThreatIntelSet => "threat_intel_set",
+            Resource::IpSet => "ip_set",
             Resource::Filter => "filter",
             Resource::AlertRule => "alert_rule",
             Resource::AlertTopic => "alert_topic",
@@ -183,6 +209,9 @@ pub enum Action {
     Activate,
     /// Delete it.
     Delete,
+    /// Archive the current findings a suppression rule matches
+    /// (`archive_existing`).
+    Archive,
 }
 
 impl Action {
@@ -193,6 +222,7 @@ impl Action {
             Action::Update => '~',
             Action::Activate => '>',
             Action::Delete => '-',
+            Action::Archive => '#',
         }
     }
 
@@ -203,6 +233,7 @@ impl Action {
             Action::Update => "update",
             Action::Activate => "activate",
             Action::Delete => "delete",
+            Action::Archive => "archive",
         }
     }
 
@@ -213,6 +244,7 @@ impl Action {
             Action::Update => "updated",
             Action::Activate => "activated",
             Action::Delete => "deleted",
+            Action::Archive => "archived",
         }
     }
 }
@@ -373,7 +405,7 @@ impl Summary {
             for c in &t.changes {
                 match c.action {
                     Action::Create => s.creates += 1,
-                    Action::Update | Action::Activate => s.updates += 1,
+                    Action::Update | Action::Activate | Action::Archive => s.updates += 1,
                     Action::Delete => s.deletes += 1,
                 }
             }
@@ -383,6 +415,13 @@ impl Summary {
 }
 
 impl Report {
+    /// Whether this run uploads (plan) or uploaded (apply) any list.
+    pub fn any_list_changed(&self) -> bool {
+        self.list.changed
+            || self.lists.iter().any(|l| l.changed)
+            || self.trusted_list.as_ref().is_some_and(|l| l.changed)
+    }
+
     /// Put the run's call budget (`calls`) into the report and its summary.
     pub(crate) fn count_calls(&mut self, calls: crate::cloud::calls::Table) {
         self.summary.api_calls = calls.values().map(|c| c.calls).sum();

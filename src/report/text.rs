@@ -113,7 +113,7 @@ impl Paint {
         let sign = action.sign().to_string();
         match action {
             Action::Create => self.green(&sign),
-            Action::Update | Action::Activate => self.yellow(&sign),
+            Action::Update | Action::Activate | Action::Archive => self.yellow(&sign),
             Action::Delete => self.red(&sign),
         }
     }
@@ -178,10 +178,7 @@ fn legend(out: &mut Out, mode: Mode, paint: Paint) {
 fn verb(action: Action, mode: Mode) -> &'static str {
     match (mode, action) {
         (Mode::Plan, _) => action.as_str(),
-        (Mode::Apply, Action::Create) => "created",
-        (Mode::Apply, Action::Update) => "updated",
-        (Mode::Apply, Action::Activate) => "activated",
-        (Mode::Apply, Action::Delete) => "deleted",
+        (Mode::Apply, _) => action.past(),
     }
 }
 
@@ -663,7 +660,7 @@ fn summary_line(report: &Report, paint: Paint) -> String {
     }
     let across = counted(s.targets, "target", "targets");
     match report.mode {
-        Mode::Plan if s.creates + s.updates + s.deletes == 0 && !report.list.changed => {
+        Mode::Plan if s.creates + s.updates + s.deletes == 0 && !report.any_list_changed() => {
             let ok = s.targets - s.failed;
             let up_to_date = if s.failed > 0 {
                 format!("{} of {across} are up to date", thousands(ok))
@@ -734,6 +731,8 @@ mod tests {
             location: "s3://guardsync-lists/firehol/3f2a9c1b7d4e.txt".to_owned(),
             changed,
             rebuilt,
+            name: "FireHOL-Level1".to_owned(),
+            parts: Vec::new(),
         }
     }
 
@@ -794,6 +793,8 @@ mod tests {
             waves: Vec::new(),
             warnings: Vec::new(),
             retry_of: None,
+            lists: Vec::new(),
+            trusted_list: None,
             summary: Summary::of(&targets),
             calls: Default::default(),
             targets,
