@@ -460,6 +460,14 @@ mod tests {
         ]
         ; "keys of an entry"
     )]
+    #[test_case(
+        "feeds: []\nthreat_lists:\n  - name: A\n    feeds: [firehol_level1]\n",
+        &[
+            "g.yaml:4: feeds: must list at least one feed",
+            "g.yaml:7: threat_lists[0].feeds[0]: unknown feed \"firehol_level1\": must be the name of an entry of `feeds`",
+        ]
+        ; "feeds empty"
+    )]
     fn threat_lists_errors(tail: &str, want: &[&str]) {
         assert_eq!(parse_tail(tail).map(|c| lists(&c)), Err(want.join("\n")));
     }

@@ -640,7 +640,7 @@ fn unknown_feed(name: &str, declared: &[&str], raw: &RawConfig) -> String {
     };
     match nearest(name, declared) {
         Some(near) => format!("unknown feed {name:?}: {what}; did you mean {near:?}?"),
-        None if raw.feeds.is_some() => {
+        None if raw.feeds.is_some() && !declared.is_empty() => {
             format!("unknown feed {name:?}: {what} ({})", declared.join(", "))
         }
         None => format!("unknown feed {name:?}: {what}"),
