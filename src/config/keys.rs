@@ -8,6 +8,8 @@
 //! on (and report every value problem at once). A test keeps [`CONFIG`] and
 //! the serde shapes of `raw.rs` in step.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 
@@ -86,6 +88,25 @@ pub(crate) const CONFIG: Shape = Map(&[
             ("max_age_hours", false, Value),
             ("settle_seconds", false, Value),
         ]),
+    ),
+    (
+        "threat_lists",
+        false,
+        Seq(&Map(&[
+            ("name", true, Value),
+            ("feeds", true, Value),
+            ("strip_reserved", false, Value),
+            ("allowlist", false, Value),
+            ("min_entries", false, Value),
+            ("max_shrink_percent", false, Value),
+            ("max_age_hours", false, Value),
+            ("settle_seconds", false, Value),
+        ])),
+    ),
+    (
+        "trusted_list",
+        false,
+        Map(&[("name", true, Value), ("cidrs", true, Value)]),
     ),
     (
         "bucket",
@@ -183,6 +204,17 @@ pub(crate) fn check(tree: &S<Tree>, shape: &Shape, label: &str) -> Vec<ConfigErr
     walk(tree, shape, "", label, &mut out);
     out.sort_by_key(|e| e.line);
     out
+}
+
+/// The line of each top-level key of `tree`.
+pub(crate) fn top_level_lines(tree: &S<Tree>) -> BTreeMap<String, u64> {
+    match &tree.value {
+        Tree::Map(entries) => entries
+            .iter()
+            .map(|(k, _)| (k.value.clone(), k.referenced.line()))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -371,6 +403,14 @@ mod tests {
         assert_eq!(
             keys_at(child(c, "threat_list")),
             serde_fields::<RawThreatList>()
+        );
+        assert_eq!(
+            keys_at(item(child(c, "threat_lists"))),
+            serde_fields::<RawListEntry>()
+        );
+        assert_eq!(
+            keys_at(child(c, "trusted_list")),
+            serde_fields::<RawTrustedList>()
         );
         assert_eq!(keys_at(child(c, "bucket")), serde_fields::<RawBucket>());
         let rule = item(child(c, "suppression_rules"));

@@ -18,6 +18,32 @@ use serde::Deserialize;
 pub use errors::{ConfigError, ConfigErrors};
 pub use types::*;
 
+/// The summary lines of the threat lists and the trusted list, for
+/// `guardsync validate`, aligned like the rest of its summary. Pure.
+pub fn lists_summary(c: &Config) -> Vec<String> {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut out: Vec<String> = c
+        .threat_lists
+        .iter()
+        .map(|l| {
+            format!(
+                "  threat list    {:?} from {}",
+                l.name,
+                plural(l.feeds.len(), "feed")
+            )
+        })
+        .collect();
+    out.push(match &c.trusted_list {
+        Some(t) => format!(
+            "  trusted list   {:?}, {}",
+            t.name,
+            plural(t.cidrs.len(), "network")
+        ),
+        None => "  trusted list   not managed".to_owned(),
+    });
+    out
+}
+
 /// A configuration file larger than this is refused before parsing.
 const MAX_CONFIG_BYTES: usize = 1 << 20;
 
@@ -84,12 +110,16 @@ pub fn parse(text: &str, source: &Path, label: &str) -> Result<Config, ConfigErr
     // Every unknown and missing key at once (serde stops at the first); a
     // document that is not even a tree of mappings is left to serde, whose
     // error says where.
-    if let Ok(tree) = serde_saphyr::from_str_with_options::<raw::S<keys::Tree>>(text, shallow()) {
-        let problems = keys::check(&tree, &keys::CONFIG, label);
+    let tree = serde_saphyr::from_str_with_options::<raw::S<keys::Tree>>(text, shallow()).ok();
+    if let Some(tree) = &tree {
+        let problems = keys::check(tree, &keys::CONFIG, label);
         if !problems.is_empty() {
             return Err(ConfigErrors(problems));
         }
     }
+    // The lines of the top-level keys, for problems that belong to a key
+    // rather than to its value (serde only knows where values start).
+    let key_lines = tree.as_ref().map(keys::top_level_lines).unwrap_or_default();
     // serde_path_to_error records where the YAML layer stopped, for the key path.
     let mut failed_at = None;
     let raw = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
@@ -102,7 +132,7 @@ pub fn parse(text: &str, source: &Path, label: &str) -> Result<Config, ConfigErr
         result
     })
     .map_err(|e| ConfigErrors(vec![syntax_error(&e, failed_at.as_ref(), label)]))?;
-    let mut errors = match validate::validate(raw, source, label) {
+    let mut errors = match validate::validate(raw, source, label, &key_lines) {
         Ok(config) => return Ok(config),
         Err(e) => e,
     };
@@ -263,5 +293,356 @@ mod tests {
             .map(|c| c.threat_lists[0].settle_seconds)
             .map_err(|e| e.to_string());
         assert_eq!(got, want);
+    }
+
+    /// Lines 1-3: the required keys; what follows starts on line 4.
+    const HEAD: &str = "admin: {account_id: \"111111111111\"}\nregions: [us-east-1]\n\
+                        bucket: {name: b-111111111111, region: us-east-1}\n";
+
+    /// Lines 4-6: two feeds.
+    const FEEDS: &str = "feeds:\n  - {name: firehol_level1, url: https://example.com/l1}\n  \
+                         - {name: feodo, url: https://example.com/feodo}\n";
+
+    fn parse_tail(tail: &str) -> Result<Config, String> {
+        parse(&format!("{HEAD}{tail}"), "g.yaml".as_ref(), "g.yaml").map_err(|e| e.to_string())
+    }
+
+    fn lists(c: &Config) -> Vec<(String, Vec<String>)> {
+        c.threat_lists
+            .iter()
+            .map(|l| (l.name.clone(), l.feeds.clone()))
+            .collect()
+    }
+
+    fn owned(lists: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+        lists
+            .iter()
+            .map(|(n, f)| ((*n).to_owned(), f.iter().map(|f| (*f).to_owned()).collect()))
+            .collect()
+    }
+
+    #[test_case("", &[("FireHOL-Level1", &["firehol_level1"])] ; "no feeds, no list: the default list of the default feed")]
+    #[test_case(FEEDS, &[("FireHOL-Level1", &["firehol_level1", "feodo"])] ; "threat_list takes every feed")]
+    #[test_case("threat_lists:\n  - name: L1\n    feeds: [firehol_level1]\n", &[("L1", &["firehol_level1"])] ; "the default feed can be named")]
+    #[test_case("feeds:\n  - {name: firehol_level1, url: https://example.com/l1}\n  - {name: feodo, url: https://example.com/feodo}\nthreat_lists:\n  - name: FireHOL-Level1\n    feeds: [firehol_level1, feodo]\n  - name: Abuse-Feodo\n    feeds: [feodo]\n", &[("FireHOL-Level1", &["firehol_level1", "feodo"]), ("Abuse-Feodo", &["feodo"])] ; "two lists sharing a feed, in their order")]
+    fn threat_lists_and_their_feeds(tail: &str, want: &[(&str, &[&str])]) {
+        let c = parse_tail(tail).expect("valid");
+        assert_eq!(lists(&c), owned(want));
+    }
+
+    #[test]
+    fn threat_lists_entries_take_threat_list_keys_and_defaults() {
+        let c = parse_tail(&format!(
+            "{FEEDS}threat_lists:\n  - name: A\n    feeds: [firehol_level1]\n  \
+             - name: B\n    feeds: [feodo]\n    strip_reserved: false\n    \
+             allowlist: [\"198.51.100.7\"]\n    min_entries: 5\n    max_shrink_percent: null\n    \
+             max_age_hours: 24\n    settle_seconds: 0\n"
+        ))
+        .expect("valid");
+        let (a, b) = (&c.threat_lists[0], &c.threat_lists[1]);
+        assert!(a.strip_reserved && a.allowlist.is_empty());
+        assert_eq!(
+            (
+                a.min_entries,
+                a.max_shrink_percent,
+                a.max_age_hours,
+                a.settle_seconds
+            ),
+            (100, Some(50), Some(48), 60)
+        );
+        assert!(!b.strip_reserved);
+        assert_eq!(b.allowlist, ["198.51.100.7/32".parse().expect("net")]);
+        assert_eq!(
+            (
+                b.min_entries,
+                b.max_shrink_percent,
+                b.max_age_hours,
+                b.settle_seconds
+            ),
+            (5, None, Some(24), 0)
+        );
+        assert_eq!(c.trusted_list, None);
+    }
+
+    /// 298 characters is the longest list name: `NAME-6` is then 300.
+    fn long(n: usize) -> String {
+        "x".repeat(n)
+    }
+
+    #[test_case(
+        "threat_list:\n  name: L\nthreat_lists:\n  - name: A\n    feeds: [firehol_level1]\n",
+        &["g.yaml:6: threat_lists: `threat_list` and `threat_lists` are both set: use `threat_list` for one list of every feed, or `threat_lists`, not both"]
+        ; "both keys, block style"
+    )]
+    #[test_case(
+        "threat_list: {name: L, min_entries: 0}\nthreat_lists: [{name: A, feeds: [firehol_level1]}]\n",
+        &[
+            "g.yaml:4: threat_list.min_entries: must be an integer from 1 to 250000, got 0",
+            "g.yaml:5: threat_lists: `threat_list` and `threat_lists` are both set: use `threat_list` for one list of every feed, or `threat_lists`, not both",
+        ]
+        ; "both keys, flow style, and threat_list is still checked"
+    )]
+    #[test_case(
+        "threat_lists: []\n",
+        &["g.yaml:4: threat_lists: must list at least one threat list"]
+        ; "empty"
+    )]
+    #[test_case(
+        "threat_lists:\n- {name: A, feeds: [firehol_level1]}\n- {name: B, feeds: [firehol_level1]}\n- {name: C, feeds: [firehol_level1]}\n- {name: D, feeds: [firehol_level1]}\n- {name: E, feeds: [firehol_level1]}\n- {name: F, feeds: [firehol_level1]}\n- {name: G, feeds: [firehol_level1]}\n",
+        &["g.yaml:5: threat_lists: GuardDuty allows at most 6 threat lists per account and Region, got 7"]
+        ; "seven lists"
+    )]
+    #[test_case(
+        "threat_lists:\n  - name: A\n    feeds: [firehol_level1]\n  - name: B\n    feeds: [firehol_level1]\n  - name: A\n    feeds: [firehol_level1]\n",
+        &["g.yaml:9: threat_lists[2].name: threat list \"A\" is already defined at threat_lists[0]"]
+        ; "duplicate names"
+    )]
+    #[test_case(
+        "threat_lists:\n  - name: A\n    feeds: [firehol_level1]\n  - name: A-6\n    feeds: [firehol_level1]\n  - name: B-1\n    feeds: [firehol_level1]\n  - name: B\n    feeds: [firehol_level1]\n  - name: A-7\n    feeds: [firehol_level1]\n",
+        &[
+            "g.yaml:7: threat_lists[1].name: threat list \"A-6\" may clash with threat_lists[0] (\"A\"): a list too large for one GuardDuty set is managed in parts named A-1 to A-6",
+            "g.yaml:11: threat_lists[3].name: threat list \"B\" may clash with threat_lists[2] (\"B-1\"): a list too large for one GuardDuty set is managed in parts named B-1 to B-6",
+        ]
+        ; "a name that another list's parts take"
+    )]
+    #[test_case(
+        &format!("threat_lists:\n  - name: \"{}\"\n    feeds: [firehol_level1]\n  - name: \" \"\n    feeds: [firehol_level1]\n", long(299)),
+        &[
+            "g.yaml:5: threat_lists[0].name: must be 1-298 characters (GuardDuty allows 300, and a list split in parts is managed as NAME-1 to NAME-6), got 299",
+            "g.yaml:7: threat_lists[1].name: must be 1-298 characters (GuardDuty allows 300, and a list split in parts is managed as NAME-1 to NAME-6), got 1",
+        ]
+        ; "names too long and blank"
+    )]
+    #[test_case(
+        &format!("threat_list:\n  name: \"{}\"\n", long(299)),
+        &["g.yaml:5: threat_list.name: must be 1-298 characters (GuardDuty allows 300, and a list split in parts is managed as NAME-1 to NAME-6), got 299"]
+        ; "threat_list name leaves room for parts too"
+    )]
+    #[test_case(
+        &format!("{FEEDS}threat_lists:\n  - name: A\n    feeds: []\n  - name: B\n    feeds:\n      - firehol_level1\n      - feedo\n      - spamhaus\n      - firehol_level1\n      - feodo\n"),
+        &[
+            "g.yaml:9: threat_lists[0].feeds: must name at least one feed of `feeds`",
+            "g.yaml:13: threat_lists[1].feeds[1]: unknown feed \"feedo\": must be the name of an entry of `feeds`; did you mean \"feodo\"?",
+            "g.yaml:14: threat_lists[1].feeds[2]: unknown feed \"spamhaus\": must be the name of an entry of `feeds` (firehol_level1, feodo)",
+            "g.yaml:15: threat_lists[1].feeds[3]: feed \"firehol_level1\" is listed twice",
+        ]
+        ; "feeds empty, unknown, twice"
+    )]
+    #[test_case(
+        "threat_lists:\n  - name: A\n    feeds: [firehol_levl1, feodo]\n",
+        &[
+            "g.yaml:6: threat_lists[0].feeds[0]: unknown feed \"firehol_levl1\": must be the name of an entry of `feeds` (firehol_level1 when `feeds` is absent); did you mean \"firehol_level1\"?",
+            "g.yaml:6: threat_lists[0].feeds[1]: unknown feed \"feodo\": must be the name of an entry of `feeds` (firehol_level1 when `feeds` is absent)",
+        ]
+        ; "unknown feeds without feeds"
+    )]
+    #[test_case(
+        &format!("{FEEDS}threat_lists:\n  - name: A\n    feeds: [firehol_level1]\n"),
+        &["g.yaml:6: feeds[1].name: feed \"feodo\" is in no threat list: it would be downloaded for nothing; name it in the `feeds` of an entry of `threat_lists`, or remove it"]
+        ; "a feed no list uses"
+    )]
+    #[test_case(
+        &format!("{FEEDS}threat_lists:\n  - name: A\n    feeds: [firehol_level1, feodo]\n    min_entries: 0\n  - name: B\n    feeds: [feodo]\n    allowlist: [\"203.0.113.7/24\"]\n    max_shrink_percent: 101\n    max_age_hours: 0\n    settle_seconds: 841\n"),
+        &[
+            "g.yaml:10: threat_lists[0].min_entries: must be an integer from 1 to 250000, got 0",
+            "g.yaml:13: threat_lists[1].allowlist[0]: \"203.0.113.7/24\" has host bits set; did you mean 203.0.113.0/24?",
+            "g.yaml:14: threat_lists[1].max_shrink_percent: must be an integer from 0 to 100, got 101",
+            "g.yaml:15: threat_lists[1].max_age_hours: must be an integer from 1 to 8760, got 0",
+            "g.yaml:16: threat_lists[1].settle_seconds: must be an integer from 0 to 840, got 841",
+        ]
+        ; "the keys of threat_list, with their ranges"
+    )]
+    #[test_case(
+        "threat_lists:\n  - name: A\n    feed: [firehol_level1]\n",
+        &[
+            "g.yaml:5: threat_lists[0].feeds: missing: `threat_lists[0]` must have this key",
+            "g.yaml:6: threat_lists[0].feed: unknown key; did you mean `feeds`?",
+        ]
+        ; "keys of an entry"
+    )]
+    #[test_case(
+        "feeds: []\nthreat_lists:\n  - name: A\n    feeds: [firehol_level1]\n",
+        &[
+            "g.yaml:4: feeds: must list at least one feed",
+            "g.yaml:7: threat_lists[0].feeds[0]: unknown feed \"firehol_level1\": must be the name of an entry of `feeds`",
+        ]
+        ; "feeds empty"
+    )]
+    fn threat_lists_errors(tail: &str, want: &[&str]) {
+        assert_eq!(parse_tail(tail).map(|c| lists(&c)), Err(want.join("\n")));
+    }
+
+    #[test]
+    fn a_list_name_may_take_the_longest_part_suffix() {
+        let tail = format!(
+            "threat_lists:\n  - name: \"{}\"\n    feeds: [firehol_level1]\n",
+            long(298)
+        );
+        assert_eq!(
+            parse_tail(&tail).expect("valid").threat_lists[0].name.len(),
+            298
+        );
+    }
+
+    #[test]
+    fn trusted_list_is_read() {
+        let c = parse_tail(
+            "trusted_list:\n  name: guardsync-trusted\n  cidrs: [\"198.51.100.7\", 203.0.113.0/24]\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            c.trusted_list,
+            Some(TrustedList {
+                name: "guardsync-trusted".into(),
+                cidrs: vec![
+                    "198.51.100.7/32".parse().expect("net"),
+                    "203.0.113.0/24".parse().expect("net"),
+                ],
+            })
+        );
+    }
+
+    #[test_case(
+        "trusted_list:\n  name: t\n  cidrs:\n    - 198.51.100.7\n    - 203.0.113.0/24\n    - 10.0.0.0/8\n    - 203.0.113.7/24\n    - example.com\n",
+        &[
+            "g.yaml:10: trusted_list.cidrs[3]: \"203.0.113.7/24\" has host bits set; did you mean 203.0.113.0/24?",
+            "g.yaml:11: trusted_list.cidrs[4]: must be an IPv4 address or CIDR such as 203.0.113.0/24, got \"example.com\"",
+        ]
+        ; "bad networks"
+    )]
+    #[test_case(
+        "trusted_list:\n  name: \"\"\n  cidrs: []\n",
+        &[
+            "g.yaml:5: trusted_list.name: must be 1-300 characters (GuardDuty's limit on an IPSet name), got 0",
+            "g.yaml:6: trusted_list.cidrs: must list at least one IPv4 address or CIDR",
+        ]
+        ; "empty name and list"
+    )]
+    #[test_case(
+        &format!("trusted_list:\n  name: \"{}\"\n  cidrs: [{}]\n", long(301), vec!["10.0.0.1"; 2001].join(", ")),
+        &[
+            "g.yaml:5: trusted_list.name: must be 1-300 characters (GuardDuty's limit on an IPSet name), got 301",
+            "g.yaml:6: trusted_list.cidrs: GuardDuty takes at most 2000 addresses and CIDRs in a trusted IP list, got 2001",
+        ]
+        ; "too long, too many"
+    )]
+    #[test_case(
+        "trusted_list:\n  name: FireHOL-Level1\n  cidrs: [10.0.0.1]\n",
+        &["g.yaml:5: trusted_list.name: threat list \"FireHOL-Level1\" has this name already; the names must differ"]
+        ; "the default threat list's name"
+    )]
+    #[test_case(
+        "threat_lists:\n  - name: A\n    feeds: [firehol_level1]\n  - name: B\n    feeds: [firehol_level1]\ntrusted_list:\n  name: B-6\n  cidrs: [10.0.0.1]\n",
+        &["g.yaml:10: trusted_list.name: \"B-6\" may clash with threat list \"B\": a list too large for one GuardDuty set is managed in parts named B-1 to B-6; the names must differ"]
+        ; "a part's name"
+    )]
+    #[test_case(
+        "trusted_list:\n  cidrs: [10.0.0.1]\n  names: t\n",
+        &[
+            "g.yaml:5: trusted_list.name: missing: `trusted_list` must have this key",
+            "g.yaml:6: trusted_list.names: unknown key; did you mean `name`?",
+        ]
+        ; "keys"
+    )]
+    fn trusted_list_errors(tail: &str, want: &[&str]) {
+        assert_eq!(
+            parse_tail(tail).map(|c| c.trusted_list),
+            Err(want.join("\n"))
+        );
+    }
+
+    #[test]
+    fn trusted_list_may_be_named_like_a_part_beyond_the_sixth() {
+        let c = parse_tail("trusted_list:\n  name: FireHOL-Level1-7\n  cidrs: [10.0.0.1]\n")
+            .expect("valid");
+        assert_eq!(
+            c.trusted_list.map(|t| t.name).as_deref(),
+            Some("FireHOL-Level1-7")
+        );
+    }
+
+    #[test]
+    fn lists_summary_says_each_list_and_the_trusted_list() {
+        let c = parse_tail(&format!(
+            "{FEEDS}threat_lists:\n  - {{name: FireHOL-Level1, feeds: [firehol_level1]}}\n  \
+             - {{name: Both, feeds: [firehol_level1, feodo]}}\n\
+             trusted_list: {{name: guardsync-trusted, cidrs: [10.0.0.1]}}\n"
+        ))
+        .expect("valid");
+        assert_eq!(
+            lists_summary(&c),
+            [
+                "  threat list    \"FireHOL-Level1\" from 1 feed",
+                "  threat list    \"Both\" from 2 feeds",
+                "  trusted list   \"guardsync-trusted\", 1 network",
+            ]
+        );
+        let c =
+            parse_tail("trusted_list: {name: t, cidrs: [10.0.0.1, 10.0.0.2]}\n").expect("valid");
+        assert_eq!(
+            lists_summary(&c),
+            [
+                "  threat list    \"FireHOL-Level1\" from 1 feed",
+                "  trusted list   \"t\", 2 networks",
+            ]
+        );
+        let c = parse_tail("").expect("valid");
+        assert_eq!(lists_summary(&c)[1], "  trusted list   not managed");
+    }
+
+    /// config/example.yaml with its commented-out `threat_lists`,
+    /// `trusted_list` and second feed in force instead of `threat_list`.
+    fn example_with_its_commented_lists() -> String {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.yaml"),
+        )
+        .expect("config/example.yaml");
+        let mut out = String::new();
+        // The indentation of the `# ` of the block being uncommented.
+        let mut block: Option<usize> = None;
+        let mut in_threat_list = false;
+        for line in text.lines() {
+            let indent = line.len() - line.trim_start().len();
+            if line.starts_with("threat_list:") {
+                in_threat_list = true;
+                continue;
+            }
+            if in_threat_list && (line.is_empty() || line.starts_with(' ')) {
+                continue;
+            }
+            in_threat_list = false;
+            if let Some(body) = line[indent..].strip_prefix("# ") {
+                let starts = ["threat_lists:", "trusted_list:", "- name: feodo"]
+                    .iter()
+                    .any(|k| body.starts_with(k));
+                if starts || (block == Some(indent) && body.starts_with(' ')) {
+                    block = Some(indent);
+                    out.push_str(&format!("{}{body}\n", " ".repeat(indent)));
+                    continue;
+                }
+            }
+            block = None;
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn the_examples_commented_lists_are_valid() {
+        let c = load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.yaml"))
+            .expect("the example as it is");
+        assert_eq!(lists(&c), owned(&[("FireHOL-Level1", &["firehol_level1"])]));
+        assert_eq!(c.trusted_list, None);
+        let text = example_with_its_commented_lists();
+        let c = parse(&text, "example.yaml".as_ref(), "example.yaml").expect("valid");
+        assert_eq!(
+            lists(&c),
+            owned(&[
+                ("FireHOL-Level1", &["firehol_level1"]),
+                ("Abuse-Feodo", &["feodo"]),
+            ])
+        );
+        assert!(c.trusted_list.is_some());
     }
 }

@@ -27,6 +27,10 @@ pub(crate) struct RawConfig {
     pub feeds: Option<S<Vec<S<RawFeed>>>>,
     #[serde(default)]
     pub threat_list: Option<S<RawThreatList>>,
+    #[serde(default)]
+    pub threat_lists: Option<S<Vec<S<RawListEntry>>>>,
+    #[serde(default)]
+    pub trusted_list: Option<S<RawTrustedList>>,
     pub bucket: S<RawBucket>,
     #[serde(default)]
     pub suppression_rules: Option<S<Vec<S<RawRule>>>>,
@@ -126,6 +130,35 @@ pub(crate) struct RawThreatList {
     pub max_age_hours: Option<Option<S<i64>>>,
     #[serde(default)]
     pub settle_seconds: Option<S<i64>>,
+}
+
+/// One entry of `threat_lists`: `threat_list`'s keys, with `name` and
+/// `feeds` required (no `flatten`: it ruins error messages).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawListEntry {
+    pub name: S<String>,
+    pub feeds: S<Vec<S<String>>>,
+    #[serde(default)]
+    pub strip_reserved: Option<S<bool>>,
+    #[serde(default)]
+    pub allowlist: Option<Vec<S<String>>>,
+    #[serde(default)]
+    pub min_entries: Option<S<i64>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    pub max_shrink_percent: Option<Option<S<i64>>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    pub max_age_hours: Option<Option<S<i64>>>,
+    #[serde(default)]
+    pub settle_seconds: Option<S<i64>>,
+}
+
+/// `trusted_list`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrustedList {
+    pub name: S<String>,
+    pub cidrs: S<Vec<S<String>>>,
 }
 
 /// Tells a missing key (`None`) from an explicit `null` (`Some(None)`).

@@ -16,28 +16,59 @@ use crate::util::nearest;
 const MAX_FILTERS: usize = 100;
 const MAX_LIST_ENTRIES: i64 = 250_000;
 const MAX_MATCH_VALUES: usize = 5;
+/// ThreatIntelSets per account and Region: the most threat lists, and the
+/// most parts one list may be split in.
+const MAX_THREAT_LISTS: usize = 6;
+/// ThreatIntelSet and IPSet `Name`: 1-300 characters (GuardDuty API
+/// reference, CreateThreatIntelSet and CreateIPSet).
+const MAX_SET_NAME: usize = 300;
+/// A threat list name leaves room for its last possible part suffix, `-6`.
+const MAX_LIST_NAME: usize = MAX_SET_NAME - "-6".len();
+/// Addresses and CIDRs in a trusted IP list.
+const MAX_TRUSTED_ENTRIES: usize = 2000;
+
+/// The name of the feed used when `feeds` is absent.
+const DEFAULT_FEED_NAME: &str = "firehol_level1";
 
 /// Collects errors with their location.
 struct Ctx<'a> {
     file: &'a str,
+    /// The line of each top-level key, where known.
+    key_lines: &'a BTreeMap<String, u64>,
     errors: Vec<ConfigError>,
 }
 
 impl Ctx<'_> {
     fn err(&mut self, at: Location, path: impl Into<String>, message: impl Into<String>) {
+        self.err_line(at.line(), path, message);
+    }
+
+    fn err_line(&mut self, line: u64, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(ConfigError {
             file: self.file.to_owned(),
-            line: at.line(),
+            line,
             path: path.into(),
             message: message.into(),
         });
     }
+
+    /// The line of the top-level `key`, else of its value `at`.
+    fn key_line(&self, key: &str, at: Location) -> u64 {
+        self.key_lines.get(key).copied().unwrap_or(at.line())
+    }
 }
 
 /// Validate a parsed document; `file` labels every error.
-pub(crate) fn validate(raw: RawConfig, source: &Path, file: &str) -> Result<Config, ConfigErrors> {
+/// `key_lines` holds the line of each top-level key, where known.
+pub(crate) fn validate(
+    raw: RawConfig,
+    source: &Path,
+    file: &str,
+    key_lines: &BTreeMap<String, u64>,
+) -> Result<Config, ConfigErrors> {
     let mut cx = Ctx {
         file,
+        key_lines,
         errors: Vec::new(),
     };
     let admin_account = account(&mut cx, &raw.admin.value.account_id, "admin.account_id");
@@ -62,8 +93,8 @@ pub(crate) fn validate(raw: RawConfig, source: &Path, file: &str) -> Result<Conf
         20,
     );
     let feeds = feeds(&mut cx, raw.feeds.as_ref());
-    let mut threat_list = threat_list(&mut cx, raw.threat_list.as_ref());
-    threat_list.feeds = feeds.iter().map(|f| f.name.clone()).collect();
+    let threat_lists = threat_lists(&mut cx, &raw, &feeds);
+    let trusted_list = trusted_list(&mut cx, raw.trusted_list.as_ref(), &threat_lists);
     let bucket = bucket(&mut cx, &raw.bucket.value);
     let suppression_rules = rules(&mut cx, raw.suppression_rules.as_ref());
     let alerts = raw.alerts.as_ref().and_then(|a| alerts(&mut cx, &a.value));
@@ -85,8 +116,8 @@ pub(crate) fn validate(raw: RawConfig, source: &Path, file: &str) -> Result<Conf
             concurrency,
             retry_max_attempts,
             feeds,
-            threat_lists: vec![threat_list],
-            trusted_list: None,
+            threat_lists,
+            trusted_list,
             bucket,
             suppression_rules,
             alerts,
@@ -350,7 +381,7 @@ fn is_name(s: &str) -> bool {
 fn feeds(cx: &mut Ctx<'_>, raw: Option<&S<Vec<S<raw::RawFeed>>>>) -> Vec<Feed> {
     let Some(raw) = raw else {
         return vec![Feed {
-            name: "firehol_level1".into(),
+            name: DEFAULT_FEED_NAME.into(),
             url: default_feed_url(),
         }];
     };
@@ -402,61 +433,282 @@ fn default_feed_url() -> url::Url {
     url::Url::parse(DEFAULT_FEED_URL).expect("the default feed URL is valid")
 }
 
+/// The keys that `threat_list` and an entry of `threat_lists` share.
+struct ListKeys<'a> {
+    strip_reserved: Option<&'a S<bool>>,
+    allowlist: Option<&'a Vec<S<String>>>,
+    min_entries: Option<&'a S<i64>>,
+    max_shrink_percent: Option<&'a Option<S<i64>>>,
+    max_age_hours: Option<&'a Option<S<i64>>>,
+    settle_seconds: Option<&'a S<i64>>,
+}
+
+impl<'a> ListKeys<'a> {
+    fn of_threat_list(r: Option<&'a raw::RawThreatList>) -> Self {
+        ListKeys {
+            strip_reserved: r.and_then(|r| r.strip_reserved.as_ref()),
+            allowlist: r.and_then(|r| r.allowlist.as_ref()),
+            min_entries: r.and_then(|r| r.min_entries.as_ref()),
+            max_shrink_percent: r.and_then(|r| r.max_shrink_percent.as_ref()),
+            max_age_hours: r.and_then(|r| r.max_age_hours.as_ref()),
+            settle_seconds: r.and_then(|r| r.settle_seconds.as_ref()),
+        }
+    }
+
+    fn of_entry(r: &'a raw::RawListEntry) -> Self {
+        ListKeys {
+            strip_reserved: r.strip_reserved.as_ref(),
+            allowlist: r.allowlist.as_ref(),
+            min_entries: r.min_entries.as_ref(),
+            max_shrink_percent: r.max_shrink_percent.as_ref(),
+            max_age_hours: r.max_age_hours.as_ref(),
+            settle_seconds: r.settle_seconds.as_ref(),
+        }
+    }
+}
+
+/// The names a threat list may be managed under: its own, and its parts'
+/// when it is split (`feed::split::part_names`), at most one per set
+/// GuardDuty allows.
+fn part_names(name: &str) -> impl Iterator<Item = String> + '_ {
+    (1..=MAX_THREAT_LISTS).map(move |i| format!("{name}-{i}"))
+}
+
+/// A threat list name (`path` names the key): not blank, and short enough
+/// that its last possible part name, `NAME-6`, fits GuardDuty's 300.
+fn list_name(cx: &mut Ctx<'_>, v: &S<String>, path: &str) -> bool {
+    let ok = !v.value.trim().is_empty() && v.value.len() <= MAX_LIST_NAME;
+    if !ok {
+        cx.err(
+            v.referenced,
+            path,
+            format!(
+                "must be 1-{MAX_LIST_NAME} characters (GuardDuty allows {MAX_SET_NAME}, and a \
+                 list split in parts is managed as NAME-1 to NAME-{MAX_THREAT_LISTS}), got {}",
+                v.value.len()
+            ),
+        );
+    }
+    ok
+}
+
+/// `threat_list`, or `threat_lists`, or the default list: the threat lists.
+/// `feeds` are the validated feeds (the single list takes them all).
+fn threat_lists(cx: &mut Ctx<'_>, raw: &RawConfig, feeds: &[Feed]) -> Vec<ThreatList> {
+    let Some(many) = &raw.threat_lists else {
+        let mut one = threat_list(cx, raw.threat_list.as_ref());
+        one.feeds = feeds.iter().map(|f| f.name.clone()).collect();
+        return vec![one];
+    };
+    let both = raw.threat_list.is_some();
+    if both {
+        cx.err_line(
+            cx.key_line("threat_lists", many.referenced),
+            "threat_lists",
+            "`threat_list` and `threat_lists` are both set: use `threat_list` for one list \
+             of every feed, or `threat_lists`, not both",
+        );
+        // Its own problems too, every one at once.
+        threat_list(cx, raw.threat_list.as_ref());
+    }
+    if many.value.is_empty() {
+        cx.err(
+            many.referenced,
+            "threat_lists",
+            "must list at least one threat list",
+        );
+    } else if many.value.len() > MAX_THREAT_LISTS {
+        cx.err(
+            many.referenced,
+            "threat_lists",
+            format!(
+                "GuardDuty allows at most {MAX_THREAT_LISTS} threat lists per account and \
+                 Region, got {}",
+                many.value.len()
+            ),
+        );
+    }
+    // The feeds a list may name: every `feeds[].name` as written (a feed
+    // with a bad URL is reported once, at its URL), or the default feed.
+    let declared: Vec<&str> = match &raw.feeds {
+        Some(f) => f
+            .value
+            .iter()
+            .map(|f| f.value.name.value.as_str())
+            .collect(),
+        None => vec![DEFAULT_FEED_NAME],
+    };
+    let mut used = BTreeSet::new();
+    let mut named: Vec<(usize, &str)> = Vec::new();
+    let mut out = Vec::new();
+    for (i, entry) in many.value.iter().enumerate() {
+        let e = &entry.value;
+        let base = format!("threat_lists[{i}]");
+        let name = &e.name.value;
+        if list_name(cx, &e.name, &format!("{base}.name")) {
+            if let Some(message) = list_name_clash(name, &named) {
+                cx.err(e.name.referenced, format!("{base}.name"), message);
+            }
+            named.push((i, name));
+        }
+        if e.feeds.value.is_empty() {
+            cx.err(
+                e.feeds.referenced,
+                format!("{base}.feeds"),
+                "must name at least one feed of `feeds`",
+            );
+        }
+        let mut list_feeds: Vec<String> = Vec::new();
+        for (j, f) in e.feeds.value.iter().enumerate() {
+            let path = format!("{base}.feeds[{j}]");
+            if !declared.contains(&f.value.as_str()) {
+                cx.err(f.referenced, path, unknown_feed(&f.value, &declared, raw));
+            } else if list_feeds.contains(&f.value) {
+                cx.err(
+                    f.referenced,
+                    path,
+                    format!("feed {:?} is listed twice", f.value),
+                );
+            } else {
+                used.insert(f.value.as_str());
+                list_feeds.push(f.value.clone());
+            }
+        }
+        out.push(list_settings(
+            cx,
+            ListKeys::of_entry(e),
+            &base,
+            name.clone(),
+            list_feeds,
+        ));
+    }
+    // Top-level `feeds` is where feeds are declared, and each is downloaded:
+    // one that no list uses is a mistake (a typo, a list left out).
+    if let (Some(f), false, false) = (&raw.feeds, both, many.value.is_empty()) {
+        let mut reported = BTreeSet::new();
+        for (i, feed) in f.value.iter().enumerate() {
+            let n = &feed.value.name;
+            if !used.contains(n.value.as_str()) && reported.insert(n.value.as_str()) {
+                cx.err(
+                    n.referenced,
+                    format!("feeds[{i}].name"),
+                    format!(
+                        "feed {:?} is in no threat list: it would be downloaded for nothing; \
+                         name it in the `feeds` of an entry of `threat_lists`, or remove it",
+                        n.value
+                    ),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Why `name` cannot stand beside the earlier lists `named`, if it cannot:
+/// the same name, or a name one of them takes when split in parts.
+fn list_name_clash(name: &str, named: &[(usize, &str)]) -> Option<String> {
+    for (k, other) in named {
+        if name == *other {
+            return Some(format!(
+                "threat list {name:?} is already defined at threat_lists[{k}]"
+            ));
+        }
+        let (whole, part) = if name.len() < other.len() {
+            (name, *other)
+        } else {
+            (*other, name)
+        };
+        if part_names(whole).any(|p| p == part) {
+            return Some(format!(
+                "threat list {name:?} may clash with threat_lists[{k}] ({other:?}): a list \
+                 too large for one GuardDuty set is managed in parts named \
+                 {whole}-1 to {whole}-{MAX_THREAT_LISTS}"
+            ));
+        }
+    }
+    None
+}
+
+/// The message for a list's feed that `feeds` does not declare.
+fn unknown_feed(name: &str, declared: &[&str], raw: &RawConfig) -> String {
+    let what = if raw.feeds.is_some() {
+        "must be the name of an entry of `feeds`".to_owned()
+    } else {
+        format!(
+            "must be the name of an entry of `feeds` ({DEFAULT_FEED_NAME} when `feeds` is absent)"
+        )
+    };
+    match nearest(name, declared) {
+        Some(near) => format!("unknown feed {name:?}: {what}; did you mean {near:?}?"),
+        None if raw.feeds.is_some() && !declared.is_empty() => {
+            format!("unknown feed {name:?}: {what} ({})", declared.join(", "))
+        }
+        None => format!("unknown feed {name:?}: {what}"),
+    }
+}
+
 fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> ThreatList {
     let r = raw.map(|r| &r.value);
     let name = match r.and_then(|r| r.name.as_ref()) {
         None => "FireHOL-Level1".to_owned(),
         Some(v) => {
-            // ThreatIntelSet Name: 1-300 characters (GuardDuty API reference, CreateThreatIntelSet).
-            if v.value.trim().is_empty() || v.value.len() > 300 {
-                cx.err(v.referenced, "threat_list.name", "must be 1-300 characters");
-            }
+            list_name(cx, v, "threat_list.name");
             v.value.clone()
         }
     };
-    let strip_reserved = r
-        .and_then(|r| r.strip_reserved.as_ref())
-        .is_none_or(|v| v.value);
+    list_settings(
+        cx,
+        ListKeys::of_threat_list(r),
+        "threat_list",
+        name,
+        Vec::new(),
+    )
+}
+
+/// A threat list's keys besides `name` and `feeds`; `base` prefixes paths.
+fn list_settings(
+    cx: &mut Ctx<'_>,
+    r: ListKeys<'_>,
+    base: &str,
+    name: String,
+    feeds: Vec<String>,
+) -> ThreatList {
+    let strip_reserved = r.strip_reserved.is_none_or(|v| v.value);
     let mut allowlist = Vec::new();
-    for (i, v) in r
-        .and_then(|r| r.allowlist.as_ref())
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, v) in r.allowlist.into_iter().flatten().enumerate() {
         match parse_cidr(&v.value) {
             Ok(net) => allowlist.push(net),
-            Err(m) => cx.err(v.referenced, format!("threat_list.allowlist[{i}]"), m),
+            Err(m) => cx.err(v.referenced, format!("{base}.allowlist[{i}]"), m),
         }
     }
     let min_entries = int_in(
         cx,
-        r.and_then(|r| r.min_entries.as_ref()),
-        "threat_list.min_entries",
+        r.min_entries,
+        &format!("{base}.min_entries"),
         100,
         1,
         MAX_LIST_ENTRIES,
     );
-    let max_shrink_percent = match r.and_then(|r| r.max_shrink_percent.as_ref()) {
+    let max_shrink_percent = match r.max_shrink_percent {
         None => Some(50),
         Some(None) => None,
         Some(Some(v)) => u8::try_from(int_in(
             cx,
             Some(v),
-            "threat_list.max_shrink_percent",
+            &format!("{base}.max_shrink_percent"),
             50,
             0,
             100,
         ))
         .ok(),
     };
-    let max_age_hours = match r.and_then(|r| r.max_age_hours.as_ref()) {
+    let max_age_hours = match r.max_age_hours {
         None => Some(48),
         Some(None) => None,
         Some(Some(v)) => Some(int_in(
             cx,
             Some(v),
-            "threat_list.max_age_hours",
+            &format!("{base}.max_age_hours"),
             48,
             1,
             8760,
@@ -468,15 +720,15 @@ fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> ThreatL
     // in all. 840 s leaves a Lambda its last minute for the report.
     let settle_seconds = int_in(
         cx,
-        r.and_then(|r| r.settle_seconds.as_ref()),
-        "threat_list.settle_seconds",
+        r.settle_seconds,
+        &format!("{base}.settle_seconds"),
         60,
         0,
         840,
     );
     ThreatList {
         name,
-        feeds: Vec::new(),
+        feeds,
         strip_reserved,
         allowlist,
         min_entries,
@@ -484,6 +736,77 @@ fn threat_list(cx: &mut Ctx<'_>, raw: Option<&S<raw::RawThreatList>>) -> ThreatL
         max_age_hours,
         settle_seconds,
     }
+}
+
+/// `trusted_list`, checked against the threat lists' names.
+fn trusted_list(
+    cx: &mut Ctx<'_>,
+    raw: Option<&S<raw::RawTrustedList>>,
+    lists: &[ThreatList],
+) -> Option<TrustedList> {
+    let r = &raw?.value;
+    let name = &r.name.value;
+    if name.trim().is_empty() || name.len() > MAX_SET_NAME {
+        cx.err(
+            r.name.referenced,
+            "trusted_list.name",
+            format!(
+                "must be 1-{MAX_SET_NAME} characters (GuardDuty's limit on an IPSet name), got {}",
+                name.len()
+            ),
+        );
+    }
+    for l in lists {
+        if *name == l.name {
+            cx.err(
+                r.name.referenced,
+                "trusted_list.name",
+                format!(
+                    "threat list {:?} has this name already; the names must differ",
+                    l.name
+                ),
+            );
+        } else if part_names(&l.name).any(|p| p == *name) {
+            cx.err(
+                r.name.referenced,
+                "trusted_list.name",
+                format!(
+                    "{name:?} may clash with threat list {:?}: a list too large for one \
+                     GuardDuty set is managed in parts named {}-1 to {}-{MAX_THREAT_LISTS}; \
+                     the names must differ",
+                    l.name, l.name, l.name
+                ),
+            );
+        }
+    }
+    let n = r.cidrs.value.len();
+    if n == 0 {
+        cx.err(
+            r.cidrs.referenced,
+            "trusted_list.cidrs",
+            "must list at least one IPv4 address or CIDR",
+        );
+    } else if n > MAX_TRUSTED_ENTRIES {
+        cx.err(
+            r.cidrs.referenced,
+            "trusted_list.cidrs",
+            format!(
+                "GuardDuty takes at most {MAX_TRUSTED_ENTRIES} addresses and CIDRs in a \
+                 trusted IP list, got {n}"
+            ),
+        );
+    }
+    let mut cidrs = Vec::with_capacity(n);
+    for (i, v) in r.cidrs.value.iter().enumerate() {
+        match parse_cidr(&v.value) {
+            Ok(net) => cidrs.push(net),
+            Err(m) => cx.err(v.referenced, format!("trusted_list.cidrs[{i}]"), m),
+        }
+    }
+    Some(TrustedList {
+        name: name.clone(),
+        cidrs,
+    })
 }
 
 /// An IPv4 address or CIDR with no host bits set.

@@ -1,18 +1,17 @@
 //! The checks that stand between the feeds and a published list: per-feed
-//! sanity (bad-line share, emptiness, age) and list-wide guards (GuardDuty's
-//! limits, `min_entries`, `max_shrink_percent`). Pure: no I/O.
+//! sanity (bad-line share, emptiness, age) and list-wide guards
+//! (`min_entries`, `max_shrink_percent`). Pure: no I/O. A list over
+//! GuardDuty's quotas is not refused: [`split`](super::split) cuts it in parts.
 //!
 //! Every check returns a value that says by how much it failed, so that the
 //! message can tell the operator what to look at.
 
 use super::parse::{FileDate, Parsed, Reject};
 
-/// GuardDuty's limit of IPs/CIDRs per threat list.
-/// <https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_limits.html>
-pub(crate) const MAX_ENTRIES: u64 = 250_000;
-
-/// GuardDuty's limit on a list file, 35 MB; also the download cap of a feed.
+/// GuardDuty's limit on a list file, 35 MB; also the download cap of a feed
+/// (and [`split::MAX_BYTES`](super::split::MAX_BYTES), the cap on a part).
 /// Counted in decimal megabytes, the stricter reading of the quota.
+/// <https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_limits.html>
 pub const MAX_LIST_BYTES: u64 = 35_000_000;
 
 /// A feed whose bad lines exceed this share of its data lines is refused:
@@ -63,24 +62,6 @@ pub enum Tripped {
         age_hours: f64,
         /// The configured maximum.
         max: u32,
-    },
-    /// More entries than a GuardDuty list may hold.
-    #[error(
-        "the list has {entries} entries, {} over GuardDuty's limit of {MAX_ENTRIES} per list",
-        entries - MAX_ENTRIES
-    )]
-    TooManyEntries {
-        /// Entries in the new list.
-        entries: u64,
-    },
-    /// A bigger file than a GuardDuty list may be.
-    #[error(
-        "the list file is {bytes} bytes, {} over GuardDuty's limit of {MAX_LIST_BYTES} bytes",
-        bytes - MAX_LIST_BYTES
-    )]
-    TooLarge {
-        /// Size of the rendered list.
-        bytes: u64,
     },
 }
 
@@ -154,17 +135,6 @@ pub(crate) fn check_age(
     }
 }
 
-/// GuardDuty's hard limits on a list.
-pub(crate) fn check_limits(entries: u64, bytes: u64) -> Result<(), Tripped> {
-    if entries > MAX_ENTRIES {
-        return Err(Tripped::TooManyEntries { entries });
-    }
-    if bytes > MAX_LIST_BYTES {
-        return Err(Tripped::TooLarge { bytes });
-    }
-    Ok(())
-}
-
 /// The `min_entries` guard.
 pub(crate) fn check_min_entries(entries: u64, min: u32) -> Result<(), Tripped> {
     if entries < u64::from(min) {
@@ -220,16 +190,6 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "guard min_entries tripped: the list has 40 entries, 60 fewer than the minimum of 100"
-        );
-        let e = check_limits(250_123, 10).expect_err("trips");
-        assert_eq!(
-            e.to_string(),
-            "the list has 250123 entries, 123 over GuardDuty's limit of 250000 per list"
-        );
-        let e = check_limits(10, 35_000_001).expect_err("trips");
-        assert!(
-            e.to_string()
-                .contains("1 over GuardDuty's limit of 35000000 bytes")
         );
         let date = FileDate { unix: 0 };
         let e = check_age("f", "file:///f", Some(date), 50 * 3600, Some(48)).expect_err("trips");

@@ -11,6 +11,7 @@
 //!   iprange-identical rendering (pure).
 //! - [`guards`]: refuse a broken feed or a suspicious list before anything is
 //!   published (pure).
+//! - [`split`]: cut a list over GuardDuty's quotas into parts (pure).
 //! - [`commands`]: `guardsync list build` and `guardsync list merge`.
 //!
 //! [`build`] is the async edge (it fetches); [`assemble`] makes every
@@ -93,7 +94,7 @@ pub enum FeedError {
         #[source]
         source: FetchFailure,
     },
-    /// A guard refused the list, or the list is over GuardDuty's limits.
+    /// A guard refused a feed (`max_age_hours`).
     #[error("failed to build the list: {0}; the last published list stays in force")]
     Guard(#[source] Tripped),
     /// A guard on the whole list tripped; `feeds` says what each feed gave,
@@ -437,7 +438,6 @@ pub(crate) fn assemble(
             .collect::<Vec<_>>()
             .join("; "),
     };
-    guards::check_limits(entries, bytes.len() as u64).map_err(list_guard)?;
     guards::check_min_entries(entries, settings.min_entries).map_err(list_guard)?;
     if let Some(p) = previous {
         guards::check_shrink(p.entries, entries, settings.max_shrink_percent)
