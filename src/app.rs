@@ -118,17 +118,20 @@ pub fn summary(c: &Config) -> String {
         ),
         format!("  regions        {regions}"),
         format!(
-            "  threat list    {:?} from {}, published to s3://{}/{}",
-            c.threat_lists[0].name,
-            plural(c.feeds.len(), "feed"),
-            c.bucket.name,
-            crate::publish::lists_prefix(&c.bucket.prefix)
-        ),
-        format!(
             "  suppression    {}",
             plural(c.suppression_rules.len(), "rule")
         ),
     ];
+    let at = format!(
+        ", published to s3://{}/{}",
+        c.bucket.name,
+        crate::publish::lists_prefix(&c.bucket.prefix)
+    );
+    let mut lists = config::lists_summary(c);
+    for line in lists.iter_mut().filter(|l| l.starts_with("  threat list")) {
+        line.push_str(&at);
+    }
+    out.splice(3..3, lists);
     out.push(match &c.alerts {
         Some(a) => format!(
             "  alerts         severity >= {} to {} via SNS topic {}",
@@ -145,21 +148,61 @@ pub fn summary(c: &Config) -> String {
     out.join("\n")
 }
 
+/// `guardsync list build`: every threat list (or the one `--list` names,
+/// the trusted list included), exactly as a run builds it, without AWS.
 async fn list_build(a: &crate::cli::ListBuildArgs) -> Result<ExitCode, Error> {
     let c = load(&a.config.path())?;
-    let settings = build_settings(&c);
-    crate::feed::commands::list_build(&settings, a.out.as_deref()).await?;
+    let names = || {
+        c.threat_lists
+            .iter()
+            .map(|l| l.name.as_str())
+            .chain(c.trusted_list.as_ref().map(|t| t.name.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(t) = c
+        .trusted_list
+        .as_ref()
+        .filter(|t| a.list.as_deref() == Some(&t.name))
+    {
+        crate::feed::commands::trusted_build(&t.cidrs, a.out.as_deref())?;
+        return Ok(ExitCode::Success);
+    }
+    let lists: Vec<&config::ThreatList> = match &a.list {
+        Some(name) => match c.threat_lists.iter().find(|l| &l.name == name) {
+            Some(l) => vec![l],
+            None => {
+                return Err(Error::Scope(format!(
+                    "--list {name:?} is not a list of the configuration ({})",
+                    names()
+                )));
+            }
+        },
+        None => c.threat_lists.iter().collect(),
+    };
+    if lists.len() > 1 && a.out.is_some() {
+        return Err(Error::Scope(format!(
+            "--out writes one list: name it with --list ({})",
+            names()
+        )));
+    }
+    for (i, list) in lists.iter().enumerate() {
+        if lists.len() > 1 {
+            emit(&format!(
+                "{}threat list {:?}\n",
+                if i > 0 { "\n" } else { "" },
+                list.name
+            ))?;
+        }
+        let settings = crate::publication::build_settings(&c, list);
+        crate::feed::commands::list_build(&settings, &list.name, a.out.as_deref()).await?;
+    }
     Ok(ExitCode::Success)
 }
 
 fn list_merge(a: &crate::cli::ListMergeArgs) -> Result<ExitCode, Error> {
     crate::feed::commands::list_merge(&a.files, &a.except)?;
     Ok(ExitCode::Success)
-}
-
-/// The list builder's view of the configuration: its first threat list.
-pub(crate) fn build_settings(c: &Config) -> crate::feed::BuildSettings {
-    crate::publication::build_settings(c, &c.threat_lists[0])
 }
 
 /// What `plan` and `apply` share from the command line.

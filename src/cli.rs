@@ -172,7 +172,13 @@ pub struct ListBuildArgs {
     #[command(flatten)]
     pub config: ConfigArg,
 
-    /// Write the list here ('-' for stdout).
+    /// Build only this list: a `threat_lists` name, or `trusted_list.name`
+    /// (default: every threat list; needed with --out when there are several).
+    #[arg(long = "list", value_name = "NAME")]
+    pub list: Option<String>,
+
+    /// Write the list here ('-' for stdout): the bytes guardsync publishes
+    /// (a split list: the whole list, whose parts are cut in address order).
     #[arg(short, long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }

@@ -43,26 +43,34 @@ const GUARDDUTY_SLR: &str =
     "aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty";
 
 /// GuardDuty calls whose IAM action has no resource type (`Resource: "*"`).
-const GUARDDUTY_ACCOUNT_LEVEL: [&str; 6] = [
+const GUARDDUTY_ACCOUNT_LEVEL: [&str; 9] = [
+    "guardduty:ArchiveFindings",
+    "guardduty:CreateIPSet",
     "guardduty:CreateThreatIntelSet",
     "guardduty:ListDetectors",
     "guardduty:ListFilters",
     "guardduty:ListFindings",
+    "guardduty:ListIPSets",
     "guardduty:ListThreatEntitySets",
     "guardduty:ListThreatIntelSets",
 ];
 
-/// GuardDuty calls authorized on a detector's filter or threat intel set
-/// (`arn:...:detector/ID/filter/NAME`, `.../threatintelset/ID`).
-/// `TagResource`: GuardDuty also checks it for the tags of CreateFilter and
-/// CreateThreatIntelSet, and guardsync tags sets itself.
-const GUARDDUTY_DETECTOR_RESOURCES: [&str; 7] = [
+/// GuardDuty calls authorized on a detector's filter, threat intel set or
+/// IP set (`arn:...:detector/ID/filter/NAME`, `.../threatintelset/ID`,
+/// `.../ipset/ID`). `TagResource`: GuardDuty also checks it for the tags of
+/// CreateFilter, CreateThreatIntelSet and CreateIPSet, and guardsync tags
+/// sets itself.
+const GUARDDUTY_DETECTOR_RESOURCES: [&str; 11] = [
     "guardduty:CreateFilter",
     "guardduty:DeleteFilter",
+    "guardduty:DeleteIPSet",
+    "guardduty:DeleteThreatIntelSet",
     "guardduty:GetFilter",
+    "guardduty:GetIPSet",
     "guardduty:GetThreatIntelSet",
     "guardduty:TagResource",
     "guardduty:UpdateFilter",
+    "guardduty:UpdateIPSet",
     "guardduty:UpdateThreatIntelSet",
 ];
 

@@ -46,6 +46,7 @@ const RULE: Shape = Map(&[
     ("name", true, Value),
     ("description", false, Value),
     ("rank", true, Value),
+    ("archive_existing", false, Value),
     ("criteria", true, AnyKey(&CONDITION)),
 ]);
 

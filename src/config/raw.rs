@@ -190,6 +190,8 @@ pub(crate) struct RawRule {
     #[serde(default)]
     pub description: Option<S<String>>,
     pub rank: S<i64>,
+    #[serde(default)]
+    pub archive_existing: Option<S<bool>>,
     pub criteria: S<BTreeMap<String, S<RawCondition>>>,
 }
 

@@ -240,6 +240,9 @@ pub struct SuppressionRule {
     pub description: Option<String>,
     /// Evaluation order, 1-100.
     pub rank: u8,
+    /// Also archive the current findings that match (ArchiveFindings);
+    /// otherwise only new findings are archived.
+    pub archive_existing: bool,
     /// Finding attribute -> conditions (all must hold).
     pub criteria: BTreeMap<String, Condition>,
 }

@@ -963,6 +963,7 @@ fn rules(cx: &mut Ctx<'_>, raw: Option<&S<Vec<S<raw::RawRule>>>>) -> Vec<Suppres
                 name: FilterName(name.clone()),
                 description: r.description.as_ref().map(|d| d.value.clone()),
                 rank: u8::try_from(r.rank.value).unwrap_or(1),
+                archive_existing: r.archive_existing.as_ref().is_some_and(|v| v.value),
                 criteria,
             });
         }

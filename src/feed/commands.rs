@@ -20,6 +20,7 @@ const MIN_CHUNK: usize = 1 << 20;
 /// itself goes to stdout), writes the list to `out` when given ('-' = stdout).
 pub(crate) async fn list_build(
     settings: &BuildSettings,
+    name: &str,
     out: Option<&Path>,
 ) -> Result<(), FeedError> {
     let built = build(settings, None, SystemTime::now()).await?;
@@ -30,9 +31,54 @@ pub(crate) async fn list_build(
             source,
         })?;
     }
-    let summary = summary(&built, out.filter(|_| !list_to_stdout));
+    let mut summary = summary(&built, out.filter(|_| !list_to_stdout));
+    let parts = super::split::split(
+        &built.bytes,
+        super::split::MAX_ENTRIES,
+        super::split::MAX_BYTES,
+    );
+    if parts.len() > 1 {
+        summary.push_str(&format!(
+            "over GuardDuty's limits (250,000 entries, 35 MB a list): published as {} sets in \
+             address order, {}\n",
+            parts.len(),
+            super::split::part_names(name, parts.len()).join(", ")
+        ));
+    }
     if list_to_stdout {
         write_all_or_pipe(&mut io::stdout().lock(), &built.bytes)?;
+        write_all_or_pipe(&mut io::stderr().lock(), summary.as_bytes())
+    } else {
+        write_all_or_pipe(&mut io::stdout().lock(), summary.as_bytes())
+    }
+}
+
+/// `guardsync list build --list TRUSTED`: the trusted list's object, its
+/// networks aggregated as a threat list is, written like [`list_build`].
+pub(crate) fn trusted_build(cidrs: &[ipnet::Ipv4Net], out: Option<&Path>) -> Result<(), FeedError> {
+    let set = super::hygiene::from_nets(cidrs);
+    let bytes = set.render();
+    let sha256 = {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(&bytes))
+    };
+    let list_to_stdout = out.is_some_and(|p| p == Path::new("-"));
+    if let Some(path) = out.filter(|_| !list_to_stdout) {
+        std::fs::write(path, &bytes).map_err(|source| FeedError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    let mut summary = format!(
+        "trusted list: {} entries, {} addresses, sha256 {sha256}\n",
+        set.cidr_count(),
+        set.addresses()
+    );
+    if let Some(path) = out.filter(|_| !list_to_stdout) {
+        summary.push_str(&format!("written to {}\n", path.display()));
+    }
+    if list_to_stdout {
+        write_all_or_pipe(&mut io::stdout().lock(), &bytes)?;
         write_all_or_pipe(&mut io::stderr().lock(), summary.as_bytes())
     } else {
         write_all_or_pipe(&mut io::stdout().lock(), summary.as_bytes())

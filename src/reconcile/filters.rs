@@ -1,7 +1,8 @@
 //! Suppression rules of one target: GuardDuty filters with action ARCHIVE.
 //! The filters guardsync owns (tag `managed-by=guardsync`) are made equal to
 //! `suppression_rules`; the others are never touched. Observe, [`plan`]
-//! (pure), [`count_findings`] (plan only: what each rule would hide) and
+//! (pure), [`findings`] (what each rule reaches among the current findings,
+//! and the ones `archive_existing` archives) and
 //! [`apply`].
 
 use std::collections::BTreeMap;
@@ -44,13 +45,24 @@ pub enum Step {
         /// Its position.
         rank: i32,
     },
+    /// Archive the current findings a rule with `archive_existing` matches
+    /// (after the filter writes).
+    Archive {
+        /// The rule's filter.
+        name: String,
+        /// The findings, not archived yet.
+        ids: Vec<String>,
+    },
 }
 
 impl Step {
     /// The name of the filter it writes.
     fn name(&self) -> &str {
         match self {
-            Step::Delete(n) | Step::Update { name: n, .. } | Step::Create { name: n, .. } => n,
+            Step::Delete(n)
+            | Step::Update { name: n, .. }
+            | Step::Create { name: n, .. }
+            | Step::Archive { name: n, .. } => n,
         }
     }
 }
@@ -381,7 +393,7 @@ fn rule_of<'a>(rules: &'a [SuppressionRule], step: &Step) -> Option<&'a Suppress
         Step::Create { name, .. } | Step::Update { name, .. } => {
             rules.iter().find(|r| r.name.as_str() == name)
         }
-        Step::Delete(_) => None,
+        Step::Delete(_) | Step::Archive { .. } => None,
     }
 }
 
@@ -403,24 +415,25 @@ fn create_token(account: &str, region: &str, spec: &FilterSpec<'_>) -> String {
     ))
 }
 
-/// Plan only: each rule to create or change says how many current findings
-/// it matches (not archived yet), and that they stay: GuardDuty archives the
-/// new findings a rule matches, not the ones already there. A count that
-/// fails blocks the plan there: the changes after it are not reported.
-pub(crate) async fn count_findings(
+/// The findings the rules reach, read before any write (plan and apply
+/// alike):
+///
+/// - a rule with `archive_existing` archives the current findings it matches
+///   (not archived yet): one [`Step::Archive`] after the filter writes, when
+///   there are any, so a second apply archives nothing more;
+/// - any other rule to create or change says how many current findings it
+///   matches, and that they stay: GuardDuty archives the new findings a rule
+///   matches, not the ones already there.
+///
+/// A read that fails blocks the plan there: the changes after it are not
+/// reported.
+pub(crate) async fn findings(
     gd: &impl GuardDutyApi,
     detector: &str,
     rules: &[SuppressionRule],
     plan: &mut Plan<Step>,
 ) {
-    for i in 0..plan.steps.len() {
-        // A pure move changes no finding's fate.
-        if matches!(plan.steps[i], Step::Update { content: false, .. }) {
-            continue;
-        }
-        let Some(rule) = rule_of(rules, &plan.steps[i]) else {
-            continue;
-        };
+    let current = |rule: &SuppressionRule| {
         let mut criteria = rule.criteria.clone();
         criteria.insert(
             "service.archived".into(),
@@ -429,20 +442,56 @@ pub(crate) async fn count_findings(
                 ..Default::default()
             },
         );
+        criteria
+    };
+    for i in 0..plan.steps.len() {
+        // A pure move changes no finding's fate.
+        if matches!(plan.steps[i], Step::Update { content: false, .. }) {
+            continue;
+        }
+        let Some(rule) = rule_of(rules, &plan.steps[i]).filter(|r| !r.archive_existing) else {
+            continue;
+        };
         match gd
-            .finding_ids(detector, &criteria)
+            .finding_ids(detector, &current(rule))
             .await
             .map(|ids| ids.len())
         {
             // A suppression rule archives new findings only: the current
             // ones it matches stay as they are.
             Ok(n) => plan.changes[i].detail.push(format!(
-                "matches {n} current finding{} (they stay; GuardDuty archives only new ones)",
+                "matches {n} current finding{} (they stay; GuardDuty archives only new ones; \
+                 archive_existing: true archives them too)",
                 if n == 1 { "" } else { "s" }
             )),
             Err(e) => {
                 plan.steps.truncate(i);
                 plan.changes.truncate(i);
+                plan.blocked.push(TargetError::new(Resource::Filter, e));
+                return;
+            }
+        }
+    }
+    for rule in rules.iter().filter(|r| r.archive_existing) {
+        match gd.finding_ids(detector, &current(rule)).await {
+            Ok(ids) if ids.is_empty() => {}
+            Ok(ids) => {
+                let n = ids.len();
+                plan.changes.push(Change {
+                    resource: Resource::Filter,
+                    name: rule.name.as_str().to_owned(),
+                    action: Action::Archive,
+                    detail: vec![format!(
+                        "{n} current finding{} the rule matches (archive_existing)",
+                        if n == 1 { "" } else { "s" }
+                    )],
+                });
+                plan.steps.push(Step::Archive {
+                    name: rule.name.as_str().to_owned(),
+                    ids,
+                });
+            }
+            Err(e) => {
                 plan.blocked.push(TargetError::new(Resource::Filter, e));
                 return;
             }
@@ -470,6 +519,7 @@ pub(crate) async fn apply(
         let rule = rule_of(rules, &step);
         let done = match (&step, rule) {
             (Step::Delete(name), _) => gd.delete_filter(detector, name).await,
+            (Step::Archive { ids, .. }, _) => archive(gd, detector, ids).await,
             (Step::Update { rank, .. }, Some(rule)) => {
                 gd.update_filter(detector, &spec(rule, *rank)).await
             }
@@ -493,6 +543,18 @@ pub(crate) async fn apply(
     out
 }
 
+/// Archive `ids`, [`crate::cloud::ARCHIVE_BATCH`] at a time.
+async fn archive(
+    gd: &impl GuardDutyApi,
+    detector: &str,
+    ids: &[String],
+) -> Result<(), crate::cloud::AwsError> {
+    for batch in ids.chunks(crate::cloud::ARCHIVE_BATCH) {
+        gd.archive_findings(detector, batch).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,6 +565,7 @@ mod tests {
             name: FilterName(name.into()),
             description: Some("ours".into()),
             rank,
+            archive_existing: false,
             criteria: BTreeMap::from([(
                 "type".to_owned(),
                 Condition {

@@ -537,7 +537,7 @@ async fn managed<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
     // Report (plan), or apply.
     let outcomes: Vec<Outcome> = match ctx.mode {
         Mode::Plan => {
-            filters::count_findings(&gd, detector, ctx.rules, &mut plan.filters).await;
+            filters::findings(&gd, detector, ctx.rules, &mut plan.filters).await;
             [
                 Some(plan.threat_sets.outcome()),
                 plan.trusted.map(|p| p.outcome()),
@@ -549,6 +549,7 @@ async fn managed<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
             .collect()
         }
         Mode::Apply => {
+            filters::findings(&gd, detector, ctx.rules, &mut plan.filters).await;
             let timing = Timing {
                 settle_timeout: ctx.settle_limit(),
                 ..ctx.timing
@@ -707,6 +708,7 @@ mod tests {
             name: FilterName("scanner".into()),
             description: None,
             rank: 1,
+            archive_existing: false,
             criteria: BTreeMap::from([(
                 "type".to_owned(),
                 Condition {

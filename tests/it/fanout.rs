@@ -364,9 +364,9 @@ async fn threat_entity_lists_count_towards_the_six() {
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert!(
         failed[0].starts_with(
-            "111111111111 eu-west-1: cannot create ThreatIntelSet \"FireHOL-Level1\": \
-             the detector already has 6 threat lists (6 of them threat entity lists), \
-             GuardDuty's limit is 6"
+            "111111111111 eu-west-1: needs 1 threat list slot(s) for \"FireHOL-Level1\" but \
+             has 0 free: GuardDuty allows 6 per detector and 6 threat entity list(s) take the \
+             others; nothing was changed here"
         ),
         "{failed:?}"
     );
