@@ -25,6 +25,7 @@ mod first_hour;
 mod fuzz_inputs;
 mod html;
 mod lambda;
+mod lists;
 mod markdown;
 mod policies;
 mod publish;

@@ -115,6 +115,29 @@ pub(crate) async fn sets(
         .collect()
 }
 
+/// The IPSets the emulator holds in one account and region: (name, location, status, owned).
+pub(crate) async fn ip_sets(
+    emu: &Emulator,
+    account: &str,
+    region: &str,
+) -> Vec<(String, String, String, bool)> {
+    let v = emu.guardduty(account, region).await;
+    v["ip_sets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or_default().to_owned(),
+                s["location"].as_str().unwrap_or_default().to_owned(),
+                s["status"].as_str().unwrap_or_default().to_owned(),
+                s["tags"]["managed-by"] == "guardsync",
+            )
+        })
+        .collect()
+}
+
 /// The mutating calls of the call log, as `ACCOUNT REGION Operation`,
 /// leaving out the run lease's (taken and given back by every apply; its
 /// own tests look at it).

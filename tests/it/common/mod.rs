@@ -264,6 +264,45 @@ impl Emulator {
         serde_json::from_value(v["ids"].clone()).expect("ids")
     }
 
+    /// Add findings to (account, region) (the emulator's short form:
+    /// `{"type", "severity", "remote_ip", "count", "archived"}`); their ids.
+    pub(crate) async fn add_findings(
+        &self,
+        account: &str,
+        region: &str,
+        findings: serde_json::Value,
+    ) -> Vec<String> {
+        let v = self
+            .control(
+                reqwest::Method::POST,
+                "findings",
+                Some(
+                    serde_json::json!({"account": account, "region": region, "findings": findings}),
+                ),
+            )
+            .await;
+        serde_json::from_value(v["findingIds"].clone()).expect("finding ids")
+    }
+
+    /// The findings (account, region) holds, with `archived` only those
+    /// archived or not.
+    pub(crate) async fn findings(
+        &self,
+        account: &str,
+        region: &str,
+        archived: Option<bool>,
+    ) -> Vec<serde_json::Value> {
+        let filter = archived.map_or(String::new(), |a| format!("&archived={a}"));
+        let v = self
+            .control(
+                reqwest::Method::GET,
+                &format!("findings?account={account}&region={region}{filter}"),
+                None,
+            )
+            .await;
+        serde_json::from_value(v["findings"].clone()).expect("findings")
+    }
+
     /// Replace the fault rules.
     pub(crate) async fn faults(&self, rules: serde_json::Value) {
         self.control(reqwest::Method::POST, "faults", Some(rules))
