@@ -55,6 +55,12 @@ struct Shape {
     sets: u64,
     /// Filters per managed detector (0 here: no suppression rules).
     filters: u64,
+    /// Threat lists configured.
+    lists: u64,
+    /// 1 with a trusted list.
+    trusted: u64,
+    /// Suppression rules with `archive_existing`.
+    archiving: u64,
 }
 
 /// The calls of a steady-state run (nothing to change), per operation.
@@ -74,13 +80,16 @@ fn steady(s: &Shape, apply: bool) -> BTreeMap<String, u64> {
         ),
         ("guardduty:ListThreatIntelSets".to_owned(), s.managed),
         ("guardduty:GetThreatIntelSet".to_owned(), s.managed * s.sets),
+        ("guardduty:ListIPSets".to_owned(), s.managed * s.trusted),
+        ("guardduty:GetIPSet".to_owned(), s.managed * s.trusted),
         ("guardduty:ListFilters".to_owned(), s.managed),
         ("guardduty:GetFilter".to_owned(), s.managed * s.filters),
+        ("guardduty:ListFindings".to_owned(), s.managed * s.archiving),
         // Alerts not configured: one look per administrator region for a rule to remove.
         ("events:DescribeRule".to_owned(), s.regions),
-        // The manifest, whether its list object is still there, the bucket policy.
+        // The manifest, whether each list object is still there, the bucket policy.
         ("s3:GetObject".to_owned(), 1),
-        ("s3:HeadObject".to_owned(), 1),
+        ("s3:HeadObject".to_owned(), s.lists + s.trusted),
         ("s3:GetBucketPolicy".to_owned(), 1),
     ]);
     if apply {
@@ -125,6 +134,9 @@ async fn a_steady_state_run_makes_exactly_the_formulas_calls() {
         managed: 8,
         sets: 1,
         filters: 0,
+        lists: 1,
+        trusted: 0,
+        archiving: 0,
     };
     for (cmd, apply) in [("apply", true), ("plan", false)] {
         emu.clear_calls().await;
@@ -136,6 +148,60 @@ async fn a_steady_state_run_makes_exactly_the_formulas_calls() {
         let total: u64 = steady(&demo, apply).values().sum();
         assert_eq!(report["summary"]["api_calls"], total, "{cmd}");
         assert_eq!(report["summary"]["api_retries"], 0, "{cmd}");
+    }
+}
+
+/// With L threat lists, a trusted list and an `archive_existing` rule: the
+/// formula of `docs/CALLS.md` with `L = k = 2`, `t = 1`, `f = e = 1`.
+#[tokio::test]
+async fn with_two_lists_a_trusted_list_and_an_archiving_rule_the_formula_holds() {
+    let emu = emulator();
+    let _g = emu.lock().await;
+    seed_demo(emu).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = crate::common::gs::fixtures();
+    let yaml = format!(
+        "admin:\n  account_id: \"111111111111\"\n\
+         regions: [us-east-1, eu-west-1, ap-southeast-2]\n\
+         organization:\n  exclude_accounts: [\"131313131313\"]\n\
+         feeds:\n\
+         \x20 - name: level1\n    url: file://{f}/firehol_level1.netset\n\
+         \x20 - name: blocklist_de\n    url: file://{f}/blocklist_de.ipset\n\
+         threat_lists:\n\
+         \x20 - name: FireHOL-Level1\n    feeds: [level1]\n    max_age_hours: null\n\
+         \x20 - name: Blocklist-DE\n    feeds: [blocklist_de]\n    max_age_hours: null\n\
+         trusted_list:\n  name: guardsync-trusted\n  cidrs: [\"198.51.100.7\"]\n\
+         suppression_rules:\n  - name: internal-scanner\n    rank: 1\n    archive_existing: true\n\
+         \x20   criteria:\n      type: {{ equals: [\"Recon:EC2/Portscan\"] }}\n\
+         bucket:\n  name: {}\n  region: us-east-1\n",
+        crate::common::gs::BUCKET,
+        f = f.display()
+    );
+    let cfg = dir.path().join("guardsync.yaml");
+    std::fs::write(&cfg, yaml).expect("write config");
+    let first = run(emu, "apply", &cfg);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let shape = Shape {
+        org_accounts: 12,
+        regions: 3,
+        member_pages: 3,
+        roles: 6,
+        probes: 12,
+        probes_with_detector: 8,
+        managed: 8,
+        sets: 2,
+        filters: 1,
+        lists: 2,
+        trusted: 1,
+        archiving: 1,
+    };
+    for (cmd, apply) in [("apply", true), ("plan", false)] {
+        emu.clear_calls().await;
+        let out = run(emu, cmd, &cfg);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let report = out.json();
+        assert_eq!(reported(&report), steady(&shape, apply), "{cmd}: report");
+        assert_eq!(logged(emu).await, steady(&shape, apply), "{cmd}: call log");
     }
 }
 
@@ -166,6 +232,9 @@ async fn members_cost_no_call_of_their_own() {
         managed: 2,
         sets: 1,
         filters: 0,
+        lists: 1,
+        trusted: 0,
+        archiving: 0,
     };
     assert_eq!(reported(&out.json()), steady(&shape, true));
     assert_eq!(logged(emu).await, steady(&shape, true));
