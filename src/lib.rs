@@ -1,5 +1,5 @@
-//! guardsync keeps one IP threat list alive in Amazon GuardDuty across a whole
-//! AWS Organization.
+//! guardsync keeps IP threat lists (and a trusted IP list) alive in Amazon
+//! GuardDuty across a whole AWS Organization.
 //!
 //! docs/ARCHITECTURE.md describes the layers, the reconcile shape and the
 //! files a new resource kind touches.
@@ -7,7 +7,8 @@
 //! The program is a pipeline with one direction of travel:
 //!
 //! ```text
-//! config ──> feed (build the list) ──> publish (S3) ──> org (targets, credentials)
+//! config ──> publication (per list: feed builds it, split in parts; the trusted list)
+//!        ──> publish (S3) ──> org (targets, credentials)
 //!        ──> reconcile (observe ─> plan ─> apply, per account·region) ──> report
 //! ```
 //!
@@ -15,8 +16,9 @@
 //!
 //! - [`config`]: the YAML configuration, parsed strictly into validated types
 //!   (pure; the only I/O is reading the file).
-//! - [`feed`]: FireHOL feeds in, one aggregated IPv4 list out.
-//! - [`publish`]: the content-addressed list object, its manifest, the bucket
+//! - [`feed`]: FireHOL feeds in, one aggregated IPv4 list out (and its parts
+//!   when it is over GuardDuty's limits).
+//! - [`publish`]: the content-addressed list objects, their manifest, the bucket
 //!   policy, the run lease and the run record in the central bucket (keys,
 //!   policy and record merging pure; S3 I/O).
 //! - [`org`]: target expansion, placement and rollout waves (pure).
@@ -27,9 +29,12 @@
 //!   traits (I/O); SDK types stop there; every client counts its calls.
 //! - [`discover`]: organization and GuardDuty views -> placed targets (I/O, read-only).
 //! - [`reconcile`]: one shape for every resource kind (observe -> plan, pure ->
-//!   apply), one file each: the ThreatIntelSet, the suppression rules, the
-//!   alerts and the bucket policy; a target's whole plan; the waves and the
-//!   bounded fan-out (I/O through [`cloud`]).
+//!   apply), one file each: the lists (one planner, `lists.rs`, for the
+//!   ThreatIntelSets and the IPSet, whose kinds `threat_set.rs` and
+//!   `ip_set.rs` define), the suppression rules (and the findings
+//!   `archive_existing` archives), the alerts and the bucket policy; a
+//!   target's whole plan; the waves and the bounded fan-out (I/O through
+//!   [`cloud`]).
 //! - [`error`]: the error kinds and their one mapping to the exit codes.
 //! - [`report`]: the run's report, rendered as terraform-like text or JSON (pure).
 //! - [`policies`]: the bucket policy and the IAM policies guardsync needs, rendered
