@@ -566,8 +566,8 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
             .iter()
             .chain(&list.trusted)
             .flat_map(|l| &l.uploads);
-        for (key, bytes, sha256) in uploads {
-            publish::upload_object(s3, bucket, key, bytes.clone(), sha256).await?;
+        for u in uploads {
+            publish::upload_object(s3, bucket, &u.key, u.bytes.clone(), &u.sha256).await?;
         }
         if let Some(p) = &policy {
             bucket_policy::apply(s3, bucket, p)

@@ -33,8 +33,8 @@ pub(crate) struct OneList {
     pub addresses: u64,
     /// Its parts when split (each its own set); empty: one set, the whole list.
     pub parts: Vec<Part>,
-    /// Objects to upload: (key, bytes, sha256), the whole list first.
-    pub uploads: Vec<(String, Vec<u8>, String)>,
+    /// Objects to upload, the whole list first.
+    pub uploads: Vec<Upload>,
     /// Whether the feeds were downloaded again.
     pub rebuilt: bool,
     /// How long apply waits for GuardDuty to load one of its sets.
@@ -145,6 +145,17 @@ impl OneList {
     }
 }
 
+/// One object to upload under `<prefix>lists/`.
+#[derive(Debug, Clone)]
+pub(crate) struct Upload {
+    /// Its key, `<prefix>lists/<sha256>.txt`.
+    pub key: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// sha256 of `bytes`.
+    pub sha256: String,
+}
+
 /// Every list of a run.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RunLists {
@@ -213,11 +224,7 @@ fn settle_of(list: &ThreatList) -> Duration {
 
 /// The objects of a freshly built list: the whole list and, past
 /// GuardDuty's limits, its parts in address order.
-pub(crate) fn split_built(
-    name: &str,
-    prefix: &str,
-    built: BuiltList,
-) -> (Vec<Part>, Vec<(String, Vec<u8>, String)>) {
+pub(crate) fn split_built(name: &str, prefix: &str, built: BuiltList) -> (Vec<Part>, Vec<Upload>) {
     let key = publish::object_key(prefix, &built.sha256);
     let ranges = feed::split::split(
         &built.bytes,
@@ -238,10 +245,17 @@ pub(crate) fn split_built(
                 key: key.clone(),
                 entries: bytes.iter().filter(|b| **b == b'\n').count() as u64,
             });
-            uploads.push((key, bytes, sha256));
+            uploads.push(Upload { key, bytes, sha256 });
         }
     }
-    uploads.insert(0, (key, built.bytes, built.sha256));
+    uploads.insert(
+        0,
+        Upload {
+            key,
+            bytes: built.bytes,
+            sha256: built.sha256,
+        },
+    );
     (parts, uploads)
 }
 
@@ -452,7 +466,7 @@ async fn trusted_list(
         uploads: if present {
             Vec::new()
         } else {
-            vec![(key, bytes, sha256)]
+            vec![Upload { key, bytes, sha256 }]
         },
         rebuilt: true,
         settle,

@@ -4,7 +4,7 @@
 //! Planned and applied by [`super::lists`]; this file says what sets the
 //! kind apart.
 
-use super::lists::ListKind;
+use super::plan::ListKind;
 use crate::cloud::SetKind;
 use crate::report::Resource;
 

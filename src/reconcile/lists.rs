@@ -2,7 +2,7 @@
 //! its IPSet (the trusted list). Both kinds have the same API shape,
 //! statuses and activation rules, so one planner serves them; what differs
 //! (slots, the resource's name in the report, the configuration key) is a
-//! [`ListKind`], defined in each kind's own file (`threat_set.rs`,
+//! [`ListKind`] (in `plan.rs`), defined in each kind's own file (`threat_set.rs`,
 //! `ip_set.rs`).
 //!
 //! Observe the detector's sets of the kind, decide what to do ([`plan`],
@@ -17,12 +17,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::plan::{
-    Failure, OWNER_TAG, OWNER_VALUE, Outcome, Plan, TargetError, Timing, client_token,
+    Failure, ListKind, OWNER_TAG, OWNER_VALUE, Outcome, Plan, TargetError, Timing, client_token,
 };
 use crate::cloud::GuardDutyApi;
-use crate::cloud::{ListSet, NewSet, SetKind, SetStatus};
+use crate::cloud::{ListSet, NewSet, SetStatus};
 use crate::publish::parse_location;
-use crate::report::{Action, Change, Resource, Unmanaged};
+use crate::report::{Action, Change, Unmanaged};
 
 /// The tag that records the sha256 of the list a set points at.
 pub(crate) const SHA_TAG: &str = "guardsync-sha256";
@@ -30,23 +30,6 @@ pub(crate) const SHA_TAG: &str = "guardsync-sha256";
 /// so that a later run can put it back if GuardDuty could not read the new
 /// list (an activation can end in ERROR long after the apply that made it).
 pub(crate) const PREVIOUS_TAG: &str = "guardsync-previous";
-
-/// What sets one kind of list apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ListKind {
-    /// The API's kind.
-    pub set: SetKind,
-    /// The report's `resource`.
-    pub resource: Resource,
-    /// How many lists of this kind a detector may hold.
-    pub slots: usize,
-    /// Whether threat entity lists take the same slots.
-    pub entity_lists_count: bool,
-    /// The configuration key that names the list, for hints.
-    pub config_key: &'static str,
-    /// The kind in a sentence ("threat lists").
-    pub plural: &'static str,
-}
 
 /// One set every managed target should have.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -773,6 +756,7 @@ async fn settle<G: GuardDutyApi>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Resource;
     use test_case::test_case;
 
     const KEY: &str = "guardduty/new.txt";

@@ -39,6 +39,23 @@ pub(crate) fn client_token(inputs: &str) -> String {
     hex::encode(Sha256::digest(inputs.as_bytes()))[..32].to_owned()
 }
 
+/// What sets one kind of list apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ListKind {
+    /// The API's kind.
+    pub set: crate::cloud::SetKind,
+    /// The report's `resource`.
+    pub resource: Resource,
+    /// How many lists of this kind a detector may hold.
+    pub slots: usize,
+    /// Whether threat entity lists take the same slots.
+    pub entity_lists_count: bool,
+    /// The configuration key that names the list, for hints.
+    pub config_key: &'static str,
+    /// The kind in a sentence ("threat lists").
+    pub plural: &'static str,
+}
+
 /// How long guardsync waits for GuardDuty, and how often it looks.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {

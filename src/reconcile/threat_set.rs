@@ -3,7 +3,7 @@
 //! limits). Planned and applied by [`super::lists`]; this file says what
 //! sets the kind apart.
 
-use super::lists::ListKind;
+use super::plan::ListKind;
 use crate::cloud::SetKind;
 use crate::report::Resource;
 

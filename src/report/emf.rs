@@ -48,7 +48,13 @@ pub fn metrics(
         Metric {
             name: "ListEntries",
             unit: "Count",
-            value: report.list.entries as f64,
+            // Every threat list's entries (the first list's alone when the
+            // report predates `lists`).
+            value: if report.lists.is_empty() {
+                report.list.entries
+            } else {
+                report.lists.iter().map(|l| l.entries).sum()
+            } as f64,
         },
         Metric {
             name: "AwsCalls",

@@ -35,20 +35,44 @@ pub fn render(report: &Report) -> String {
         report.mode.as_str()
     );
 
-    let l = &report.list;
-    let sha: String = l.sha256.chars().take(12).collect();
-    let change = match (l.changed, report.mode) {
-        (true, Mode::Plan) => "new content, to upload",
-        (true, Mode::Apply) => "new content, uploaded",
-        (false, _) => "unchanged",
+    let several = report.lists.len() > 1
+        || report.trusted_list.is_some()
+        || report.lists.iter().any(|l| !l.parts.is_empty());
+    let lists: Vec<(&str, &crate::report::ListReport)> = if several {
+        report
+            .lists
+            .iter()
+            .map(|l| ("List", l))
+            .chain(report.trusted_list.iter().map(|l| ("Trusted list", l)))
+            .collect()
+    } else {
+        vec![("List", &report.list)]
     };
-    let _ = writeln!(
-        out,
-        "**List** `{sha}`: {} entries, {} addresses, {change}  \n`{}`\n",
-        thousands(l.entries),
-        thousands(l.addresses),
-        l.location
-    );
+    for (what, l) in lists {
+        let sha: String = l.sha256.chars().take(12).collect();
+        let change = match (l.changed, report.mode) {
+            (true, Mode::Plan) => "new content, to upload",
+            (true, Mode::Apply) => "new content, uploaded",
+            (false, _) => "unchanged",
+        };
+        let name = if several {
+            format!(" `{}`", cell(&l.name))
+        } else {
+            String::new()
+        };
+        let parts = if l.parts.is_empty() {
+            String::new()
+        } else {
+            format!(", in {} parts (one set each)", l.parts.len())
+        };
+        let _ = writeln!(
+            out,
+            "**{what}**{name} `{sha}`: {} entries, {} addresses{parts}, {change}  \n`{}`\n",
+            thousands(l.entries),
+            thousands(l.addresses),
+            l.location
+        );
+    }
 
     let ordered = in_order(report);
     let changed: Vec<&&TargetReport> = ordered

@@ -27,7 +27,12 @@ pub fn render(report: &Report, style: Style) -> String {
     header(&mut out, report, paint);
     rollout(&mut out, report, paint);
     if report.targets.iter().any(|t| !t.changes.is_empty()) {
-        legend(&mut out, report.mode, paint);
+        let archives = report
+            .targets
+            .iter()
+            .flat_map(|t| &t.changes)
+            .any(|c| c.action == Action::Archive);
+        legend(&mut out, report.mode, archives, paint);
     }
     // One sort for every list of targets below.
     let ordered = in_order(report);
@@ -138,15 +143,52 @@ fn header(out: &mut Out, report: &Report, paint: Paint) {
     out.line(paint.bold(&title));
     out.blank();
 
-    let list = &report.list;
+    let several = report.lists.len() > 1
+        || report.trusted_list.is_some()
+        || report.lists.iter().any(|l| !l.parts.is_empty());
+    if !several {
+        list_block(out, &report.list, "List", "", report.mode, paint);
+        return;
+    }
+    for l in &report.lists {
+        list_block(out, l, "List", &l.name, report.mode, paint);
+    }
+    if let Some(t) = &report.trusted_list {
+        list_block(out, t, "Trusted list", &t.name, report.mode, paint);
+    }
+}
+
+/// One list of the header: where it is, what it holds, whether it changed,
+/// and the parts of a split list.
+fn list_block(
+    out: &mut Out,
+    list: &crate::report::ListReport,
+    what: &str,
+    name: &str,
+    mode: Mode,
+    paint: Paint,
+) {
     let sha: String = list.sha256.chars().take(12).collect();
-    out.line(format!("{}  {}", paint.bold("List"), list.location));
+    let head = if name.is_empty() {
+        paint.bold(what)
+    } else {
+        format!("{} {name:?}", paint.bold(what))
+    };
+    out.line(format!("{head}  {}", list.location));
     out.line(format!(
         "      sha256 {sha} · {} · {}",
         counted(list.entries, "entry", "entries"),
         counted(list.addresses, "address", "addresses"),
     ));
-    let mut content = match (list.changed, report.mode) {
+    for p in &list.parts {
+        out.line(format!(
+            "      part {:?} · {} · {}",
+            p.name,
+            counted(p.entries, "entry", "entries"),
+            p.location
+        ));
+    }
+    let mut content = match (list.changed, mode) {
         (true, Mode::Plan) => format!("{} upload (new content)", paint.green("+")),
         (true, Mode::Apply) => format!("{} uploaded (new content)", paint.green("+")),
         (false, _) => "= unchanged".to_owned(),
@@ -157,9 +199,10 @@ fn header(out: &mut Out, report: &Report, paint: Paint) {
     out.line(format!("      {content}"));
 }
 
-/// Every action sign, always all four, in the mode's tense; shown only when
-/// some target has a change, since it explains nothing otherwise.
-fn legend(out: &mut Out, mode: Mode, paint: Paint) {
+/// Every action sign, always these four (and archive when findings are
+/// archived), in the mode's tense; shown only when some target has a
+/// change, since it explains nothing otherwise.
+fn legend(out: &mut Out, mode: Mode, archives: bool, paint: Paint) {
     let actions = [
         Action::Create,
         Action::Update,
@@ -168,6 +211,7 @@ fn legend(out: &mut Out, mode: Mode, paint: Paint) {
     ];
     let items: Vec<String> = actions
         .iter()
+        .chain(archives.then_some(&Action::Archive))
         .map(|&a| format!("{} {}", paint.sign(a), verb(a, mode)))
         .collect();
     out.blank();
