@@ -166,6 +166,32 @@ fn view_of_record(
         when: html::parse_utc(&r.finished_at).map_or(When::Unknown, When::Finished),
         now,
         organization_id: None,
+        more_lists: r
+            .lists
+            .iter()
+            .skip(1)
+            .map(|l| (format!("List {:?}", l.name), l))
+            .chain(
+                r.trusted
+                    .iter()
+                    .map(|l| (format!("Trusted list {:?}", l.name), l)),
+            )
+            .map(|(label, l)| {
+                (
+                    label,
+                    html::List {
+                        sha256: l.sha256.clone(),
+                        entries: l.entries,
+                        addresses: l.addresses,
+                        location: match bucket {
+                            Some(b) => crate::publish::s3_url(b, &l.key),
+                            None => l.key.clone(),
+                        },
+                        changed: None,
+                    },
+                )
+            })
+            .collect(),
         list: html::List {
             sha256: r.list.sha256.clone(),
             entries: r.list.entries,

@@ -45,8 +45,12 @@ pub struct View {
     pub now: i64,
     /// The organization id, when the input has it.
     pub organization_id: Option<String>,
-    /// The list the run put (apply) or would put (plan) in place.
+    /// The list the run put (apply) or would put (plan) in place (the
+    /// first threat list).
     pub list: List,
+    /// The other lists, each with its label (`List "Abuse-Feodo"`,
+    /// `Trusted list "guardsync-trusted"`).
+    pub more_lists: Vec<(String, List)>,
     /// The Regions, in the report's order.
     pub regions: Vec<String>,
     /// One per (account, Region).
@@ -143,6 +147,10 @@ struct JsonReport {
     mode: String,
     list: JsonList,
     #[serde(default)]
+    lists: Vec<JsonList>,
+    #[serde(default)]
+    trusted_list: Option<JsonList>,
+    #[serde(default)]
     organization_id: Option<String>,
     regions: Vec<String>,
     #[serde(default)]
@@ -156,6 +164,8 @@ struct JsonReport {
 
 #[derive(Deserialize)]
 struct JsonList {
+    #[serde(default)]
+    name: String,
     sha256: String,
     entries: u64,
     addresses: u64,
@@ -186,6 +196,31 @@ struct JsonSummary {
     api_calls: u64,
     #[serde(default)]
     api_retries: u64,
+}
+
+impl JsonList {
+    fn view(self) -> List {
+        List {
+            sha256: self.sha256,
+            entries: self.entries,
+            addresses: self.addresses,
+            location: self.location,
+            changed: self.changed,
+        }
+    }
+}
+
+impl List {
+    /// A list of a report in memory.
+    pub fn of(l: &crate::report::ListReport) -> List {
+        List {
+            sha256: l.sha256.clone(),
+            entries: l.entries,
+            addresses: l.addresses,
+            location: l.location.clone(),
+            changed: Some(l.changed),
+        }
+    }
 }
 
 impl View {
@@ -238,13 +273,17 @@ impl View {
             when,
             now,
             organization_id: r.organization_id,
-            list: List {
-                sha256: r.list.sha256,
-                entries: r.list.entries,
-                addresses: r.list.addresses,
-                location: r.list.location,
-                changed: r.list.changed,
-            },
+            more_lists: r
+                .lists
+                .into_iter()
+                .skip(1)
+                .map(|l| (format!("List {:?}", l.name), l.view()))
+                .chain(
+                    r.trusted_list
+                        .map(|l| (format!("Trusted list {:?}", l.name), l.view())),
+                )
+                .collect(),
+            list: r.list.view(),
             regions: r.regions,
             targets,
             names,
@@ -285,13 +324,18 @@ impl View {
             when,
             now,
             organization_id: r.organization_id.clone(),
-            list: List {
-                sha256: r.list.sha256.clone(),
-                entries: r.list.entries,
-                addresses: r.list.addresses,
-                location: r.list.location.clone(),
-                changed: Some(r.list.changed),
-            },
+            list: List::of(&r.list),
+            more_lists: r
+                .lists
+                .iter()
+                .skip(1)
+                .map(|l| (format!("List {:?}", l.name), List::of(l)))
+                .chain(
+                    r.trusted_list
+                        .iter()
+                        .map(|l| (format!("Trusted list {:?}", l.name), List::of(l))),
+                )
+                .collect(),
             regions: r.regions.clone(),
             targets,
             names,
@@ -818,6 +862,19 @@ fn head(out: &mut String, v: &View) {
         "sha256",
         &format!("<code>{}</code>", esc(&v.list.sha256)),
     );
+    for (label, l) in &v.more_lists {
+        row(
+            out,
+            &esc(label),
+            &format!(
+                "{} entries, {} addresses, at <code>{}</code>, sha256 <code>{}</code>",
+                thousands(l.entries),
+                thousands(l.addresses),
+                esc(&l.location),
+                esc(&l.sha256)
+            ),
+        );
+    }
     let list_age = match (v.when, v.list.changed, v.mode) {
         (When::Finished(t), _, _) => format!(
             "in place since {} at the latest (the recorded apply put it there): {}",
@@ -1391,6 +1448,16 @@ mod tests {
                 location: "s3://bucket/guardduty/lists/x.txt".into(),
                 changed: Some(true),
             },
+            more_lists: vec![(
+                "Trusted list \"corp-<trusted>\"".into(),
+                List {
+                    sha256: "cd".repeat(32),
+                    entries: 2,
+                    addresses: 257,
+                    location: "s3://bucket/guardduty/lists/y.txt".into(),
+                    changed: Some(false),
+                },
+            )],
             regions: regions.iter().map(|r| (*r).to_owned()).collect(),
             targets,
             names: HashMap::new(),
@@ -1402,6 +1469,18 @@ mod tests {
     }
 
     const R: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+
+    #[test]
+    fn every_list_has_its_row() {
+        let page = render(&view(Vec::new(), &R));
+        assert!(
+            page.contains(
+                "Trusted list &quot;corp-&lt;trusted&gt;&quot;</dt><dd>2 entries, 257 addresses, \
+                 at <code>s3://bucket/guardduty/lists/y.txt</code>"
+            ),
+            "{page}"
+        );
+    }
 
     #[test]
     fn names_and_errors_are_escaped() {
