@@ -238,8 +238,12 @@ const MAX_ERROR_CHARS: usize = 1000;
 pub struct Response<'a> {
     /// `plan` or `apply`.
     pub mode: &'static str,
-    /// The list put in place.
+    /// The list put in place (the first threat list).
     pub list: &'a crate::report::ListReport,
+    /// Every threat list put in place, the first one included.
+    pub lists: &'a [crate::report::ListReport],
+    /// The trusted list, when configured.
+    pub trusted_list: Option<&'a crate::report::ListReport>,
     /// The report's summary.
     pub summary: &'a crate::report::Summary,
     /// The first [`MAX_FAILED`] failed targets, in report order.
@@ -280,6 +284,8 @@ pub fn response(report: &Report, location: Option<String>) -> Response<'_> {
     Response {
         mode: report.mode.as_str(),
         list: &report.list,
+        lists: &report.lists,
+        trusted_list: report.trusted_list.as_ref(),
         summary: &report.summary,
         failed_not_shown: report.summary.failed.saturating_sub(failed.len()),
         failed,

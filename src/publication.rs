@@ -295,8 +295,10 @@ pub(crate) async fn build(c: &Config, s3: &S3) -> Result<RunLists, Error> {
         }
         None => None,
     };
-    let trusted_removed =
-        c.trusted_list.is_none() && previous.as_ref().is_some_and(|m| m.trusted.is_some());
+    let trusted_removed = c.trusted_list.is_none()
+        && previous
+            .as_ref()
+            .is_some_and(|m| m.trusted.is_some() || m.trusted_removed);
 
     // The manifest, when anything changed (a list's content, the set of
     // lists, or the trusted list).
@@ -313,7 +315,21 @@ pub(crate) async fn build(c: &Config, s3: &S3) -> Result<RunLists, Error> {
             None => None,
         },
     });
-    let document = Manifest::document(entries, trusted_entry);
+    let changed = threat.iter().any(|l| !l.uploads.is_empty())
+        || trusted.as_ref().is_some_and(|l| !l.uploads.is_empty());
+    let document = Manifest::document(entries, trusted_entry).map(|mut doc| {
+        doc.trusted_removed = trusted_removed;
+        if let Some(before) = &previous {
+            doc.retiring = removed_objects(before, c);
+            // Retired with the next publication of a list; kept until then.
+            if !changed {
+                doc.retiring.extend(before.retiring.iter().cloned());
+            }
+            doc.retiring.sort();
+            doc.retiring.dedup();
+        }
+        doc
+    });
     // Unchanged lists are their manifest entries again: the document is
     // then the one in the bucket, and is not written again.
     let manifest = match (&previous, document) {
@@ -321,7 +337,7 @@ pub(crate) async fn build(c: &Config, s3: &S3) -> Result<RunLists, Error> {
         (_, doc) => doc,
     };
     let retires = match (&previous, &manifest) {
-        (Some(before), Some(doc)) => retired(before, doc, c, prefix),
+        (Some(before), Some(doc)) => retired(before, doc, c, prefix, changed),
         _ => Vec::new(),
     };
     Ok(RunLists {
@@ -333,10 +349,35 @@ pub(crate) async fn build(c: &Config, s3: &S3) -> Result<RunLists, Error> {
     })
 }
 
+/// The current objects of the lists `before` names that the configuration
+/// no longer has (and of a trusted list it no longer has).
+fn removed_objects(before: &Manifest, c: &Config) -> Vec<String> {
+    let configured = |name: &str| c.threat_lists.iter().any(|l| l.name == name);
+    let mut out: Vec<String> = before
+        .lists
+        .iter()
+        .filter(|l| l.name.as_deref().is_some_and(|n| !configured(n)))
+        .flat_map(|l| l.keys().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    if c.trusted_list.is_none()
+        && let Some(t) = &before.trusted
+    {
+        out.push(t.key.clone());
+    }
+    out
+}
+
 /// The objects that publishing `doc` over `before` retires: per list, the
 /// objects two publications back; for a list no longer configured, its
-/// previous ones. Never an object `doc` still names.
-fn retired(before: &Manifest, doc: &Manifest, c: &Config, prefix: &str) -> Vec<String> {
+/// previous ones; with a new list's content (`changed`), the objects of
+/// lists removed earlier. Never an object `doc` still names.
+fn retired(
+    before: &Manifest,
+    doc: &Manifest,
+    c: &Config,
+    prefix: &str,
+    changed: bool,
+) -> Vec<String> {
     let live = doc.live_keys();
     let before_lists: Vec<Manifest> = if before.lists.is_empty() {
         vec![before.clone()]
@@ -361,11 +402,17 @@ fn retired(before: &Manifest, doc: &Manifest, c: &Config, prefix: &str) -> Vec<S
             }
         }
     }
-    if let (Some(b), Some(t)) = (&before.trusted, &doc.trusted)
+    if let Some(b) = &before.trusted
         && let Some(old) = &b.previous_key
-        && Some(old) != t.previous_key.as_ref()
+        && doc
+            .trusted
+            .as_ref()
+            .is_none_or(|t| Some(old) != t.previous_key.as_ref())
     {
         out.insert(old.clone());
+    }
+    if changed {
+        out.extend(before.retiring.iter().cloned());
     }
     let lists = publish::lists_prefix(prefix);
     out.into_iter()

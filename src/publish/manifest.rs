@@ -57,6 +57,16 @@ pub struct Manifest {
     /// The trusted list, when one is published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted: Option<TrustedManifest>,
+    /// A trusted list was published, then removed from the configuration:
+    /// every run still looks for guardsync's IPSets, to delete them
+    /// wherever they remain (a target that failed, or was out of scope).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trusted_removed: bool,
+    /// The objects of lists no longer configured: sets may still point at
+    /// them until guardsync deletes those sets, so they are retired with the
+    /// next publication of a list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retiring: Vec<String>,
 }
 
 /// One part of a split list.
@@ -165,6 +175,8 @@ impl Manifest {
             previous_parts: Vec::new(),
             lists: Vec::new(),
             trusted: None,
+            trusted_removed: false,
+            retiring: Vec::new(),
         }
     }
 
@@ -213,6 +225,7 @@ impl Manifest {
             keys.insert(t.key.clone());
             keys.extend(t.previous_key.clone());
         }
+        keys.extend(self.retiring.iter().cloned());
         keys
     }
 

@@ -374,6 +374,9 @@ pub struct Summary {
     pub updates: usize,
     /// See `creates`.
     pub deletes: usize,
+    /// Changes that archive the current findings of an `archive_existing`
+    /// rule (one per rule and target).
+    pub archives: usize,
     /// AWS calls the run made.
     pub api_calls: u64,
     /// Attempts beyond the first (throttling, 5xx, transport errors).
@@ -405,8 +408,9 @@ impl Summary {
             for c in &t.changes {
                 match c.action {
                     Action::Create => s.creates += 1,
-                    Action::Update | Action::Activate | Action::Archive => s.updates += 1,
+                    Action::Update | Action::Activate => s.updates += 1,
                     Action::Delete => s.deletes += 1,
+                    Action::Archive => s.archives += 1,
                 }
             }
         }

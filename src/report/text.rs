@@ -704,7 +704,10 @@ fn summary_line(report: &Report, paint: Paint) -> String {
     }
     let across = counted(s.targets, "target", "targets");
     match report.mode {
-        Mode::Plan if s.creates + s.updates + s.deletes == 0 && !report.any_list_changed() => {
+        Mode::Plan
+            if s.creates + s.updates + s.deletes + s.archives == 0
+                && !report.any_list_changed() =>
+        {
             let ok = s.targets - s.failed;
             let up_to_date = if s.failed > 0 {
                 format!("{} of {across} are up to date", thousands(ok))
@@ -716,11 +719,12 @@ fn summary_line(report: &Report, paint: Paint) -> String {
             format!("{} {up_to_date}; {tail}.", paint.bold("No changes."))
         }
         Mode::Plan => format!(
-            "{} {} to create, {} to update, {} to delete across {across}; {tail}.",
+            "{} {} to create, {} to update, {} to delete{} across {across}; {tail}.",
             paint.bold("Plan:"),
             thousands(s.creates),
             thousands(s.updates),
             thousands(s.deletes),
+            archives(s.archives, "to archive"),
         ),
         Mode::Apply => {
             let label = if s.failed > 0 {
@@ -729,12 +733,22 @@ fn summary_line(report: &Report, paint: Paint) -> String {
                 paint.bold("Apply complete:")
             };
             format!(
-                "{label} {} created, {} updated, {} deleted across {across}; {tail}.",
+                "{label} {} created, {} updated, {} deleted{} across {across}; {tail}.",
                 thousands(s.creates),
                 thousands(s.updates),
                 thousands(s.deletes),
+                archives(s.archives, "archived"),
             )
         }
+    }
+}
+
+/// `, 2 to archive` when rules archive current findings (archive changes).
+fn archives(n: usize, what: &str) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {} {what}", thousands(n))
     }
 }
 

@@ -165,13 +165,21 @@ async fn an_apply_invocation_returns_a_summary_keeps_the_report_in_the_bucket_an
             .filter_map(|d| d["Name"].as_str())
             .collect();
         let s = &inv.body["summary"];
+        let entries: u64 = inv.body["lists"]
+            .as_array()
+            .expect("lists")
+            .iter()
+            .map(|l| l["entries"].as_u64().unwrap_or_default())
+            .sum();
+        assert_eq!(inv.body["lists"][0], inv.body["list"]);
+        let entries = json!(entries);
         let want = [
             ("TargetsFailed", &s["failed"]),
             ("TargetsActivating", &s["activating"]),
             ("TargetsChanged", &s["changed"]),
             ("TargetsPending", &s["pending"]),
             ("CoverageGaps", &s["coverage_gaps"]),
-            ("ListEntries", &inv.body["list"]["entries"]),
+            ("ListEntries", &entries),
             ("AwsCalls", &s["api_calls"]),
             ("AwsRetries", &s["api_retries"]),
             ("CoverageGapsNew", &new_gaps),

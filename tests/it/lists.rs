@@ -266,10 +266,53 @@ async fn several_lists_and_the_trusted_list_go_to_every_admin_and_standalone_tar
             "update threat_intel_set FireHOL-Level1".to_owned(),
         ])
     );
+    let m1 = s3_object(emu, "guardduty/manifest.json").await;
     emu.clear_calls().await;
     let again = run(emu, "apply", &cfg);
     assert_eq!(again.code, 0, "{}", again.stderr);
+    let m2 = s3_object(emu, "guardduty/manifest.json").await;
+    assert_eq!(String::from_utf8_lossy(&m1), String::from_utf8_lossy(&m2));
     assert_eq!(mutating_calls(emu).await, [RUN_RECORD]);
+
+    // The removed lists' objects stay until the next publication of a list,
+    // which retires them (the lifecycle rule's tag).
+    let removed = [
+        key_of(by_report[1]["location"].as_str().unwrap_or_default()).to_owned(),
+        key_of(by_report[2]["location"].as_str().unwrap_or_default()).to_owned(),
+    ];
+    for key in &removed {
+        assert_eq!(retired(emu, key).await, false, "{key}");
+    }
+    let cfg = lists_config(
+        dir.path(),
+        &regions,
+        &one.replace(
+            "max_age_hours: null\n",
+            "max_age_hours: null\n    allowlist: [\"2.56.192.0/22\"]\n",
+        ),
+        "",
+    );
+    let apply = run(emu, "apply", &cfg);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert_eq!(apply.json()["list"]["changed"], true);
+    for key in &removed {
+        assert_eq!(retired(emu, key).await, true, "{key}");
+    }
+}
+
+/// Whether the object `key` carries guardsync's retired tag.
+async fn retired(emu: &Emulator, key: &str) -> bool {
+    crate::common::gs::s3(emu)
+        .await
+        .get_object_tagging()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("tags of {key}: {e:?}"))
+        .tag_set()
+        .iter()
+        .any(|t| t.key() == "guardsync-retired" && t.value() == "true")
 }
 
 /// Create a TXT set of `kind` in `account`'s detector in `region`, not

@@ -187,6 +187,7 @@ fn needs(call: &Call, n: &Names, members: &BTreeSet<String>) -> Vec<(String, Str
     );
     let detector = format!("arn:aws:guardduty:{region}:{account}:detector/0123456789abcdef");
     let set = format!("{detector}/threatintelset/0123456789abcdef");
+    let ip_set = format!("{detector}/ipset/0123456789abcdef");
     let filter = format!("{detector}/filter/internal-scanner");
     let topic = format!("arn:aws:sns:{region}:{account}:{}", n.topic);
     let rule = format!("arn:aws:events:{region}:{account}:rule/guardsync-findings");
@@ -224,9 +225,16 @@ fn needs(call: &Call, n: &Names, members: &BTreeSet<String>) -> Vec<(String, Str
             | "ListFilters"
             | "ListFindings"
             | "GetAdministratorAccount"
-            | "CreateThreatIntelSet",
+            | "CreateThreatIntelSet"
+            | "ListIPSets"
+            | "CreateIPSet"
+            | "ArchiveFindings",
         ) => own("*"),
-        ("guardduty", "GetThreatIntelSet" | "UpdateThreatIntelSet" | "TagResource") => own(&set),
+        (
+            "guardduty",
+            "GetThreatIntelSet" | "UpdateThreatIntelSet" | "DeleteThreatIntelSet" | "TagResource",
+        ) => own(&set),
+        ("guardduty", "GetIPSet" | "UpdateIPSet" | "DeleteIPSet") => own(&ip_set),
         ("guardduty", "CreateFilter" | "GetFilter" | "UpdateFilter" | "DeleteFilter") => {
             own(&filter)
         }
@@ -243,11 +251,17 @@ fn needs(call: &Call, n: &Names, members: &BTreeSet<String>) -> Vec<(String, Str
             need.push(("s3:ListBucket".to_owned(), bucket));
         }
         // GuardDuty puts an inline policy on its service-linked role to read the list.
-        ("guardduty", "CreateThreatIntelSet" | "UpdateThreatIntelSet") => {
+        (
+            "guardduty",
+            "CreateThreatIntelSet" | "UpdateThreatIntelSet" | "CreateIPSet" | "UpdateIPSet",
+        ) => {
             need.push(("iam:PutRolePolicy".to_owned(), slr.clone()));
             need.push(("iam:DeleteRolePolicy".to_owned(), slr));
             if op == "CreateThreatIntelSet" {
                 need.push(("guardduty:TagResource".to_owned(), set));
+            }
+            if op == "CreateIPSet" {
+                need.push(("guardduty:TagResource".to_owned(), ip_set));
             }
         }
         // Tags on create are authorized as TagResource too.
@@ -403,6 +417,61 @@ async fn every_call_of_plan_and_apply_is_allowed_by_the_rendered_policies() {
     let cfg = write("2.57.122.0/24", RULES_CHANGED, "");
     phases.push(phase(emu, &cfg, plan_apply).await);
 
+    // 3b. Two threat lists, a trusted list and a rule that archives what it
+    // matches (the administrator its members', 777 its own); 3c. the trusted
+    // list changes (UpdateIPSet); 3d. the second list and the trusted list
+    // go (DeleteThreatIntelSet, DeleteIPSet).
+    emu.add_findings(
+        "777777777777",
+        "us-east-1",
+        serde_json::json!([{"type": "Recon:EC2/Portscan", "severity": 5.0}]),
+    )
+    .await;
+    let lists = |trusted: Option<&str>, second: bool| {
+        let f = crate::common::gs::fixtures();
+        let f = f.display();
+        let mut y = format!(
+            "admin:\n  account_id: \"{ADMIN}\"\nregions: [{}]\n\
+             feeds:\n  - name: firehol_level1\n    url: file://{f}/firehol_level1.netset\n",
+            REGIONS.join(", ")
+        );
+        if second {
+            y.push_str(&format!(
+                "  - name: blocklist_de\n    url: file://{f}/blocklist_de.ipset\n"
+            ));
+        }
+        y.push_str(
+            "threat_lists:\n  - name: FireHOL-Level1\n    feeds: [firehol_level1]\n    \
+             max_age_hours: null\n    allowlist: [\"2.57.122.0/24\"]\n",
+        );
+        if second {
+            y.push_str(
+                "  - name: Blocklist-DE\n    feeds: [blocklist_de]\n    max_age_hours: null\n",
+            );
+        }
+        if let Some(t) = trusted {
+            y.push_str(&format!(
+                "trusted_list:\n  name: guardsync-trusted\n  cidrs: [\"{t}\"]\n"
+            ));
+        }
+        y.push_str(&format!(
+            "bucket:\n  name: {}\n  region: us-east-1\n\
+             suppression_rules:\n  - {{name: internal-scanner, rank: 1, archive_existing: true, \
+             criteria: {{type: {{equals: [\"Recon:EC2/Portscan\"]}}}}}}\n",
+            crate::common::gs::BUCKET
+        ));
+        let path = dir.path().join("lists.yaml");
+        std::fs::write(&path, y).expect("write config");
+        path
+    };
+    for (trusted, second) in [
+        (Some("198.51.100.7"), true),
+        (Some("198.51.100.8"), true),
+        (None, false),
+    ] {
+        phases.push(phase(emu, &lists(trusted, second), plan_apply).await);
+    }
+
     // 4. `regions: enabled` (Account ListRegions). The demo administrator has
     // no detector in me-south-1, so that region's targets fail: exit 3.
     let text = std::fs::read_to_string(&cfg).expect("config").replace(
@@ -449,18 +518,26 @@ async fn every_call_of_plan_and_apply_is_allowed_by_the_rendered_policies() {
         "admin events:PutRule",
         "admin events:PutTargets",
         "admin events:RemoveTargets",
+        "admin guardduty:ArchiveFindings",
         "admin guardduty:CreateFilter",
+        "admin guardduty:CreateIPSet",
         "admin guardduty:CreateThreatIntelSet",
         "admin guardduty:DeleteFilter",
+        "admin guardduty:DeleteIPSet",
+        "admin guardduty:DeleteThreatIntelSet",
         "admin guardduty:GetFilter",
+        "admin guardduty:GetIPSet",
         "admin guardduty:GetThreatIntelSet",
         "admin guardduty:ListDetectors",
         "admin guardduty:ListFilters",
         "admin guardduty:ListFindings",
+        "admin guardduty:ListIPSets",
         "admin guardduty:ListMembers",
+        "admin guardduty:ListThreatEntitySets",
         "admin guardduty:ListThreatIntelSets",
         "admin guardduty:TagResource",
         "admin guardduty:UpdateFilter",
+        "admin guardduty:UpdateIPSet",
         "admin guardduty:UpdateThreatIntelSet",
         "admin organizations:DescribeOrganization",
         "admin organizations:ListAccounts",
@@ -480,17 +557,26 @@ async fn every_call_of_plan_and_apply_is_allowed_by_the_rendered_policies() {
         "admin sns:Subscribe",
         "admin sns:Unsubscribe",
         "admin sts:AssumeRole",
+        "member guardduty:ArchiveFindings",
         "member guardduty:CreateFilter",
+        "member guardduty:CreateIPSet",
         "member guardduty:CreateThreatIntelSet",
         "member guardduty:DeleteFilter",
+        "member guardduty:DeleteIPSet",
+        "member guardduty:DeleteThreatIntelSet",
         "member guardduty:GetAdministratorAccount",
         "member guardduty:GetFilter",
+        "member guardduty:GetIPSet",
         "member guardduty:GetThreatIntelSet",
         "member guardduty:ListDetectors",
         "member guardduty:ListFilters",
+        "member guardduty:ListFindings",
+        "member guardduty:ListIPSets",
+        "member guardduty:ListThreatEntitySets",
         "member guardduty:ListThreatIntelSets",
         "member guardduty:TagResource",
         "member guardduty:UpdateFilter",
+        "member guardduty:UpdateIPSet",
         "member guardduty:UpdateThreatIntelSet",
     ];
     let missing: Vec<&str> = expected
