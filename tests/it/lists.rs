@@ -281,7 +281,7 @@ async fn several_lists_and_the_trusted_list_go_to_every_admin_and_standalone_tar
         key_of(by_report[2]["location"].as_str().unwrap_or_default()).to_owned(),
     ];
     for key in &removed {
-        assert_eq!(retired(emu, key).await, false, "{key}");
+        assert!(!retired(emu, key).await, "{key}");
     }
     let cfg = lists_config(
         dir.path(),
@@ -296,7 +296,7 @@ async fn several_lists_and_the_trusted_list_go_to_every_admin_and_standalone_tar
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     assert_eq!(apply.json()["list"]["changed"], true);
     for key in &removed {
-        assert_eq!(retired(emu, key).await, true, "{key}");
+        assert!(retired(emu, key).await, "{key}");
     }
 }
 
