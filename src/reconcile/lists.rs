@@ -673,16 +673,21 @@ async fn update<G: GuardDutyApi>(
         READ_HINT
     );
     if let (SetStatus::Error, Some(prev)) = (&status, previous) {
-        match w
-            .gd
-            .activate_set(kind, w.detector, id, prev, w.bucket_owner)
-            .await
-        {
-            Ok(()) => msg.push_str(&format!("; put back the previous location {prev}")),
-            Err(e) => msg.push_str(&format!("; could not put back {prev}: {e}")),
-        }
+        msg.push_str(&put_back(w, id, prev).await);
     }
     Err(Failure::Status(msg))
+}
+
+/// Point the set back at `previous`; what came of it, for the message.
+async fn put_back<G: GuardDutyApi>(w: &Writer<'_, G>, id: &str, previous: &str) -> String {
+    match w
+        .gd
+        .activate_set(w.kind.set, w.detector, id, previous, w.bucket_owner)
+        .await
+    {
+        Ok(()) => format!("; put back the previous location {previous}"),
+        Err(e) => format!("; could not put back {previous}: {e}"),
+    }
 }
 
 /// Point a set in ERROR back at `previous`, the list it read before, and fail
@@ -694,22 +699,14 @@ async fn rollback<G: GuardDutyApi>(
     id: &str,
     previous: &str,
 ) -> Result<Loaded, Failure> {
-    let kind = w.kind.set;
-    let mut msg = format!(
-        "GuardDuty could not use {} {:?}: status ERROR reading {}{}",
-        kind.api_name(),
+    let msg = format!(
+        "GuardDuty could not use {} {:?}: status ERROR reading {}{}{}",
+        w.kind.set.api_name(),
         d.name,
         d.location,
-        READ_HINT
+        READ_HINT,
+        put_back(w, id, previous).await
     );
-    match w
-        .gd
-        .activate_set(kind, w.detector, id, previous, w.bucket_owner)
-        .await
-    {
-        Ok(()) => msg.push_str(&format!("; put back the previous location {previous}")),
-        Err(e) => msg.push_str(&format!("; could not put back {previous}: {e}")),
-    }
     Err(Failure::Status(msg))
 }
 

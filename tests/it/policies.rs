@@ -648,13 +648,14 @@ fn the_checker_maps_calls_to_actions_and_dependencies() {
         ]
     );
     // What the policies do not grant: members get no alerts, S3 or
-    // Organizations; the administrator never calls TestEventPattern.
+    // Organizations; the administrator never calls TestEventPattern or
+    // DeleteDetector.
     let not_ok = [
         call("777777777777", "sns", "CreateTopic", 200),
         call("777777777777", "s3", "GetObject", 200),
         call("777777777777", "organizations", "ListAccounts", 200),
         call(ADMIN, "events", "TestEventPattern", 200),
-        call(ADMIN, "guardduty", "DeleteThreatIntelSet", 200),
+        call(ADMIN, "guardduty", "DeleteDetector", 200),
     ];
     assert_eq!(denied(&not_ok, &admin, &member, &n).len(), 6);
 }

@@ -98,21 +98,7 @@ pub(crate) async fn sets(
     account: &str,
     region: &str,
 ) -> Vec<(String, String, String, bool)> {
-    let v = emu.guardduty(account, region).await;
-    v["threat_intel_sets"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap_or_default().to_owned(),
-                s["location"].as_str().unwrap_or_default().to_owned(),
-                s["status"].as_str().unwrap_or_default().to_owned(),
-                s["tags"]["managed-by"] == "guardsync",
-            )
-        })
-        .collect()
+    of_kind(emu, account, region, "threat_intel_sets").await
 }
 
 /// The IPSets the emulator holds in one account and region: (name, location, status, owned).
@@ -121,8 +107,19 @@ pub(crate) async fn ip_sets(
     account: &str,
     region: &str,
 ) -> Vec<(String, String, String, bool)> {
+    of_kind(emu, account, region, "ip_sets").await
+}
+
+/// The sets of one kind (`threat_intel_sets`, `ip_sets`) of the emulator's
+/// GuardDuty view of one account and region.
+async fn of_kind(
+    emu: &Emulator,
+    account: &str,
+    region: &str,
+    kind: &str,
+) -> Vec<(String, String, String, bool)> {
     let v = emu.guardduty(account, region).await;
-    v["ip_sets"]
+    v[kind]
         .as_array()
         .cloned()
         .unwrap_or_default()
