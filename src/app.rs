@@ -59,6 +59,17 @@ pub async fn run(cli: Cli) -> ExitCode {
             a.out.as_deref(),
         ),
     };
+    exit_code_of(result)
+}
+
+/// `guardsync list merge`, which needs no async runtime: `main` runs it
+/// before building one (the runtime's threads cost start-up time and memory).
+pub fn run_list_merge(args: &crate::cli::ListMergeArgs) -> ExitCode {
+    exit_code_of(list_merge(args))
+}
+
+/// Print a command's error, if any, and map it to its exit code.
+fn exit_code_of(result: Result<ExitCode, Error>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -3,11 +3,16 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use guardsync::cli::Cli;
+use guardsync::cli::{Cli, Command, ListCommand};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `list merge` logs nothing (its warnings go straight to stderr) and
+    // needs no async runtime: it runs before either is set up.
+    if let Command::List(ListCommand::Merge(args)) = &cli.command {
+        return ExitCode::from(guardsync::app::run_list_merge(args).code());
+    }
     init_logging(cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -136,35 +136,22 @@ impl IpSet {
     /// Every address in `self` that is not in `other`; one linear pass.
     pub fn difference(&self, other: &IpSet) -> IpSet {
         let mut out = Vec::with_capacity(self.ranges.len());
-        let mut j = 0usize;
+        let mut from = 0usize;
         for r in &self.ranges {
-            // `lo` is the first address of `r` not yet known to be removed;
-            // u64 so that it can step past 255.255.255.255.
-            let mut lo = u64::from(r.lo);
-            let hi = u64::from(r.hi);
-            while j < other.ranges.len() && u64::from(other.ranges[j].hi) < lo {
-                j += 1;
-            }
-            let mut k = j;
-            while lo <= hi && k < other.ranges.len() && u64::from(other.ranges[k].lo) <= hi {
-                let cut = other.ranges[k];
-                if u64::from(cut.lo) > lo {
-                    out.push(Range {
-                        lo: lo as u32,
-                        hi: cut.lo - 1,
-                    });
-                }
-                lo = u64::from(cut.hi) + 1;
-                k += 1;
-            }
-            if lo <= hi {
-                out.push(Range {
-                    lo: lo as u32,
-                    hi: r.hi,
-                });
-            }
+            subtract(*r, &other.ranges, &mut from, |piece| out.push(piece));
         }
         IpSet { ranges: out }
+    }
+
+    /// The set of already canonical ranges (sorted, disjoint, non-adjacent).
+    #[cfg(test)]
+    pub(crate) fn from_canonical(ranges: Vec<Range>) -> Self {
+        debug_assert!(
+            ranges
+                .windows(2)
+                .all(|w| u64::from(w[0].hi) + 1 < u64::from(w[1].lo))
+        );
+        IpSet { ranges }
     }
 
     /// The optimal CIDR split of the set, in address order.
@@ -186,13 +173,8 @@ impl IpSet {
 
     /// Append the list bytes to `out`: one CIDR a line, LF, a final newline.
     pub(crate) fn render_into(&self, out: &mut Vec<u8>) {
-        for c in self.cidrs() {
-            push_addr(out, c.addr);
-            if c.len != 32 {
-                out.push(b'/');
-                push_decimal(out, c.len);
-            }
-            out.push(b'\n');
+        for r in &self.ranges {
+            push_range(out, *r);
         }
     }
 }
@@ -232,24 +214,291 @@ pub fn split(range: Range) -> impl Iterator<Item = Cidr> {
     })
 }
 
-fn push_addr(out: &mut Vec<u8>, addr: u32) {
-    let [a, b, c, d] = addr.to_be_bytes();
-    push_decimal(out, a);
-    out.push(b'.');
-    push_decimal(out, b);
-    out.push(b'.');
-    push_decimal(out, c);
-    out.push(b'.');
-    push_decimal(out, d);
+/// Append the lines of one range's optimal CIDR split to `out`.
+#[inline]
+pub(crate) fn push_range(out: &mut Vec<u8>, range: Range) {
+    for c in split(range) {
+        push_cidr(out, c);
+    }
 }
 
-fn push_decimal(out: &mut Vec<u8>, v: u8) {
-    if v >= 100 {
-        out.extend_from_slice(&[b'0' + v / 100, b'0' + (v / 10) % 10, b'0' + v % 10]);
-    } else if v >= 10 {
-        out.extend_from_slice(&[b'0' + v / 10, b'0' + v % 10]);
-    } else {
-        out.push(b'0' + v);
+/// Each octet in decimal followed by a dot, little-endian in a `u32` (the
+/// unused high bytes are zero), and how many of its bytes are used.
+const DOTTED: [(u32, u8); 256] = {
+    let mut t = [(0u32, 0u8); 256];
+    let mut v = 0usize;
+    while v < 256 {
+        let b = v as u8;
+        t[v] = if b >= 100 {
+            (
+                u32::from_le_bytes([b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10, b'.']),
+                4,
+            )
+        } else if b >= 10 {
+            (
+                u32::from_le_bytes([b'0' + b / 10, b'0' + b % 10, b'.', 0]),
+                3,
+            )
+        } else {
+            (u32::from_le_bytes([b'0' + b, b'.', 0, 0]), 2)
+        };
+        v += 1;
+    }
+    t
+};
+
+/// What follows the address for each prefix length: `\n` for a /32,
+/// `/len\n` otherwise (iprange's format), little-endian, and its length.
+const SUFFIX: [(u32, u8); 33] = {
+    let mut t = [(0u32, 0u8); 33];
+    let mut l = 0usize;
+    while l <= 32 {
+        let b = l as u8;
+        t[l] = if l == 32 {
+            (b'\n' as u32, 1)
+        } else if l >= 10 {
+            (
+                u32::from_le_bytes([b'/', b'0' + b / 10, b'0' + b % 10, b'\n']),
+                4,
+            )
+        } else {
+            (u32::from_le_bytes([b'/', b'0' + b, b'\n', 0]), 3)
+        };
+        l += 1;
+    }
+    t
+};
+
+/// One line of the list, assembled in registers and appended as a fixed
+/// 20 bytes, then cut to its length: no byte-by-byte pushes, no `memcpy`
+/// of a variable length, no store read back.
+#[inline]
+fn push_cidr(out: &mut Vec<u8>, c: Cidr) {
+    let mut addr = 0u128;
+    let mut n = 0u32;
+    for octet in c.addr.to_be_bytes() {
+        let (text, len) = DOTTED[usize::from(octet)];
+        addr |= u128::from(text) << (n * 8);
+        n += u32::from(len);
+    }
+    // Byte `at` is the dot after the last octet (6 to 15): the suffix
+    // replaces it, and its last bytes may not fit in the first 16.
+    let at = n - 1;
+    let (suffix, suffix_len) = SUFFIX[usize::from(c.len.min(32))];
+    let low = (addr & ((1u128 << (at * 8)) - 1)) | (u128::from(suffix) << (at * 8));
+    let high = suffix.checked_shr((16 - at) * 8).unwrap_or(0);
+    let len = out.len();
+    out.extend_from_slice(&low.to_le_bytes());
+    out.extend_from_slice(&high.to_le_bytes());
+    out.truncate(len + at as usize + usize::from(suffix_len));
+}
+
+/// A range packed into one `u64`, `lo << 32 | hi`.
+#[inline]
+pub(crate) fn pack(r: Range) -> u64 {
+    (u64::from(r.lo) << 32) | u64::from(r.hi)
+}
+
+/// The range of a [`pack`]ed `u64`.
+#[inline]
+pub(crate) fn unpack(key: u64) -> Range {
+    Range {
+        lo: (key >> 32) as u32,
+        hi: key as u32,
+    }
+}
+
+/// Sort single addresses and drop the repeated ones, in place.
+pub(crate) fn aggregate_singles(addrs: &mut Vec<u32>) {
+    addrs.sort_unstable();
+    addrs.dedup();
+}
+
+/// Sort packed ranges by their first address and merge the overlapping and
+/// adjacent ones, in place: `keys` becomes sorted, disjoint, non-adjacent.
+pub(crate) fn aggregate_packed(keys: &mut Vec<u64>) {
+    keys.sort_unstable();
+    let mut kept = 0usize;
+    for i in 0..keys.len() {
+        let r = unpack(keys[i]);
+        if kept > 0 {
+            let last = unpack(keys[kept - 1]);
+            if u64::from(r.lo) <= u64::from(last.hi) + 1 {
+                keys[kept - 1] = pack(Range {
+                    lo: last.lo,
+                    hi: last.hi.max(r.hi),
+                });
+                continue;
+            }
+        }
+        keys[kept] = keys[i];
+        kept += 1;
+    }
+    keys.truncate(kept);
+}
+
+/// A sorted run of one thread's ranges: single addresses, or packed ranges
+/// (see [`aggregate_packed`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Run<'a> {
+    /// Sorted single addresses.
+    Singles(&'a [u32]),
+    /// Sorted, disjoint packed ranges.
+    Packed(&'a [u64]),
+}
+
+impl<'a> Run<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Run::Singles(s) => s.len(),
+            Run::Packed(p) => p.len(),
+        }
+    }
+
+    /// The `i`th range, packed.
+    #[inline]
+    fn key(&self, i: usize) -> Option<u64> {
+        match self {
+            Run::Singles(s) => s.get(i).map(|&a| (u64::from(a) << 32) | u64::from(a)),
+            Run::Packed(p) => p.get(i).copied(),
+        }
+    }
+
+    /// Where the ranges starting at `at` or later begin, and the last
+    /// address of the ranges before (`None` if there are none).
+    fn split_at(&self, at: u64) -> (usize, Option<u32>) {
+        let (i, last) = match self {
+            Run::Singles(s) => {
+                let i = s.partition_point(|&a| u64::from(a) < at);
+                (i, i.checked_sub(1).map(|j| s[j]))
+            }
+            Run::Packed(p) => {
+                let i = p.partition_point(|&k| k >> 32 < at);
+                (i, i.checked_sub(1).map(|j| unpack(p[j]).hi))
+            }
+        };
+        (i, last)
+    }
+
+    /// The items from `from` to `to` (indices).
+    fn slice(&self, from: usize, to: usize) -> Run<'a> {
+        match self {
+            Run::Singles(s) => Run::Singles(&s[from..to]),
+            Run::Packed(p) => Run::Packed(&p[from..to]),
+        }
+    }
+}
+
+/// Up to `pieces` address boundaries that cut `runs` into parts of about the
+/// same number of items, none inside a range of the union nor between two
+/// adjacent ones: each part's union can be rendered on its own and the parts
+/// joined, byte for byte the rendering of the whole. Returns the parts, in
+/// address order, as runs.
+pub(crate) fn cut_runs<'a>(runs: &[Run<'a>], pieces: usize) -> Vec<Vec<Run<'a>>> {
+    let Some(biggest) = runs.iter().max_by_key(|r| r.len()) else {
+        return Vec::new();
+    };
+    let mut cuts: Vec<Vec<usize>> = vec![vec![0; runs.len()]];
+    let mut floor = 0u64;
+    for p in 1..pieces.max(1) {
+        let Some(k) = biggest.key(biggest.len() * p / pieces) else {
+            break;
+        };
+        let mut at = (k >> 32).max(floor + 1);
+        // Move the cut up until no range before it reaches `at - 1`.
+        let clean = loop {
+            if at > u64::from(u32::MAX) {
+                break None;
+            }
+            let split: Vec<(usize, Option<u32>)> = runs.iter().map(|r| r.split_at(at)).collect();
+            let reach = split.iter().filter_map(|&(_, last)| last).max();
+            match reach {
+                Some(hi) if u64::from(hi) + 1 >= at => at = u64::from(hi) + 2,
+                _ => break Some(split.into_iter().map(|(i, _)| i).collect::<Vec<_>>()),
+            }
+        };
+        let Some(idx) = clean else { break };
+        floor = at;
+        if cuts.last() != Some(&idx) {
+            cuts.push(idx);
+        }
+    }
+    cuts.push(runs.iter().map(Run::len).collect());
+    cuts.windows(2)
+        .map(|w| {
+            runs.iter()
+                .enumerate()
+                .map(|(r, run)| run.slice(w[0][r], w[1][r]))
+                .filter(|run| run.len() > 0)
+                .collect()
+        })
+        .filter(|part: &Vec<Run<'a>>| !part.is_empty())
+        .collect()
+}
+
+/// The union of sorted runs, in address order, overlapping and adjacent
+/// ranges merged: the canonical ranges of the union, one at a time.
+pub(crate) fn union_runs(runs: &[Run<'_>], mut emit: impl FnMut(Range)) {
+    let mut next = vec![0usize; runs.len()];
+    let mut heads: Vec<Option<u64>> = runs.iter().map(|r| r.key(0)).collect();
+    // The range being grown, `hi` in u64 so that `hi + 1` cannot wrap.
+    let mut pending: Option<(u32, u64)> = None;
+    loop {
+        let mut best: Option<(usize, u64)> = None;
+        for (i, h) in heads.iter().enumerate() {
+            if let Some(k) = *h
+                && best.is_none_or(|(_, b)| k < b)
+            {
+                best = Some((i, k));
+            }
+        }
+        let Some((i, k)) = best else { break };
+        next[i] += 1;
+        heads[i] = runs[i].key(next[i]);
+        let r = unpack(k);
+        match &mut pending {
+            Some((_, hi)) if u64::from(r.lo) <= *hi + 1 => *hi = (*hi).max(u64::from(r.hi)),
+            _ => {
+                if let Some((lo, hi)) = pending {
+                    emit(Range { lo, hi: hi as u32 });
+                }
+                pending = Some((r.lo, u64::from(r.hi)));
+            }
+        }
+    }
+    if let Some((lo, hi)) = pending {
+        emit(Range { lo, hi: hi as u32 });
+    }
+}
+
+/// The parts of `r` outside `cut`, in order, given to `emit`. `cut` is
+/// sorted and disjoint; `from` is where to start looking in it and moves
+/// forward, so that cutting ranges given in address order is one linear pass.
+pub(crate) fn subtract(r: Range, cut: &[Range], from: &mut usize, mut emit: impl FnMut(Range)) {
+    // `lo` is the first address of `r` not yet known to be removed; u64 so
+    // that it can step past 255.255.255.255.
+    let mut lo = u64::from(r.lo);
+    let hi = u64::from(r.hi);
+    while *from < cut.len() && u64::from(cut[*from].hi) < lo {
+        *from += 1;
+    }
+    let mut k = *from;
+    while lo <= hi && k < cut.len() && u64::from(cut[k].lo) <= hi {
+        let c = cut[k];
+        if u64::from(c.lo) > lo {
+            emit(Range {
+                lo: lo as u32,
+                hi: c.lo - 1,
+            });
+        }
+        lo = u64::from(c.hi) + 1;
+        k += 1;
+    }
+    if lo <= hi {
+        emit(Range {
+            lo: lo as u32,
+            hi: r.hi,
+        });
     }
 }
 
@@ -415,6 +664,27 @@ mod tests {
             );
             prop_assert_eq!(&once, &again);
             prop_assert_eq!(once.render(), again.render());
+        }
+
+        /// `list merge`'s path: each thread's singles and ranges sorted
+        /// apart, cut into parts, each part's union rendered on its own.
+        #[test]
+        fn parts_of_runs_render_the_whole(a in arb_ranges(), b in arb_ranges(), pieces in 1usize..12) {
+            let whole = IpSet::from_ranges([a.clone(), b.clone()].concat()).render();
+            let apart = |rs: &[Range]| {
+                let mut singles: Vec<u32> = rs.iter().filter(|r| r.lo == r.hi).map(|r| r.lo).collect();
+                let mut packed: Vec<u64> = rs.iter().filter(|r| r.lo != r.hi).map(|&r| pack(r)).collect();
+                aggregate_singles(&mut singles);
+                aggregate_packed(&mut packed);
+                (singles, packed)
+            };
+            let ((sa, pa), (sb, pb)) = (apart(&a), apart(&b));
+            let runs = [Run::Singles(&sa), Run::Packed(&pa), Run::Singles(&sb), Run::Packed(&pb)];
+            let mut out = Vec::new();
+            for part in cut_runs(&runs, pieces) {
+                union_runs(&part, |r| push_range(&mut out, r));
+            }
+            prop_assert_eq!(out, whole);
         }
 
         #[test]

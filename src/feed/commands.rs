@@ -2,19 +2,28 @@
 //! named on the command line, writes results to stdout and warnings to stderr.
 //!
 //! `list merge` is the list engine as a standalone tool, output byte-identical
-//! to `iprange FILE... --except FILE...` on well-formed IPv4 input. Large
-//! inputs are cut at line boundaries and parsed on every core.
+//! to `iprange FILE... --except FILE...` on well-formed IPv4 input. The
+//! inputs are streamed: read in blocks cut at line ends, parsed on every core
+//! as they arrive, and the list is written as it is rendered.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::aggregate::IpSet;
-use super::parse::{Parsed, parse_bytes};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
+
+use super::aggregate::{self, Range};
+use super::parse::{self, MAX_KEPT_REJECTS, Reject, RejectReason};
 use super::{BuildSettings, BuiltList, FeedError, build};
 
-/// Inputs below this size are parsed in one piece: threads would cost more.
-const MIN_CHUNK: usize = 1 << 20;
+/// Bytes read at a time from an input: one block per core is in flight.
+/// Inputs up to this size are parsed on one thread.
+const BLOCK: usize = 256 << 10;
+
+/// About how many singles and ranges make one part of the list to render
+/// (about 250 kB of output; one part per core is in memory).
+const PART_ITEMS: usize = 16 << 10;
 
 /// `guardsync list build`: prints the summary to stdout (stderr when the list
 /// itself goes to stdout), writes the list to `out` when given ('-' = stdout).
@@ -129,8 +138,7 @@ pub fn summary(built: &BuiltList, written_to: Option<&Path>) -> String {
 
 /// `guardsync list merge`: the iprange-compatible aggregation to stdout.
 pub(crate) fn list_merge(files: &[PathBuf], except: &[PathBuf]) -> Result<(), FeedError> {
-    let bytes = merge(files, except, &mut io::stderr().lock())?;
-    write_all_or_pipe(&mut io::stdout().lock(), &bytes)
+    merge_to(files, except, &mut io::stderr().lock(), &mut io::stdout())
 }
 
 /// Merge `files`, subtract `except`, and return the rendered list. Problems
@@ -140,55 +148,266 @@ pub fn merge(
     except: &[PathBuf],
     warnings: &mut impl Write,
 ) -> Result<Vec<u8>, FeedError> {
-    let keep = load(files, warnings)?;
-    let set = if except.is_empty() {
-        keep
-    } else {
-        keep.difference(&load(except, warnings)?)
-    };
-    Ok(set.render())
+    let mut out = Vec::new();
+    merge_to(files, except, warnings, &mut out)?;
+    Ok(out)
 }
 
-/// Read, parse and aggregate a group of files ('-' is stdin).
-fn load(files: &[PathBuf], warnings: &mut impl Write) -> Result<IpSet, FeedError> {
-    let mut contents = Vec::with_capacity(files.len());
-    for path in files {
-        contents.push(read_input(path)?);
-    }
-    let pieces: Vec<(usize, &[u8])> = contents
-        .iter()
-        .enumerate()
-        .flat_map(|(i, bytes)| chunks(bytes, MIN_CHUNK).map(move |c| (i, c)))
-        .collect();
-    let parsed = parse_pieces(&pieces);
+/// [`merge`], writing the list to `out` as it is rendered. The inputs are
+/// read in blocks and parsed on every core as they arrive; the list is
+/// rendered in parts, on every core, and written in order. Memory is the
+/// blocks in flight, the ranges (4 bytes a single address, 8 a range) and a
+/// rendered part per core, never an input whole. A closed `out` (`| head`)
+/// is not an error.
+pub fn merge_to(
+    files: &[PathBuf],
+    except: &[PathBuf],
+    warnings: &mut impl Write,
+    out: &mut (impl Write + Send),
+) -> Result<(), FeedError> {
+    let plan = Plan {
+        block: BLOCK,
+        part_items: PART_ITEMS,
+        workers: std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    merge_planned(files, except, warnings, out, &plan)
+}
 
-    // Report per file, in order; line numbers of later pieces are offset by
-    // the lines of the earlier pieces of the same file.
-    let mut sets = Vec::with_capacity(parsed.len());
-    let mut offset = 0u64;
-    let mut previous_file = usize::MAX;
-    let mut per_file: Vec<(u64, u64)> = vec![(0, 0); files.len()];
-    for ((file, _), (set, p)) in pieces.iter().zip(parsed) {
-        if *file != previous_file {
-            offset = 0;
-            previous_file = *file;
+/// How [`merge_to`] cuts its work (the tests make the pieces tiny).
+struct Plan {
+    /// Bytes read at a time.
+    block: usize,
+    /// Singles and ranges per rendered part.
+    part_items: usize,
+    /// Threads.
+    workers: usize,
+}
+
+fn merge_planned(
+    files: &[PathBuf],
+    except: &[PathBuf],
+    warnings: &mut impl Write,
+    out: &mut (impl Write + Send),
+    plan: &Plan,
+) -> Result<(), FeedError> {
+    let keep = load(files, warnings, plan.block, plan.workers)?;
+    let except = if except.is_empty() {
+        Vec::new()
+    } else {
+        let cut = load(except, warnings, plan.block, plan.workers)?;
+        let mut ranges = Vec::new();
+        aggregate::union_runs(&runs_of(&cut), |r| ranges.push(r));
+        ranges
+    };
+    let runs = runs_of(&keep);
+    let items: usize = keep.iter().map(|w| w.singles.len() + w.packed.len()).sum();
+    let parts = aggregate::cut_runs(&runs, items.div_ceil(plan.part_items.max(1)));
+    render_parts(&parts, &except, out, plan.workers)
+}
+
+/// Each thread's sorted singles and ranges, as runs to merge.
+fn runs_of(work: &[Work]) -> Vec<aggregate::Run<'_>> {
+    work.iter()
+        .flat_map(|w| {
+            [
+                aggregate::Run::Singles(&w.singles),
+                aggregate::Run::Packed(&w.packed),
+            ]
+        })
+        .collect()
+}
+
+/// Render the parts of the list on `workers` threads, each part into its
+/// thread's buffer, and write them in order: a thread that finishes a part
+/// before the parts ahead of it are written waits for its turn.
+fn render_parts(
+    parts: &[Vec<aggregate::Run<'_>>],
+    except: &[Range],
+    out: &mut (impl Write + Send),
+    workers: usize,
+) -> Result<(), FeedError> {
+    let turn = Mutex::new(Turn {
+        next: 0,
+        out,
+        closed: false,
+        failed: None,
+    });
+    let written = Condvar::new();
+    let taken = AtomicUsize::new(0);
+    let render = || {
+        let mut buf = Vec::new();
+        loop {
+            let p = taken.fetch_add(1, Ordering::Relaxed);
+            let Some(part) = parts.get(p) else { break };
+            buf.clear();
+            render_part(part, except, &mut buf);
+            let mut t = turn.lock().unwrap_or_else(PoisonError::into_inner);
+            while t.next != p {
+                t = written.wait(t).unwrap_or_else(PoisonError::into_inner);
+            }
+            t.write(&buf);
+            t.next += 1;
+            written.notify_all();
         }
-        let name = files[*file].display();
-        for r in &p.rejects {
-            let _ = writeln!(
-                warnings,
-                "guardsync: {name}:{}: skipped: {}: {:?}",
-                r.line + offset,
-                r.reason,
-                r.text
-            );
-        }
-        per_file[*file].0 += p.rejected - p.rejects.len() as u64;
-        per_file[*file].1 += p.ipv6;
-        offset += p.lines;
-        sets.push(set);
+    };
+    let workers = workers.min(parts.len());
+    if workers <= 1 {
+        render();
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (1..workers).map(|_| scope.spawn(render)).collect();
+            render();
+            for h in handles {
+                if let Err(panic) = h.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        });
     }
-    for (file, (more, ipv6)) in per_file.iter().enumerate() {
+    turn.into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .finish()
+}
+
+/// One part of the list: the union of its runs, minus `except`, rendered.
+fn render_part(runs: &[aggregate::Run<'_>], except: &[Range], buf: &mut Vec<u8>) {
+    if except.is_empty() {
+        aggregate::union_runs(runs, |r| aggregate::push_range(buf, r));
+        return;
+    }
+    let mut from = None;
+    aggregate::union_runs(runs, |r| {
+        let from = from.get_or_insert_with(|| except.partition_point(|c| c.hi < r.lo));
+        aggregate::subtract(r, except, from, |piece| aggregate::push_range(buf, piece));
+    });
+}
+
+/// Whose turn it is to write, and the output.
+struct Turn<'a, W: Write> {
+    /// The part to write next.
+    next: usize,
+    out: &'a mut W,
+    /// The output failed or was closed: nothing more is written.
+    closed: bool,
+    /// The first write error; a closed pipe stops the writing quietly.
+    failed: Option<io::Error>,
+}
+
+impl<W: Write> Turn<'_, W> {
+    fn write(&mut self, bytes: &[u8]) {
+        if self.closed {
+            return;
+        }
+        if let Err(e) = self.out.write_all(bytes) {
+            self.closed = true;
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                self.failed = Some(e);
+            }
+        }
+    }
+
+    fn finish(mut self) -> Result<(), FeedError> {
+        if !self.closed
+            && let Err(e) = self.out.flush()
+            && e.kind() != io::ErrorKind::BrokenPipe
+        {
+            self.failed = Some(e);
+        }
+        self.failed.map_or(Ok(()), |e| Err(FeedError::Stdout(e)))
+    }
+}
+
+/// Read, parse and aggregate a group of files ('-' is stdin) in blocks of
+/// `block` bytes on `workers` threads: per thread, its sorted singles and
+/// ranges. Warnings are written once every file has been read, per file,
+/// in order.
+fn load(
+    files: &[PathBuf],
+    warnings: &mut impl Write,
+    block: usize,
+    workers: usize,
+) -> Result<Vec<Work>, FeedError> {
+    // Sizes only plan the work (threads, capacity); the reads say what is there.
+    let mut known = 0u64;
+    let mut stdin = false;
+    for path in files {
+        if path == Path::new("-") {
+            stdin = true;
+        } else if let Ok(m) = std::fs::metadata(path) {
+            known += m.len();
+        }
+    }
+    let workers = if stdin || known > block as u64 {
+        workers
+    } else {
+        1
+    };
+    // At most one address per 8 bytes ("1.2.3.4\n"), one range per 10
+    // ("1.0.0.0/8\n"). Reserved, not touched: pages never filled cost no
+    // memory.
+    let capacity = if stdin {
+        (block / 8, block / 10)
+    } else {
+        let n = usize::try_from(known).unwrap_or(usize::MAX);
+        (n / 8 + 1, n / 10 + 1)
+    };
+    let feeder = Mutex::new(Feeder::new(files, block));
+    let mut done: Vec<Work> = Vec::with_capacity(workers);
+    std::thread::scope(|scope| {
+        let feeder = &feeder;
+        let handles: Vec<_> = (1..workers)
+            .map(|_| scope.spawn(move || work(feeder, capacity)))
+            .collect();
+        done.push(work(feeder, capacity));
+        for h in handles {
+            // A worker only panics if the parser does, which the fuzz tests
+            // rule out; re-raise it rather than lose input silently.
+            match h.join() {
+                Ok(w) => done.push(w),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    let feeder = feeder.into_inner().unwrap_or_else(PoisonError::into_inner);
+    if let Some(e) = feeder.error {
+        return Err(e);
+    }
+    let mut blocks: Vec<BlockReport> = done
+        .iter_mut()
+        .flat_map(|w| std::mem::take(&mut w.blocks))
+        .collect();
+    blocks.sort_unstable_by_key(|b| b.seq);
+    report(files, &blocks, warnings);
+    Ok(done)
+}
+
+/// Per file, in order: the first rejected lines with their line numbers, then
+/// how many more were skipped and how many IPv6 entries were ignored.
+fn report(files: &[PathBuf], blocks: &[BlockReport], warnings: &mut impl Write) {
+    // (line offset, rejects shown, more skipped, IPv6) per file.
+    let mut per_file: Vec<(u64, usize, u64, u64)> = vec![(0, 0, 0, 0); files.len()];
+    for b in blocks {
+        let name = files[b.file].display();
+        let (offset, shown, more, ipv6) = &mut per_file[b.file];
+        for r in &b.rejects {
+            if *shown < MAX_KEPT_REJECTS {
+                let _ = writeln!(
+                    warnings,
+                    "guardsync: {name}:{}: skipped: {}: {:?}",
+                    r.line + *offset,
+                    r.reason,
+                    r.text
+                );
+                *shown += 1;
+            } else {
+                *more += 1;
+            }
+        }
+        *more += b.rejected - b.rejects.len() as u64;
+        *ipv6 += b.ipv6;
+        *offset += b.lines;
+    }
+    for (file, (_, _, more, ipv6)) in per_file.iter().enumerate() {
         let name = files[file].display();
         if *more > 0 {
             let _ = writeln!(warnings, "guardsync: {name}: {more} more lines skipped");
@@ -200,97 +419,221 @@ fn load(files: &[PathBuf], warnings: &mut impl Write) -> Result<IpSet, FeedError
             );
         }
     }
-    Ok(union_all(sets))
 }
 
-/// Parse the pieces on every core; results in piece order.
-fn parse_pieces(pieces: &[(usize, &[u8])]) -> Vec<(IpSet, Parsed)> {
-    let one = |bytes: &[u8]| {
-        let mut p = parse_bytes(bytes);
-        let set = IpSet::from_ranges(std::mem::take(&mut p.ranges));
-        (set, p)
+/// What one thread read: its single addresses and its ranges, each sorted
+/// and merged, and per block what was dropped.
+struct Work {
+    singles: Vec<u32>,
+    packed: Vec<u64>,
+    blocks: Vec<BlockReport>,
+}
+
+/// What was dropped in one block; line numbers count from the block's start.
+struct BlockReport {
+    /// The block's place in the input, over all files.
+    seq: usize,
+    file: usize,
+    lines: u64,
+    rejects: Vec<Reject>,
+    rejected: u64,
+    ipv6: u64,
+}
+
+/// Take blocks from `feeder` until the input is exhausted, parse each, then
+/// sort and merge what was read.
+fn work(feeder: &Mutex<Feeder<'_>>, (singles, ranges): (usize, usize)) -> Work {
+    let mut sink = KeySink {
+        singles: Vec::with_capacity(singles),
+        packed: Vec::with_capacity(ranges),
+        rejects: Vec::new(),
+        rejected: 0,
+        ipv6: 0,
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(pieces.len());
-    if workers <= 1 {
-        return pieces.iter().map(|(_, b)| one(b)).collect();
+    let mut blocks = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        let next = feeder
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next(&mut buf);
+        let Some((file, seq, len)) = next else { break };
+        let lines = parse::scan(&buf[..len], &mut sink);
+        blocks.push(BlockReport {
+            seq,
+            file,
+            lines,
+            rejects: std::mem::take(&mut sink.rejects),
+            rejected: std::mem::take(&mut sink.rejected),
+            ipv6: std::mem::take(&mut sink.ipv6),
+        });
     }
-    // Worker w takes pieces w, w + workers, ...: pieces are similar in size.
-    let mut results: Vec<Option<(IpSet, Parsed)>> = (0..pieces.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                scope.spawn(move || {
-                    pieces
-                        .iter()
-                        .enumerate()
-                        .skip(w)
-                        .step_by(workers)
-                        .map(|(i, (_, b))| (i, one(b)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for h in handles {
-            // A worker only panics if the parser does, which the fuzz tests
-            // rule out; re-raise it rather than lose input silently.
-            match h.join() {
-                Ok(done) => {
-                    for (i, r) in done {
-                        results[i] = Some(r);
-                    }
+    drop(buf);
+    let KeySink {
+        mut singles,
+        mut packed,
+        ..
+    } = sink;
+    aggregate::aggregate_singles(&mut singles);
+    aggregate::aggregate_packed(&mut packed);
+    Work {
+        singles,
+        packed,
+        blocks,
+    }
+}
+
+/// [`parse::scan`]'s sink for `list merge`: single addresses apart (half the
+/// memory, a faster sort), ranges packed, and the current block's rejects and
+/// IPv6 entries. Comments and header dates do not matter here.
+struct KeySink {
+    singles: Vec<u32>,
+    packed: Vec<u64>,
+    rejects: Vec<Reject>,
+    rejected: u64,
+    ipv6: u64,
+}
+
+impl parse::Sink for KeySink {
+    #[inline]
+    fn entry(&mut self, range: Range, _host_bits: bool, _line: u64) {
+        if range.lo == range.hi {
+            self.singles.push(range.lo);
+        } else {
+            self.packed.push(aggregate::pack(range));
+        }
+    }
+
+    fn comment(&mut self, _text: &[u8]) {}
+
+    fn ipv6(&mut self) {
+        self.ipv6 += 1;
+    }
+
+    fn reject(&mut self, reason: RejectReason, text: &[u8], line: u64) {
+        self.rejected += 1;
+        if self.rejects.len() < MAX_KEPT_REJECTS {
+            self.rejects.push(Reject {
+                line,
+                text: parse::reject_text(text),
+                reason,
+            });
+        }
+    }
+}
+
+/// The inputs, handed out a block at a time: whole lines of one file, in
+/// order. Shared by the threads behind a mutex; a block is read while the
+/// other threads parse theirs.
+struct Feeder<'a> {
+    paths: &'a [PathBuf],
+    /// How many bytes to read at a time.
+    block: usize,
+    /// The file being read, and its handle once open.
+    file: usize,
+    source: Option<Source>,
+    /// The unfinished last line of the previous block.
+    carry: Vec<u8>,
+    /// Blocks handed out so far.
+    seq: usize,
+    /// The first read error: every thread stops.
+    error: Option<FeedError>,
+}
+
+impl<'a> Feeder<'a> {
+    fn new(paths: &'a [PathBuf], block: usize) -> Self {
+        Feeder {
+            paths,
+            block,
+            file: 0,
+            source: None,
+            carry: Vec::new(),
+            seq: 0,
+            error: None,
+        }
+    }
+
+    /// Fill `buf` with the next block: `(file, seq, length)`, or `None` once
+    /// every file has been read or one could not be.
+    fn next(&mut self, buf: &mut Vec<u8>) -> Option<(usize, usize, usize)> {
+        while self.error.is_none() && self.file < self.paths.len() {
+            let file = self.file;
+            match self.fill(buf) {
+                Ok(0) => {}
+                Ok(len) => {
+                    self.seq += 1;
+                    return Some((file, self.seq - 1, len));
                 }
-                Err(panic) => std::panic::resume_unwind(panic),
+                Err(source) => {
+                    self.error = Some(FeedError::Read {
+                        path: self.paths[file].display().to_string(),
+                        source,
+                    });
+                }
             }
         }
-    });
-    results.into_iter().flatten().collect()
-}
-
-/// The union of already aggregated sets.
-fn union_all(sets: Vec<IpSet>) -> IpSet {
-    if sets.len() == 1 {
-        return sets.into_iter().next().unwrap_or_default();
+        None
     }
-    IpSet::union_all(&sets)
-}
 
-/// Cut `bytes` into pieces of about `min` bytes or more, at line ends.
-fn chunks(bytes: &[u8], min: usize) -> impl Iterator<Item = &[u8]> {
-    let mut rest = bytes;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let cut = if rest.len() <= min * 2 {
-            rest.len()
-        } else {
-            rest[min..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(rest.len(), |i| min + i + 1)
+    /// Read about `block` bytes of the current file into `buf`, the carried
+    /// line first; returns how many bytes up to the last line end (all of
+    /// them at the end of the file), and carries the rest.
+    fn fill(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let source = match &mut self.source {
+            Some(s) => s,
+            None => self.source.insert(Source::open(&self.paths[self.file])?),
         };
-        let (piece, tail) = rest.split_at(cut);
-        rest = tail;
-        Some(piece)
-    })
+        let mut filled = self.carry.len();
+        let want = self.block.max(filled * 2);
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
+        buf[..filled].copy_from_slice(&self.carry);
+        self.carry.clear();
+        let cut = loop {
+            if filled == buf.len() {
+                match buf.iter().rposition(|&b| b == b'\n') {
+                    Some(i) => break i + 1,
+                    // One line longer than the block: read on.
+                    None => buf.resize(buf.len() * 2, 0),
+                }
+            }
+            match source.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    self.source = None;
+                    self.file += 1;
+                    break filled;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        };
+        self.carry.extend_from_slice(&buf[cut..filled]);
+        Ok(cut)
+    }
 }
 
-fn read_input(path: &Path) -> Result<Vec<u8>, FeedError> {
-    let read_error = |source| FeedError::Read {
-        path: path.display().to_string(),
-        source,
-    };
-    if path == Path::new("-") {
-        let mut bytes = Vec::new();
-        io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .map_err(read_error)?;
-        Ok(bytes)
-    } else {
-        std::fs::read(path).map_err(read_error)
+/// An input: a file, or stdin for '-'.
+enum Source {
+    File(std::fs::File),
+    Stdin(io::Stdin),
+}
+
+impl Source {
+    fn open(path: &Path) -> io::Result<Source> {
+        if path == Path::new("-") {
+            Ok(Source::Stdin(io::stdin()))
+        } else {
+            std::fs::File::open(path).map(Source::File)
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Source::File(f) => f.read(buf),
+            Source::Stdin(s) => s.read(buf),
+        }
     }
 }
 
@@ -305,24 +648,46 @@ fn write_all_or_pipe(out: &mut impl Write, bytes: &[u8]) -> Result<(), FeedError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::aggregate::IpSet;
+    use crate::feed::parse::parse_bytes;
     use test_case::test_case;
 
-    #[test_case(b"", 4, 0 ; "empty")]
-    #[test_case(b"1\n2\n3\n", 100, 1 ; "small")]
-    #[test_case(b"1.1.1.1\n2.2.2.2\n3.3.3.3\n4.4.4.4\n5.5.5.5\n", 8, 3 ; "cut at line ends")]
-    #[test_case(b"1.1.1.1\n2.2.2.2\n3.3.3.3\n4.4.4.4\n5.5.5.5", 8, 3 ; "no final newline")]
-    fn chunking(input: &[u8], min: usize, n: usize) {
-        let pieces: Vec<&[u8]> = chunks(input, min).collect();
-        assert_eq!(pieces.len(), n);
-        assert_eq!(pieces.concat(), input);
-        for p in &pieces[..pieces.len().saturating_sub(1)] {
-            assert_eq!(p.last(), Some(&b'\n'));
-        }
+    fn files(dir: &Path, texts: &[&str]) -> Vec<PathBuf> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let p = dir.join(format!("in{i}"));
+                std::fs::write(&p, t).expect("write a temp file");
+                p
+            })
+            .collect()
     }
 
-    #[test]
-    fn chunked_parse_equals_whole_parse() {
-        let text: String = (0..5000u32)
+    fn union(work: &[Work]) -> IpSet {
+        let mut ranges = Vec::new();
+        aggregate::union_runs(&runs_of(work), |r| ranges.push(r));
+        IpSet::from_canonical(ranges)
+    }
+
+    fn load_in_blocks(
+        files: &[PathBuf],
+        warnings: &mut impl Write,
+        block: usize,
+    ) -> Result<Vec<Work>, FeedError> {
+        load(files, warnings, block, 2)
+    }
+
+    /// Whatever the block size, the same set and the same warnings as one
+    /// whole parse: lines cut by a block end are carried to the next block,
+    /// lines longer than a block are read whole, line numbers run on.
+    #[test_case(1 ; "one byte")]
+    #[test_case(3 ; "shorter than a line")]
+    #[test_case(16 ; "two lines")]
+    #[test_case(1 << 20 ; "one block")]
+    fn blocks_of_any_size_read_the_same(block: usize) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut big: String = (0..3000u32)
             .map(|i| {
                 format!(
                     "{}.{}.{}.0/{}\n",
@@ -333,10 +698,129 @@ mod tests {
                 )
             })
             .collect();
-        let whole = IpSet::from_ranges(parse_bytes(text.as_bytes()).ranges);
-        let pieces: Vec<(usize, &[u8])> = chunks(text.as_bytes(), 1000).map(|c| (0, c)).collect();
-        assert!(pieces.len() > 10);
-        let sets = parse_pieces(&pieces).into_iter().map(|(s, _)| s).collect();
-        assert_eq!(union_all(sets), whole);
+        big.push_str("bogus\n::1\n1.2.3\n9.9.9.9 - 9.9.10.1 # range\n");
+        for i in 0..30 {
+            big.push_str(&format!("x{i}\n"));
+        }
+        big.push_str("8.8.8.8");
+        let texts = [
+            big.as_str(),
+            "",
+            "\n\n# only comments\n",
+            "7.7.7.7\r\n010.0.0.1",
+        ];
+        let paths = files(dir.path(), &texts);
+        let mut want_warnings = Vec::new();
+        let want = union(&load_in_blocks(&paths, &mut want_warnings, 1 << 30).expect("reads"));
+        let whole = IpSet::from_ranges(
+            texts
+                .iter()
+                .flat_map(|t| parse_bytes(t.as_bytes()).ranges)
+                .collect(),
+        );
+        assert_eq!(want, whole);
+        let mut warnings = Vec::new();
+        let got = union(&load_in_blocks(&paths, &mut warnings, block).expect("reads"));
+        assert_eq!(got, whole);
+        let warnings = String::from_utf8(warnings).expect("utf-8");
+        assert_eq!(warnings, String::from_utf8(want_warnings).expect("utf-8"));
+        let name = paths[0].display();
+        assert!(
+            warnings.contains(&format!("{name}:3001: skipped: not an IPv4")),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains(&format!("{name}: 12 more lines skipped")),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains(&format!("{name}: 1 IPv6 entries ignored")),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains(&format!(
+                "{}:2: skipped: octet with a leading zero",
+                paths[3].display()
+            )),
+            "{warnings}"
+        );
+    }
+
+    /// Cut in parts of any size, rendered on several threads, with or
+    /// without exceptions: the bytes of the whole set rendered at once.
+    #[test_case(1, 1 ; "one part per item")]
+    #[test_case(7, 2 ; "small parts")]
+    #[test_case(1 << 20, 2 ; "one part")]
+    #[test_case(5, 1 ; "one thread")]
+    fn parts_render_the_whole(part_items: usize, workers: usize) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text: String = (0..4000u32)
+            .map(|i| {
+                let a = i.wrapping_mul(2_654_435_761) % 4096;
+                match i % 4 {
+                    0 => format!("10.0.{}.{}\n", a / 256, a % 256),
+                    1 => format!("10.0.{}.{}/{}\n", a / 256, a % 256, 22 + i % 11),
+                    2 => format!("10.0.{}.0 - 10.0.{}.9\n", a / 256, (a / 256 + 1) % 16),
+                    _ => format!("255.255.255.{}\n", a % 256),
+                }
+            })
+            .collect();
+        let at = text[text.len() / 3 * 2..].find('\n').expect("a line") + text.len() / 3 * 2;
+        let (keep, cut) = text.split_at(at + 1);
+        let paths = files(dir.path(), &[keep, "0.0.0.0\n", cut]);
+        let whole = |t: &str| IpSet::from_ranges(parse_bytes(t.as_bytes()).ranges);
+        let all = whole(keep).difference(&IpSet::new()).render();
+        let minus = whole(&format!("{keep}0.0.0.0\n"))
+            .difference(&whole(cut))
+            .render();
+        let plan = Plan {
+            block: 64,
+            part_items,
+            workers,
+        };
+        for (files, except, want) in [
+            (&paths[..1], &[][..], all),
+            (&paths[..2], &paths[2..], minus),
+        ] {
+            let mut out = Vec::new();
+            merge_planned(files, except, &mut Vec::new(), &mut out, &plan).expect("merges");
+            assert!(
+                out == want,
+                "{:?} vs {:?}",
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&want)
+            );
+        }
+    }
+
+    #[test]
+    fn a_read_error_names_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut paths = files(dir.path(), &["1.2.3.4\n"]);
+        paths.push(dir.path().to_owned());
+        let Err(e) = load_in_blocks(&paths, &mut Vec::new(), 4) else {
+            panic!("a directory is not a list");
+        };
+        assert!(
+            e.to_string()
+                .starts_with(&format!("failed to read {}: ", dir.path().display())),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_closed_pipe_is_not_an_error() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = files(dir.path(), &["1.2.3.4\n"]);
+        merge_to(&paths, &[], &mut Vec::new(), &mut Closed).expect("not an error");
     }
 }

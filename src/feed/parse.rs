@@ -143,47 +143,174 @@ pub fn parse(mut reader: impl Read) -> io::Result<Parsed> {
 
 /// Parse a whole list held in memory.
 pub fn parse_bytes(bytes: &[u8]) -> Parsed {
-    let mut p = Parsed {
-        ranges: Vec::with_capacity(bytes.len() / 14),
-        ..Parsed::default()
+    let mut sink = ParsedSink {
+        p: Parsed {
+            ranges: Vec::with_capacity(bytes.len() / 14),
+            ..Parsed::default()
+        },
+        in_header: true,
     };
-    let mut in_header = true;
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        p.lines += 1;
-        match parse_line(line) {
-            Line::Blank => {}
-            Line::Comment(text) => {
-                if in_header {
-                    read_header_line(text, &mut p.header);
-                }
-            }
-            Line::V4 { range, host_bits } => {
-                in_header = false;
-                p.entries += 1;
-                p.ranges.push(range);
-                if host_bits {
-                    p.host_bits += 1;
-                    p.first_host_bits_line.get_or_insert(p.lines);
-                }
-            }
-            Line::V6 => {
-                in_header = false;
-                p.ipv6 += 1;
-            }
-            Line::Bad(reason) => {
-                in_header = false;
-                p.rejected += 1;
-                if p.rejects.len() < MAX_KEPT_REJECTS {
-                    p.rejects.push(Reject {
-                        line: p.lines,
-                        text: reject_text(line),
-                        reason,
-                    });
-                }
-            }
+    sink.p.lines = scan(bytes, &mut sink);
+    sink.p
+}
+
+/// [`parse_bytes`]'s side of [`scan`]: everything [`Parsed`] holds.
+struct ParsedSink {
+    p: Parsed,
+    in_header: bool,
+}
+
+impl Sink for ParsedSink {
+    #[inline]
+    fn entry(&mut self, range: Range, host_bits: bool, line: u64) {
+        self.in_header = false;
+        self.p.entries += 1;
+        self.p.ranges.push(range);
+        if host_bits {
+            self.p.host_bits += 1;
+            self.p.first_host_bits_line.get_or_insert(line);
         }
     }
-    p
+
+    fn comment(&mut self, text: &[u8]) {
+        if self.in_header {
+            read_header_line(text, &mut self.p.header);
+        }
+    }
+
+    fn ipv6(&mut self) {
+        self.in_header = false;
+        self.p.ipv6 += 1;
+    }
+
+    fn reject(&mut self, reason: RejectReason, text: &[u8], line: u64) {
+        self.in_header = false;
+        self.p.rejected += 1;
+        if self.p.rejects.len() < MAX_KEPT_REJECTS {
+            self.p.rejects.push(Reject {
+                line,
+                text: reject_text(text),
+                reason,
+            });
+        }
+    }
+}
+
+/// What [`scan`] tells about each line that is not blank.
+pub(crate) trait Sink {
+    /// An IPv4 entry on line `line` (1-based); `host_bits` when a CIDR's host
+    /// bits were set (and are now cleared).
+    fn entry(&mut self, range: Range, host_bits: bool, line: u64);
+    /// A `#` or `;` comment: the text after the marker.
+    fn comment(&mut self, text: &[u8]);
+    /// A valid IPv6 entry (dropped).
+    fn ipv6(&mut self);
+    /// A line that is not a valid entry, as read (line end included).
+    fn reject(&mut self, reason: RejectReason, text: &[u8], line: u64);
+}
+
+/// Read every line of `bytes` into `sink`; returns how many lines there are
+/// (a last line without a newline counts).
+///
+/// The common line, `a.b.c.d` or `a.b.c.d/len` right before its newline, is
+/// read in one pass by [`fast_entry`]; every other line (blank, comment,
+/// range, spaces, CRLF, anything rejected) goes through [`parse_line`],
+/// which alone decides what is rejected and why.
+pub(crate) fn scan(bytes: &[u8], sink: &mut impl Sink) -> u64 {
+    let mut pos = 0usize;
+    let mut lines = 0u64;
+    while pos < bytes.len() {
+        lines += 1;
+        let rest = &bytes[pos..];
+        if let Some((range, host_bits, len)) = fast_entry(rest) {
+            sink.entry(range, host_bits, lines);
+            pos += len;
+            continue;
+        }
+        let len = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        let line = &rest[..len];
+        match parse_line(line) {
+            Line::Blank => {}
+            Line::Comment(text) => sink.comment(text),
+            Line::V4 { range, host_bits } => sink.entry(range, host_bits, lines),
+            Line::V6 => sink.ipv6(),
+            Line::Bad(reason) => sink.reject(reason, line, lines),
+        }
+        pos += len;
+    }
+    lines
+}
+
+/// One decimal digit at `s[i]`.
+#[inline(always)]
+fn digit(s: &[u8], i: usize) -> Option<u32> {
+    let d = s.get(i)?.wrapping_sub(b'0');
+    (d <= 9).then_some(u32::from(d))
+}
+
+/// An octet at `s[*i..]`: 1 to 3 digits, no leading zero, at most 255.
+#[inline(always)]
+fn fast_octet(s: &[u8], i: &mut usize) -> Option<u32> {
+    let mut v = digit(s, *i)?;
+    *i += 1;
+    if let Some(d) = digit(s, *i) {
+        if v == 0 {
+            return None;
+        }
+        v = v * 10 + d;
+        *i += 1;
+        if let Some(d) = digit(s, *i) {
+            v = v * 10 + d;
+            *i += 1;
+        }
+    }
+    (v <= 255).then_some(v)
+}
+
+/// The line at the start of `s` when it is exactly `a.b.c.d` or
+/// `a.b.c.d/len` (prefix length in decimal) followed by `\n` or the end of
+/// `s`: the range, whether host bits were set, and the line's length with
+/// its newline. `None` for anything else, valid or not: [`parse_line`]
+/// reads those lines, and reads these ones the same way (a test checks it).
+#[inline]
+fn fast_entry(s: &[u8]) -> Option<(Range, bool, usize)> {
+    let mut i = 0usize;
+    let mut addr = fast_octet(s, &mut i)?;
+    for _ in 0..3 {
+        if s.get(i) != Some(&b'.') {
+            return None;
+        }
+        i += 1;
+        addr = (addr << 8) | fast_octet(s, &mut i)?;
+    }
+    let (range, host_bits) = match s.get(i) {
+        None => return Some((Range { lo: addr, hi: addr }, false, i)),
+        Some(b'\n') => return Some((Range { lo: addr, hi: addr }, false, i + 1)),
+        Some(b'/') => {
+            i += 1;
+            let mut len = digit(s, i)?;
+            i += 1;
+            if let Some(d) = digit(s, i) {
+                len = len * 10 + d;
+                i += 1;
+            }
+            if len > 32 {
+                return None;
+            }
+            let len = len as u8;
+            let host_bits = addr & !prefix_mask(len) != 0;
+            (Range::from_cidr(addr, len), host_bits)
+        }
+        Some(_) => return None,
+    };
+    match s.get(i) {
+        None => Some((range, host_bits, i)),
+        Some(b'\n') => Some((range, host_bits, i + 1)),
+        Some(_) => None,
+    }
 }
 
 /// What one line holds.
@@ -378,7 +505,7 @@ fn parse_prefix(s: &[u8]) -> Result<u8, RejectReason> {
     Ok(v)
 }
 
-fn reject_text(line: &[u8]) -> String {
+pub(crate) fn reject_text(line: &[u8]) -> String {
     let text = String::from_utf8_lossy(line);
     let text = text.trim();
     match text.char_indices().nth(MAX_REJECT_TEXT) {
@@ -641,6 +768,22 @@ mod tests {
                 parse_line(text.as_bytes()),
                 Line::V4 { range: Range::from_cidr(net, len), host_bits: false }
             );
+        }
+
+        /// The fast path reads every line it takes exactly as `parse_line` does.
+        #[test]
+        fn fast_path_agrees_with_parse_line(
+            s in prop_oneof![
+                "[0-9]{1,4}\\.[0-9]{1,4}\\.[0-9]{1,4}\\.[0-9]{1,4}(/[0-9]{0,3})?[\n\r ]?[0-9]?",
+                "[0-9./\n]{0,24}",
+            ]
+        ) {
+            let bytes = s.as_bytes();
+            if let Some((range, host_bits, len)) = fast_entry(bytes) {
+                let line_len = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
+                prop_assert_eq!(len, line_len);
+                prop_assert_eq!(parse_line(&bytes[..len]), Line::V4 { range, host_bits });
+            }
         }
 
         #[test]

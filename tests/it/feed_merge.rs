@@ -311,7 +311,7 @@ fn bad_lines_are_skipped_with_file_and_line() {
 
 #[test]
 fn line_numbers_survive_chunked_parsing() {
-    // Over 2 MiB, so the file is cut into pieces parsed in parallel.
+    // 3.2 MB: read in many blocks, parsed on several threads.
     let dir = tempfile::tempdir().expect("tempdir");
     let mut text = "1.2.3.4\n".repeat(400_000);
     text.push_str("bogus\n");
