@@ -22,7 +22,10 @@
 //! report as the HTML page of `guardsync report --html` (its own time and
 //! size, `html` in the output, after every other figure is taken) and write
 //! it to FILE; `--json FILE`: also write the JSON report to FILE (after
-//! every figure is taken), for `guardsync report --html --from FILE`.
+//! every figure is taken), for `guardsync report --html --from FILE`;
+//! `--calls FILE`: also write every call of the run, one JSON object a line
+//! (operation, account, Region, start and end in milliseconds), to see where
+//! the wall time goes.
 //! `scripts/bench-scale` runs the table of docs/BENCHMARKS.md.
 
 use std::time::{Duration, Instant};
@@ -45,6 +48,7 @@ struct Args {
     denied_roles_percent: usize,
     html: Option<std::path::PathBuf>,
     json: Option<std::path::PathBuf>,
+    calls: Option<std::path::PathBuf>,
 }
 
 fn args() -> Result<Args, String> {
@@ -62,6 +66,7 @@ fn args() -> Result<Args, String> {
         denied_roles_percent: 0,
         html: None,
         json: None,
+        calls: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -81,6 +86,7 @@ fn args() -> Result<Args, String> {
             "--denied-roles-percent" => a.denied_roles_percent = num(&value)?,
             "--html" => a.html = Some(value.into()),
             "--json" => a.json = Some(value.into()),
+            "--calls" => a.calls = Some(value.into()),
             "--probe" => a.probe = value,
             "--mode" => {
                 a.mode = match value.as_str() {
@@ -177,16 +183,22 @@ fn main() {
         .with_writer(std::io::sink)
         .with_ansi(false)
         .init();
+    if a.calls.is_some() {
+        sim.log_calls();
+    }
     let (cpu0, wall0) = (cpu(), Instant::now());
     let report = runtime
         .block_on(sim::run(&sim, &config, a.mode))
         .expect("run");
     let peak_after_run = peak_mib();
+    let cpu_run = cpu();
     // What a run does with the report: the JSON (stdout), the text, and for
     // an apply the run record it writes to S3.
     let mut json = Counter(0);
     report.write_json(&mut json).expect("json");
+    let cpu_json = cpu();
     let text = report::text::render(&report, report::text::Style::Plain);
+    let cpu_text = cpu();
     let record_bytes = if a.mode == Mode::Apply {
         RunRecord::json_of(
             &report,
@@ -204,6 +216,14 @@ fn main() {
         0
     };
     let (cpu1, wall1) = (cpu(), Instant::now());
+    if let Some(path) = &a.calls {
+        let mut out =
+            std::io::BufWriter::new(std::fs::File::create(path).expect("create the call log"));
+        for c in sim.logged_calls() {
+            serde_json::to_writer(&mut out, &c).expect("write the call log");
+            std::io::Write::write_all(&mut out, b"\n").expect("write the call log");
+        }
+    }
     let total_calls: u64 = report.calls.values().map(|c| c.calls).sum();
     let peak = peak_mib();
     // The HTML page of `guardsync report --html`, from the same report:
@@ -258,6 +278,14 @@ fn main() {
             "cpu_s": (cpu1 - cpu0).as_secs_f64(),
             "simulated_aws_cpu_s": sim.busy().as_secs_f64(),
             "guardsync_cpu_s": (cpu1 - cpu0).saturating_sub(sim.busy()).as_secs_f64(),
+            // Where guardsync's own CPU went: the fan-out (less the
+            // simulated AWS), the JSON report, the text report, the run record.
+            "cpu_phases_s": {
+                "fan_out": (cpu_run - cpu0).saturating_sub(sim.busy()).as_secs_f64(),
+                "json": (cpu_json - cpu_run).as_secs_f64(),
+                "text": (cpu_text - cpu_json).as_secs_f64(),
+                "record": (cpu1 - cpu_text).as_secs_f64(),
+            },
             "wall_s": (wall1 - wall0).as_secs_f64(),
             "peak_mib": peak,
             "peak_mib_fan_out": peak_after_run,

@@ -12,7 +12,7 @@
 //! and refuse writes (run it without `alerts`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -245,6 +245,32 @@ struct Org {
     assuming: (AtomicUsize, AtomicUsize),
     /// `service:Operation` -> calls.
     calls: Mutex<BTreeMap<&'static str, u64>>,
+    /// Every call with its start and end, once [`Synthetic::log_calls`]
+    /// turned the log on (`logging`).
+    log: Mutex<Option<CallLog>>,
+    logging: AtomicBool,
+}
+
+/// The calls of a run, each with when it started and ended.
+#[derive(Debug)]
+struct CallLog {
+    since: tokio::time::Instant,
+    calls: Vec<LoggedCall>,
+}
+
+/// One call of the log ([`Synthetic::log_calls`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoggedCall {
+    /// `service:Operation`.
+    pub op: &'static str,
+    /// The account it was made in (the administrator's for discovery).
+    pub account: String,
+    /// Its Region (empty for the organization and STS).
+    pub region: String,
+    /// When it started and ended, in milliseconds since the log was turned on.
+    pub start_ms: f64,
+    /// See `start_ms`.
+    pub end_ms: f64,
 }
 
 impl Synthetic {
@@ -268,7 +294,27 @@ impl Synthetic {
             assuming: (AtomicUsize::new(0), AtomicUsize::new(0)),
             busy_ns: AtomicU64::new(0),
             calls: Mutex::new(BTreeMap::new()),
+            log: Mutex::new(None),
+            logging: AtomicBool::new(false),
         }))
+    }
+
+    /// Log every call from now on, with its start and end
+    /// ([`Synthetic::logged_calls`]): where a run's time goes.
+    pub fn log_calls(&self) {
+        *lock(&self.0.log) = Some(CallLog {
+            since: tokio::time::Instant::now(),
+            calls: Vec::new(),
+        });
+        self.0.logging.store(true, Ordering::Relaxed);
+    }
+
+    /// The calls logged since [`Synthetic::log_calls`], in the order they ended.
+    pub fn logged_calls(&self) -> Vec<LoggedCall> {
+        lock(&self.0.log)
+            .as_ref()
+            .map(|l| l.calls.clone())
+            .unwrap_or_default()
     }
 
     /// Its shape.
@@ -347,11 +393,28 @@ impl Org {
         }
     }
 
-    /// One call: counted, then `latency`.
-    async fn call(&self, key: &'static str) {
+    /// One call in `account` and `region`: counted, then `latency`.
+    async fn call(&self, key: &'static str, account: &str, region: &str) {
         self.busy(|| *lock(&self.calls).entry(key).or_default() += 1);
+        let logging = self.logging.load(Ordering::Relaxed);
+        let start = logging.then(tokio::time::Instant::now);
         if !self.shape.latency.is_zero() {
             tokio::time::sleep(self.shape.latency).await;
+        }
+        if let Some(start) = start {
+            self.busy(|| {
+                if let Some(log) = lock(&self.log).as_mut() {
+                    let ms = |t: tokio::time::Instant| (t - log.since).as_secs_f64() * 1000.0;
+                    let call = LoggedCall {
+                        op: key,
+                        account: account.to_owned(),
+                        region: region.to_owned(),
+                        start_ms: ms(start),
+                        end_ms: ms(tokio::time::Instant::now()),
+                    };
+                    log.calls.push(call);
+                }
+            });
         }
     }
 
@@ -487,12 +550,8 @@ impl Cloud for Synthetic {
         }
     }
 
-    async fn enabled_regions(
-        &self,
-        _region: &str,
-        _account: &str,
-    ) -> Result<Vec<String>, AwsError> {
-        self.0.call("account:ListRegions").await;
+    async fn enabled_regions(&self, region: &str, _account: &str) -> Result<Vec<String>, AwsError> {
+        self.0.call("account:ListRegions", ADMIN, region).await;
         Ok(self.0.regions.iter().map(ToString::to_string).collect())
     }
 
@@ -506,7 +565,7 @@ impl Cloud for Synthetic {
     ) -> Result<AccountCredentials, AwsError> {
         let (now, most) = &self.0.assuming;
         most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
-        self.0.call("sts:AssumeRole").await;
+        self.0.call("sts:AssumeRole", account, "").await;
         now.fetch_sub(1, Ordering::SeqCst);
         if account.parse::<usize>().unwrap_or(0) % 100 < self.0.shape.denied_roles_percent {
             return Err(AwsError {
@@ -569,7 +628,7 @@ impl OrganizationsApi for SimOrganizations {
                 if from >= n {
                     return None;
                 }
-                sim.call("organizations:ListAccounts").await;
+                sim.call("organizations:ListAccounts", ADMIN, "").await;
                 let to = (from + 20).min(n);
                 if sim.shape.fail_listing_at_page == Some(from / 20 + 1) {
                     return Some((
@@ -602,7 +661,7 @@ impl OrganizationsApi for SimOrganizations {
     }
 
     async fn accounts_under(&self, _ou: &OuId) -> Result<BTreeSet<AccountId>, AwsError> {
-        self.sim.call("organizations:ListChildren").await;
+        self.sim.call("organizations:ListChildren", ADMIN, "").await;
         Ok(BTreeSet::new())
     }
 }
@@ -617,7 +676,7 @@ pub struct SimGuardDuty {
 
 impl SimGuardDuty {
     async fn call(&self, key: &'static str) {
-        self.sim.call(key).await;
+        self.sim.call(key, &self.account, &self.region).await;
     }
 
     fn not_found(&self, operation: &'static str, what: &str) -> AwsError {
@@ -972,7 +1031,9 @@ impl EventsApi for SimAlerts {
         )
     }
     async fn rule(&self, _name: &str) -> Result<Option<Rule>, AwsError> {
-        self.sim.call("events:DescribeRule").await;
+        self.sim
+            .call("events:DescribeRule", &self.account, &self.region)
+            .await;
         Ok(None)
     }
     async fn put_rule(&self, _rule: &NewRule<'_>) -> Result<String, AwsError> {
