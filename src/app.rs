@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
-use futures::StreamExt;
-
 use crate::aws::Aws;
 use crate::aws::organizations::Organizations;
 use crate::aws::s3::S3;
@@ -692,70 +690,85 @@ pub(crate) async fn fan_out<C: Cloud>(
             .as_ref()
             .is_none_or(|pairs| pairs.contains(&(t.account.as_str(), t.region.as_str())))
     };
-    let (found, first, mut pages) =
-        crate::discover::discover(cloud, c, only_accounts, only_regions).await?;
-    let ctx = Context {
-        cloud,
-        mode: run.mode,
-        lists,
-        bucket_owner: c.admin_account.to_string(),
-        rules: &c.suppression_rules,
-        alerts: c.alerts.as_ref(),
-        concurrency: usize::try_from(c.concurrency).unwrap_or(1),
-        timing: Timing {
-            settle_timeout: std::time::Duration::from_secs(u64::from(
-                c.threat_lists[0].settle_seconds,
-            )),
-            ..Timing::default()
-        },
-        deadline: run.deadline,
-        stop: run.stop.clone(),
-    };
-    // The organization's pages are listed while the targets of the pages
-    // already listed run: a page's targets go to the fan-out as it arrives.
-    let (listed, targets_in) = tokio::sync::mpsc::unbounded_channel::<Vec<crate::org::Target>>();
-    let found = &found;
-    let listing = async move {
-        let mut names: BTreeMap<crate::config::AccountId, std::sync::Arc<str>> = BTreeMap::new();
-        let mut page = Some(Ok(first));
-        while let Some(accounts) = page {
-            let accounts = accounts?;
-            names.extend(
-                accounts
-                    .iter()
-                    .map(|a| (a.id.clone(), std::sync::Arc::from(a.name.as_str()))),
-            );
-            let mut targets = found.targets_of(c, accounts);
-            targets.retain(|t| keep(t));
-            if listed.send(targets).is_err() {
-                break;
+    let regions = crate::discover::configured_regions(cloud, c).await?;
+    // The organization's pages are listed back to back from now on, while
+    // the administrator's views are read and the targets of the pages
+    // already listed run: a page's targets go to the fan-out as it arrives
+    // (once the views are in).
+    let (listing, mut pages) = crate::discover::listing(cloud, &c.admin_account);
+    let fanning_out = async move {
+        let (found, first) =
+            crate::discover::discover(cloud, c, regions, only_accounts, only_regions, &mut pages)
+                .await?;
+        let ctx = Context {
+            cloud,
+            mode: run.mode,
+            lists,
+            bucket_owner: c.admin_account.to_string(),
+            rules: &c.suppression_rules,
+            alerts: c.alerts.as_ref(),
+            concurrency: usize::try_from(c.concurrency).unwrap_or(1),
+            timing: Timing {
+                settle_timeout: std::time::Duration::from_secs(u64::from(
+                    c.threat_lists[0].settle_seconds,
+                )),
+                ..Timing::default()
+            },
+            deadline: run.deadline,
+            stop: run.stop.clone(),
+        };
+        // A page's targets are expanded when the fan-out is ready for them
+        // (a few pages ahead), not as soon as the page is listed.
+        let (listed, targets_in) = tokio::sync::mpsc::channel::<Vec<crate::org::Target>>(2);
+        let found = &found;
+        let expanding = async move {
+            let mut names: BTreeMap<crate::config::AccountId, std::sync::Arc<str>> =
+                BTreeMap::new();
+            let mut page = Some(Ok(first));
+            while let Some(accounts) = page {
+                let accounts = accounts?;
+                names.extend(
+                    accounts
+                        .iter()
+                        .map(|a| (a.id.clone(), std::sync::Arc::from(a.name.as_str()))),
+                );
+                let mut targets = found.targets_of(c, accounts);
+                targets.retain(|t| keep(t));
+                if listed.send(targets).await.is_err() {
+                    break;
+                }
+                page = pages.next().await;
             }
-            page = pages.next().await;
-        }
-        Ok::<_, crate::cloud::AwsError>(names)
-    };
-    let mut targets_in = targets_in;
-    let targets = futures::stream::poll_fn(move |cx| targets_in.poll_recv(cx))
-        .flat_map(futures::stream::iter);
-    let (names, (mut targets, waves)) = tokio::join!(
-        listing,
-        reconcile::rollout(&ctx, found, targets, c.rollout.as_ref())
-    );
-    let names = names.map_err(|e| {
-        tracing::error!(
-            "the organization's listing failed after some of its targets had started; \
-             they ran to the end, and the run stops here"
+            Ok::<_, crate::cloud::AwsError>(names)
+        };
+        let mut targets_in = targets_in;
+        let targets = futures::stream::poll_fn(move |cx| targets_in.poll_recv(cx));
+        let (names, (mut targets, waves)) = tokio::join!(
+            expanding,
+            reconcile::rollout(&ctx, found, targets, c.rollout.as_ref())
         );
-        crate::discover::DiscoverError::Organization(e)
-    })?;
-    for t in &mut targets {
-        t.account_name = names.get(t.account_id.as_str()).cloned();
-    }
-    Ok(FanOut {
-        targets,
-        waves,
-        regions: found.regions.iter().map(ToString::to_string).collect(),
-    })
+        let names = names.map_err(|e| {
+            tracing::error!(
+                "the organization's listing failed after some of its targets had started; \
+                 they ran to the end, and the run stops here"
+            );
+            crate::discover::DiscoverError::Organization(e)
+        })?;
+        // The targets are ordered by account: its name is looked up once.
+        let mut last: Option<(crate::config::AccountId, Option<std::sync::Arc<str>>)> = None;
+        for t in &mut targets {
+            if last.as_ref().is_none_or(|(a, _)| *a != t.account_id) {
+                last = Some((t.account_id.clone(), names.get(&t.account_id).cloned()));
+            }
+            t.account_name = last.as_ref().and_then(|(_, n)| n.clone());
+        }
+        Ok(FanOut {
+            targets,
+            waves,
+            regions: found.regions.iter().map(ToString::to_string).collect(),
+        })
+    };
+    tokio::join!(listing, fanning_out).1
 }
 
 /// The last run's record, for `--retry-failed`.

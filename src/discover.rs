@@ -4,10 +4,9 @@
 //! functions of [`crate::org`]. Reads only: it never makes a mutating call.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use futures::{Stream, StreamExt, stream};
+use futures::{StreamExt, stream};
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::cloud::AccountCredentials;
@@ -46,16 +45,19 @@ pub enum DiscoverError {
 /// view of each region, the OUs of `include_ous`, and which accounts need a
 /// role (decided as their page of the organization arrives).
 ///
-/// Nothing waits for the whole organization: [`discover`] returns as soon as
-/// the views and the first page of accounts are in, with the other pages as
-/// a stream; each page's targets ([`Discovery::targets_of`]) are placed one
-/// by one ([`Discovery::place`]) inside the fan-out, so a target is
-/// reconciled as soon as its own account is listed and placed.
+/// Nothing waits for the whole organization: the accounts are listed page
+/// after page from the start of the run ([`listing`]), alongside the views;
+/// [`discover`] returns as soon as the views and the first page are in, and
+/// each page's targets ([`Discovery::targets_of`]) are placed one by one
+/// ([`Discovery::place`]) inside the fan-out, so a target is reconciled as
+/// soon as its own account is listed and placed.
 #[derive(Debug)]
 pub struct Discovery {
     /// The Regions in scope, in order.
     pub regions: Vec<Region>,
-    views: BTreeMap<Region, Result<AdminView, AwsError>>,
+    /// The administrator's view of each Region in scope, at the Region's
+    /// place in `GUARDDUTY_REGIONS` (a target's is found without a search).
+    views: Vec<Option<Result<AdminView, AwsError>>>,
     /// `include_ous`: each OU and the accounts below it.
     below: Vec<(OuId, BTreeSet<AccountId>)>,
     /// The accounts whose role is assumed, each at most once, by the first
@@ -77,9 +79,44 @@ pub struct Discovery {
 /// An account's role, assumed once by the first of its targets that needs it.
 type Role = OnceCell<Result<AccountCredentials, AwsError>>;
 
-/// The organization's accounts a page at a time, after the first.
-pub(crate) type Pages<'a> =
-    Pin<Box<dyn Stream<Item = Result<Vec<OrgAccount>, AwsError>> + Send + 'a>>;
+/// One page of the organization's accounts, or why it could not be listed.
+type Page = Result<Vec<OrgAccount>, AwsError>;
+
+/// The organization's accounts a page at a time, as [`listing`] lists them.
+#[derive(Debug)]
+pub(crate) struct Pages(tokio::sync::mpsc::UnboundedReceiver<Page>);
+
+impl Pages {
+    /// The next page, once it is listed; `None` after the last one (or
+    /// after the page that failed).
+    pub(crate) async fn next(&mut self) -> Option<Page> {
+        self.0.recv().await
+    }
+}
+
+/// List the organization's accounts: the future lists every page back to
+/// back, from the moment it is first polled to the last page (or the first
+/// that fails), whatever else the run does; the pages wait in [`Pages`]
+/// until the fan-out takes them. The pages are the run's longest chain of
+/// calls (one after the other, 20 accounts each): nothing else holds them
+/// back. It stops after the page in flight when [`Pages`] is dropped.
+pub(crate) fn listing<'a, C: Cloud>(
+    cloud: &'a C,
+    admin: &AccountId,
+) -> (impl Future<Output = ()> + Send + 'a, Pages) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let pages = cloud.organizations(admin.as_str()).account_pages();
+    let listing = async move {
+        let mut pages = std::pin::pin!(pages);
+        while let Some(page) = pages.next().await {
+            let failed = page.is_err();
+            if tx.send(page).is_err() || failed {
+                break;
+            }
+        }
+    };
+    (listing, Pages(rx))
+}
 
 /// How many AssumeRole calls may be in flight at once, whatever
 /// `concurrency` is: STS's request quota is shared by the whole run.
@@ -108,21 +145,23 @@ pub async fn configured_regions(
     }
 }
 
-/// Read the administrator's view of every region in scope, the OUs of
-/// `include_ous` and the first page of the organization's accounts, all at
-/// once. Returns what places targets, that first page, and the other pages
-/// as they come: a failure here (the organization cannot be listed at all)
-/// stops the run before any target starts.
-pub async fn discover<'a, C: Cloud>(
-    cloud: &'a C,
+/// Read the administrator's view of every region of `regions` in scope and
+/// the OUs of `include_ous`, while [`listing`] lists the organization's
+/// accounts into `pages`, and wait for its first page. Returns what places
+/// targets and that first page; the others come through `pages`. A failure
+/// here (the organization cannot be listed at all) stops the run before any
+/// target starts.
+pub(crate) async fn discover<C: Cloud>(
+    cloud: &C,
     config: &Config,
+    regions: Vec<Region>,
     only_accounts: &[AccountId],
     only_regions: &[Region],
-) -> Result<(Discovery, Vec<OrgAccount>, Pages<'a>), DiscoverError> {
+    pages: &mut Pages,
+) -> Result<(Discovery, Vec<OrgAccount>), DiscoverError> {
     let admin = &config.admin_account;
     let concurrency = usize::try_from(config.concurrency).unwrap_or(1);
-    let regions: Vec<Region> = configured_regions(cloud, config)
-        .await?
+    let regions: Vec<Region> = regions
         .into_iter()
         .filter(|r| only_regions.is_empty() || only_regions.contains(r))
         .collect();
@@ -134,7 +173,17 @@ pub async fn discover<'a, C: Cloud>(
             (region.clone(), gd.admin_view().await)
         })
         .buffer_unordered(concurrency)
-        .collect::<BTreeMap<Region, Result<AdminView, AwsError>>>();
+        .fold(
+            std::iter::repeat_with(|| None)
+                .take(crate::config::regions::GUARDDUTY_REGIONS.len())
+                .collect::<Vec<_>>(),
+            |mut views, (region, view)| {
+                if let Some(slot) = views.get_mut(region.index()) {
+                    *slot = Some(view);
+                }
+                std::future::ready(views)
+            },
+        );
     let orgs = cloud.organizations(admin.as_str());
     let walking = async {
         let mut below = Vec::new();
@@ -143,7 +192,6 @@ pub async fn discover<'a, C: Cloud>(
         }
         Ok::<_, AwsError>(below)
     };
-    let mut pages: Pages<'a> = Box::pin(cloud.organizations(admin.as_str()).account_pages());
     let (views, below, first) = tokio::join!(viewing, walking, pages.next());
     let below = below.map_err(DiscoverError::Organization)?;
     let first = first
@@ -170,7 +218,7 @@ pub async fn discover<'a, C: Cloud>(
         only_accounts: only_accounts.to_vec(),
         only_regions: only_regions.to_vec(),
     };
-    Ok((discovery, first, pages))
+    Ok((discovery, first))
 }
 
 /// [`discover`], with every page listed: the discovery and all the targets,
@@ -181,19 +229,30 @@ pub async fn discover_all<C: Cloud>(
     only_accounts: &[AccountId],
     only_regions: &[Region],
 ) -> Result<(Discovery, Vec<Target>, BTreeMap<AccountId, Arc<str>>), DiscoverError> {
-    let (discovery, first, mut pages) =
-        discover(cloud, config, only_accounts, only_regions).await?;
-    let mut accounts = first;
-    while let Some(page) = pages.next().await {
-        accounts.extend(page.map_err(DiscoverError::Organization)?);
-    }
-    let names = accounts
-        .iter()
-        .map(|a| (a.id.clone(), Arc::from(a.name.as_str())))
-        .collect();
-    let mut targets = discovery.targets_of(config, accounts);
-    targets.sort();
-    Ok((discovery, targets, names))
+    let regions = configured_regions(cloud, config).await?;
+    let (listing, mut pages) = listing(cloud, &config.admin_account);
+    let discovering = async move {
+        let (discovery, mut accounts) = discover(
+            cloud,
+            config,
+            regions,
+            only_accounts,
+            only_regions,
+            &mut pages,
+        )
+        .await?;
+        while let Some(page) = pages.next().await {
+            accounts.extend(page.map_err(DiscoverError::Organization)?);
+        }
+        let names = accounts
+            .iter()
+            .map(|a| (a.id.clone(), Arc::from(a.name.as_str())))
+            .collect();
+        let mut targets = discovery.targets_of(config, accounts);
+        targets.sort();
+        Ok((discovery, targets, names))
+    };
+    tokio::join!(listing, discovering).1
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -231,7 +290,7 @@ impl Discovery {
                     &t.account,
                     &self.admin,
                     t.excluded,
-                    self.views.values().filter_map(|v| v.as_ref().ok()),
+                    self.views.iter().flatten().filter_map(|v| v.as_ref().ok()),
                 ),
             };
             if needed {
@@ -267,30 +326,39 @@ impl Discovery {
         )
     }
 
+    /// The administrator's view of `region`, if it is in scope.
+    fn view(&self, region: &Region) -> Option<&Result<AdminView, AwsError>> {
+        self.views.get(region.index()).and_then(Option::as_ref)
+    }
+
     /// Whether placing `target` takes calls (its role, a probe).
     fn needs_calls(&self, target: &Target) -> bool {
-        let view = self.views.get(&target.region);
-        // Under `probe: needed` the administrator's view settles the
-        // regions where the account is an associated member: no call there.
-        let covered = self.probe == ProbeMode::Needed
-            && view.is_some_and(|v| {
-                v.as_ref()
-                    .is_ok_and(|v| v.is_enabled_member(&target.account))
-            });
-        // A member that has not enabled this opt-in Region: nothing can run
-        // there, and its calls would be refused.
-        let disabled = view.is_some_and(|v| {
-            v.as_ref()
-                .is_ok_and(|v| v.is_region_disabled(&target.account))
-        });
-        // A region whose administrator view failed fails all its targets:
-        // probing there would only waste calls.
-        let view_failed = view.is_some_and(Result::is_err);
-        !covered
-            && !disabled
-            && !view_failed
-            && !target.excluded
-            && lock(&self.roles).contains_key(&target.account)
+        self.needs_calls_with(target, self.has_role(&target.account))
+    }
+
+    /// [`Discovery::needs_calls`], knowing whether the account has a role.
+    fn needs_calls_with(&self, target: &Target, role: bool) -> bool {
+        // The cheapest first: most targets of a large organization are in
+        // accounts that need no role.
+        if target.excluded || !role {
+            return false;
+        }
+        match self.view(&target.region) {
+            // A region whose administrator view failed fails all its
+            // targets: probing there would only waste calls.
+            Some(Err(_)) => false,
+            Some(Ok(v)) => match v.relationship(&target.account) {
+                // Under `probe: needed` the administrator's view settles the
+                // regions where the account is an associated member: no call
+                // there.
+                Some(org::placement::ENABLED) => self.probe != ProbeMode::Needed,
+                // A member that has not enabled this opt-in Region: nothing
+                // can run there, and its calls would be refused.
+                Some(org::placement::REGION_DISABLED) => false,
+                _ => true,
+            },
+            None => true,
+        }
     }
 
     fn placement(
@@ -314,6 +382,36 @@ impl Discovery {
         }
     }
 
+    /// Before the targets of one account start (`targets`, all of that
+    /// account): its role, assumed now if one of them will need it, so that
+    /// none of them holds a place among the running targets while the role
+    /// is assumed.
+    pub(crate) async fn prepare(&self, cloud: &impl Cloud, targets: &[Target]) {
+        let Some(first) = targets.first() else {
+            return;
+        };
+        if self.has_role(&first.account) && targets.iter().any(|t| self.needs_calls_with(t, true)) {
+            let _ = self.credentials(cloud, &first.account).await;
+        }
+    }
+
+    /// Whether discovery decided that `account` needs its role.
+    pub(crate) fn has_role(&self, account: &AccountId) -> bool {
+        lock(&self.roles).contains_key(account)
+    }
+
+    /// Place `target` from the administrator's view alone, if that settles
+    /// it (an associated member, an excluded account, a Region the account
+    /// has not enabled, the administrator, ...): no call. Gives the target
+    /// back when its placement takes calls ([`Discovery::place`]). `role`:
+    /// [`Discovery::has_role`] of its account (asked once per account).
+    pub(crate) fn place_at_once(&self, target: Target, role: bool) -> Result<Placed, Target> {
+        if self.needs_calls_with(&target, role) {
+            return Err(target);
+        }
+        Ok(self.placed(target, &Probe::NotProbed, None))
+    }
+
     /// Place one target: from the administrator's view alone where it
     /// settles the placement, otherwise from inside the account (its role,
     /// then a probe). With `calls: false` (the run is out of time) no call is
@@ -324,7 +422,6 @@ impl Discovery {
         target: Target,
         calls: Result<(), &str>,
     ) -> Placed {
-        let view = self.views.get(&target.region);
         let (probe, own) = match calls {
             _ if !self.needs_calls(&target) => (Probe::NotProbed, None),
             Err(why) => (Probe::Failed(why.to_owned()), None),
@@ -351,8 +448,15 @@ impl Discovery {
                 }
             },
         };
-        let placement = self.placement(&target, view, &probe);
-        let detector_id = match (&placement, view, &probe) {
+        self.placed(target, &probe, own)
+    }
+
+    /// `target` placed from its Region's view and what was seen from inside
+    /// the account (`probe`, with the role's credentials `own`).
+    fn placed(&self, target: Target, probe: &Probe, own: Option<AccountCredentials>) -> Placed {
+        let view = self.view(&target.region);
+        let placement = self.placement(&target, view, probe);
+        let detector_id = match (&placement, view, probe) {
             (Placement::Admin, Some(Ok(v)), _) => v.detector_id.clone(),
             (Placement::Standalone(_), _, Probe::Seen { detector_id, .. }) => detector_id.clone(),
             _ => None,

@@ -694,11 +694,11 @@ impl GuardDutyApi for SimGuardDuty {
     async fn admin_view(&self) -> Result<AdminView, AwsError> {
         self.call("guardduty:ListDetectors").await;
         let n = self.sim.shape.accounts;
-        let members: BTreeMap<AccountId, String> = self.sim.busy(|| {
+        let members: crate::org::placement::Members = self.sim.busy(|| {
             (1..n)
                 .map(Synthetic::account_id)
                 .filter(|id| self.sim.kind(id) == Kind::Member)
-                .filter_map(|id| Some((AccountId::parse(&id).ok()?, "Enabled".to_owned())))
+                .filter_map(|id| Some((AccountId::parse(&id).ok()?, "Enabled".into())))
                 .collect()
         });
         for _ in 0..members.len().div_ceil(50).max(1) {
@@ -712,24 +712,25 @@ impl GuardDutyApi for SimGuardDuty {
 
     async fn probe(&self) -> Result<Probe, AwsError> {
         self.call("guardduty:ListDetectors").await;
-        Ok(match self.sim.kind(&self.account) {
+        let kind = self.sim.busy(|| self.sim.kind(&self.account));
+        if kind != Kind::NoDetector {
+            self.call("guardduty:GetAdministratorAccount").await;
+        }
+        Ok(self.sim.busy(|| match kind {
             Kind::NoDetector => Probe::Seen {
                 detector_id: None,
                 administrator: None,
             },
-            kind => {
-                self.call("guardduty:GetAdministratorAccount").await;
-                Probe::Seen {
-                    detector_id: Some(Org::detector_id(&self.account, &self.region)),
-                    administrator: (kind == Kind::Member).then(|| {
-                        (
-                            AccountId::parse(ADMIN).unwrap_or_else(|_| unreachable!()),
-                            "Enabled".to_owned(),
-                        )
-                    }),
-                }
-            }
-        })
+            kind => Probe::Seen {
+                detector_id: Some(Org::detector_id(&self.account, &self.region)),
+                administrator: (kind == Kind::Member).then(|| {
+                    (
+                        AccountId::parse(ADMIN).unwrap_or_else(|_| unreachable!()),
+                        "Enabled".to_owned(),
+                    )
+                }),
+            },
+        }))
     }
 
     async fn sets(&self, kind: SetKind, _detector_id: &str) -> Result<Vec<ListSet>, AwsError> {

@@ -103,7 +103,7 @@ impl GuardDutyApi for GuardDuty {
         let Some(detector_id) = self.detector().await? else {
             return Ok(AdminView::default());
         };
-        let mut members = BTreeMap::new();
+        let mut members = crate::org::placement::Members::default();
         let mut pages = self
             .client
             .list_members()
@@ -115,7 +115,7 @@ impl GuardDutyApi for GuardDuty {
             let page = page.map_err(|e| self.site.err(&e, "ListMembers"))?;
             for m in page.members() {
                 if let Ok(id) = AccountId::parse(m.account_id().unwrap_or_default()) {
-                    members.insert(id, m.relationship_status().unwrap_or_default().to_owned());
+                    members.insert(id, m.relationship_status().unwrap_or_default().into());
                 }
             }
         }

@@ -78,7 +78,40 @@ pub(crate) fn is_opt_in(name: &str) -> bool {
     OPT_IN_REGIONS.contains(&name)
 }
 
-/// Whether GuardDuty is offered in `name`.
-pub(crate) fn is_guardduty_region(name: &str) -> bool {
-    GUARDDUTY_REGIONS.contains(&name)
+/// Each Region's place in the alphabetical order of the codes, at its
+/// place in [`GUARDDUTY_REGIONS`]: Regions compare without comparing text.
+pub(crate) const RANKS: [u8; GUARDDUTY_REGIONS.len()] = {
+    let mut ranks = [0u8; GUARDDUTY_REGIONS.len()];
+    let mut i = 0;
+    while i < GUARDDUTY_REGIONS.len() {
+        let mut j = 0;
+        while j < GUARDDUTY_REGIONS.len() {
+            if text_before(
+                GUARDDUTY_REGIONS[j].as_bytes(),
+                GUARDDUTY_REGIONS[i].as_bytes(),
+            ) {
+                ranks[i] += 1;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    ranks
+};
+
+/// Whether `a` comes before `b` in byte order (a `const` comparison).
+const fn text_before(a: &[u8], b: &[u8]) -> bool {
+    let mut k = 0;
+    while k < a.len() && k < b.len() {
+        if a[k] != b[k] {
+            return a[k] < b[k];
+        }
+        k += 1;
+    }
+    a.len() < b.len()
+}
+
+/// The place of `name` in [`GUARDDUTY_REGIONS`], if GuardDuty is offered there.
+pub(crate) fn guardduty_region(name: &str) -> Option<usize> {
+    GUARDDUTY_REGIONS.iter().position(|r| *r == name)
 }

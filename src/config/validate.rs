@@ -1297,10 +1297,13 @@ mod tests {
 
     fn sel(regions: &[&str], accounts: &[&str]) -> Wave {
         Wave::Select {
-            regions: regions.iter().map(|r| Region((*r).to_owned())).collect(),
+            regions: regions
+                .iter()
+                .map(|r| Region::parse(r).expect("a Region"))
+                .collect(),
             accounts: accounts
                 .iter()
-                .map(|a| AccountId((*a).to_owned()))
+                .map(|a| AccountId::parse(a).expect("an account id"))
                 .collect(),
         }
     }

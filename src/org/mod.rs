@@ -9,5 +9,5 @@ pub mod placement;
 pub mod targets;
 pub mod waves;
 
-pub use placement::{AdminView, Placement, PlacementKind, Probe, needs_role, place};
+pub use placement::{AdminView, Placement, PlacementKind, Probe, Relationship, needs_role, place};
 pub use targets::{OrgAccount, Target, expand};

@@ -82,7 +82,7 @@ mod tests {
 
     fn acct(id: &str, state: &str, ous: &[&str]) -> OrgAccount {
         OrgAccount {
-            id: AccountId(id.to_owned()),
+            id: AccountId::parse(id).expect("an account id"),
             name: format!("acct-{id}"),
             state: state.to_owned(),
             ous: ous.iter().map(|o| OuId((*o).to_owned())).collect(),
@@ -97,7 +97,9 @@ mod tests {
     }
 
     fn regions() -> Vec<Region> {
-        vec![Region("us-east-1".into()), Region("eu-west-1".into())]
+        ["us-east-1", "eu-west-1"]
+            .map(|r| Region::parse(r).expect("a Region"))
+            .to_vec()
     }
 
     fn ids(ts: &[Target]) -> Vec<String> {
@@ -146,7 +148,13 @@ mod tests {
     #[test]
     fn excluded_accounts_stay_listed_and_marked() {
         let c = config("organization:\n  exclude_accounts: [\"444444444444\"]\n");
-        let ts = expand(&c, &org(), &regions(), &[], &[Region("us-east-1".into())]);
+        let ts = expand(
+            &c,
+            &org(),
+            &regions(),
+            &[],
+            &[Region::parse("us-east-1").expect("a Region")],
+        );
         assert_eq!(
             ids(&ts),
             [
@@ -178,8 +186,8 @@ mod tests {
             &config(""),
             &org(),
             &regions(),
-            &[AccountId("444444444444".into())],
-            &[Region("eu-west-1".into())],
+            &[AccountId::parse("444444444444").expect("an account id")],
+            &[Region::parse("eu-west-1").expect("a Region")],
         );
         assert_eq!(ids(&ts), ["444444444444/eu-west-1"]);
     }

@@ -142,6 +142,10 @@ fn differences(rule: &SuppressionRule, f: &Filter) -> Vec<String> {
     if f.action != ARCHIVE {
         out.push(format!("action {} -> {ARCHIVE}", f.action));
     }
+    if f.criteria == rule.criteria {
+        // The same criteria, value for value: nothing to normalise.
+        return out;
+    }
     let (have, want) = (normal_all(&f.criteria), normal_all(&rule.criteria));
     let fields: std::collections::BTreeSet<&String> = have.keys().chain(want.keys()).collect();
     for field in fields {

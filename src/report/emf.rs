@@ -72,7 +72,7 @@ pub fn metrics(
             .targets
             .iter()
             .filter(|t| t.placement.is_coverage_gap() && t.status != Status::Failed)
-            .filter(|t| !previous.contains(&(t.account_id.clone(), t.region.clone())))
+            .filter(|t| !previous.contains(&(t.account_id.to_string(), t.region.to_string())))
             .count();
         out.push(count("CoverageGapsNew", new));
     }

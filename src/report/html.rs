@@ -304,12 +304,12 @@ impl View {
             .map(|t| {
                 if let Some(n) = &t.account_name {
                     names
-                        .entry(t.account_id.clone())
+                        .entry(t.account_id.to_string())
                         .or_insert_with(|| n.to_string());
                 }
                 Target {
-                    account_id: t.account_id.clone(),
-                    region: t.region.clone(),
+                    account_id: t.account_id.to_string(),
+                    region: t.region.to_string(),
                     placement: t.placement,
                     status: t.status,
                     error: t.error.clone(),

@@ -10,10 +10,12 @@ pub mod markdown;
 pub mod text;
 
 use std::borrow::Cow;
+use std::fmt;
 use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use crate::config::{AccountId, Region};
 pub use crate::org::PlacementKind;
 
 /// `plan` or `apply`.
@@ -295,17 +297,20 @@ pub struct Change {
     pub detail: Vec<String>,
 }
 
-/// One (account, region).
+/// One (account, region). A run holds one per target until its report is
+/// written (340,000 at 10,000 accounts in 34 Regions): the account and
+/// Region are copied, not allocated, and the lists most targets leave empty
+/// take one word each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TargetReport {
     /// The account.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The account's name in the organization, when known (shared by the
     /// account's targets).
     #[serde(serialize_with = "shared_str")]
     pub account_name: Option<Arc<str>>,
     /// The region.
-    pub region: String,
+    pub region: Region,
     /// `admin`, `member`, `standalone`, `no_detector`, `other_admin`,
     /// `excluded` or `unknown`.
     pub placement: PlacementKind,
@@ -314,7 +319,7 @@ pub struct TargetReport {
     /// The outcome.
     pub status: Status,
     /// The changes made (apply) or to make (plan).
-    pub changes: Vec<Change>,
+    pub changes: ThinVec<Change>,
     /// Why the target failed, when it did.
     pub error: Option<String>,
     /// The target was not run: an earlier wave stopped the rollout
@@ -324,10 +329,115 @@ pub struct TargetReport {
     /// (for instance `associated with administrator 123412341234`).
     pub note: Option<Cow<'static, str>>,
     /// Resources found there that guardsync does not own and left alone.
-    pub unmanaged: Vec<Unmanaged>,
+    pub unmanaged: ThinVec<Unmanaged>,
     /// What a reviewer should know about this target that is not a change
     /// (for instance an e-mail subscription still waiting for confirmation).
-    pub warnings: Vec<String>,
+    pub warnings: ThinVec<String>,
+}
+
+/// A vector that takes one word when empty, as most of a report's are
+/// (the changes, unmanaged resources and warnings of 340,000 targets); it
+/// reads as a slice and serialises as a JSON array.
+#[derive(Clone, PartialEq, Eq)]
+// The box is the point: one word (a null pointer) for an empty list, where
+// a `Vec` takes three.
+#[allow(clippy::box_collection)]
+pub struct ThinVec<T>(Option<Box<Vec<T>>>);
+
+impl<T: Serialize> Serialize for ThinVec<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<T> ThinVec<T> {
+    /// An empty one (no allocation).
+    pub const fn new() -> Self {
+        ThinVec(None)
+    }
+
+    /// Add `item` at the end.
+    pub fn push(&mut self, item: T) {
+        self.0.get_or_insert_with(Box::default).push(item);
+    }
+
+    /// The items, as a vector.
+    pub fn into_vec(self) -> Vec<T> {
+        self.0.map(|v| *v).unwrap_or_default()
+    }
+}
+
+impl<T> Default for ThinVec<T> {
+    fn default() -> Self {
+        ThinVec::new()
+    }
+}
+
+impl<T> std::ops::Deref for ThinVec<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl<T> std::ops::DerefMut for ThinVec<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.0.as_deref_mut().map_or(&mut [], Vec::as_mut_slice)
+    }
+}
+
+impl<T> From<Vec<T>> for ThinVec<T> {
+    fn from(v: Vec<T>) -> Self {
+        ThinVec((!v.is_empty()).then(|| Box::new(v)))
+    }
+}
+
+impl<T> FromIterator<T> for ThinVec<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        Vec::from_iter(items).into()
+    }
+}
+
+impl<T> Extend<T> for ThinVec<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) {
+        for item in items {
+            self.push(item);
+        }
+    }
+}
+
+impl<T> IntoIterator for ThinVec<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.into_vec().into_iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a ThinVec<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<T: PartialEq> PartialEq<Vec<T>> for ThinVec<T> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: PartialEq, const N: usize> PartialEq<[T; N]> for ThinVec<T> {
+    fn eq(&self, other: &[T; N]) -> bool {
+        **self == *other
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for ThinVec<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// A shared string as a JSON string.
@@ -447,8 +557,235 @@ impl Report {
 
     /// The JSON report, streamed to `w` (an organization of 10,000 accounts
     /// in 34 Regions has 340,000 targets: the text is never held whole).
+    ///
+    /// The bytes are those of `serde_json::to_writer_pretty(w, report)`:
+    /// everything but the targets goes through serde (a few kilobytes); the
+    /// targets are written here, their constant parts (keys, indentation,
+    /// account ids, Region codes, placements, statuses) without serde's
+    /// escaping of each byte, and the rest through serde.
     pub fn write_json(&self, mut w: impl std::io::Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(&mut w, self)?;
+        if self.targets.is_empty() {
+            serde_json::to_writer_pretty(&mut w, self)?;
+            return w.write_all(b"\n");
+        }
+        let shell = Report {
+            mode: self.mode,
+            list: self.list.clone(),
+            lists: self.lists.clone(),
+            trusted_list: self.trusted_list.clone(),
+            organization_id: self.organization_id.clone(),
+            regions: self.regions.clone(),
+            waves: self.waves.clone(),
+            warnings: self.warnings.clone(),
+            retry_of: self.retry_of.clone(),
+            targets: Vec::new(),
+            summary: self.summary,
+            calls: self.calls.clone(),
+        };
+        let text = serde_json::to_vec_pretty(&shell)?;
+        // A key at the top level is the only one indented by two spaces, and
+        // a JSON string holds no raw newline.
+        const EMPTY: &[u8] = b"\n  \"targets\": []";
+        let Some(at) = text.windows(EMPTY.len()).position(|x| x == EMPTY) else {
+            serde_json::to_writer_pretty(&mut w, self)?;
+            return w.write_all(b"\n");
+        };
+        let open = at + EMPTY.len() - 1;
+        w.write_all(&text[..open])?;
+        let mut buf = Vec::with_capacity(1024);
+        for (i, t) in self.targets.iter().enumerate() {
+            buf.clear();
+            buf.extend_from_slice(if i == 0 { b"\n    {" } else { b",\n    {" });
+            t.write_pretty(&mut buf)?;
+            buf.extend_from_slice(b"\n    }");
+            w.write_all(&buf)?;
+        }
+        w.write_all(b"\n  ")?;
+        w.write_all(&text[open..])?;
         w.write_all(b"\n")
+    }
+}
+
+impl TargetReport {
+    /// The fields of the target as `serde_json`'s pretty printer writes
+    /// them for an element of the report's `targets` (its braces aside).
+    fn write_pretty(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        let key = |out: &mut Vec<u8>, first: bool, key: &str| {
+            out.extend_from_slice(if first { b"\n      \"" } else { b",\n      \"" });
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\": ");
+        };
+        // Text known to need no escaping (digits, Region codes, the names
+        // of placements and statuses).
+        let plain = |out: &mut Vec<u8>, text: &[u8]| {
+            out.push(b'"');
+            out.extend_from_slice(text);
+            out.push(b'"');
+        };
+        let text = |out: &mut Vec<u8>, text: Option<&str>| match text {
+            Some(t) => json_string(out, t),
+            None => {
+                out.extend_from_slice(b"null");
+                Ok(())
+            }
+        };
+        key(out, true, "account_id");
+        plain(out, self.account_id.as_bytes());
+        key(out, false, "account_name");
+        text(out, self.account_name.as_deref())?;
+        key(out, false, "region");
+        plain(out, self.region.as_bytes());
+        key(out, false, "placement");
+        plain(out, self.placement.as_str().as_bytes());
+        key(out, false, "wave");
+        std::io::Write::write_fmt(out, format_args!("{}", self.wave))?;
+        key(out, false, "status");
+        plain(out, self.status.as_str().as_bytes());
+        key(out, false, "changes");
+        nested(out, &self.changes)?;
+        key(out, false, "error");
+        text(out, self.error.as_deref())?;
+        key(out, false, "not_run");
+        out.extend_from_slice(if self.not_run { b"true" } else { b"false" });
+        key(out, false, "note");
+        text(out, self.note.as_deref())?;
+        key(out, false, "unmanaged");
+        nested(out, &self.unmanaged)?;
+        key(out, false, "warnings");
+        nested(out, &self.warnings)
+    }
+}
+
+/// `text` as a JSON string, as serde writes it: as it is between quotes
+/// when nothing in it needs escaping (a quote, a backslash, a control
+/// character), as most notes and names are; else through serde.
+pub(crate) fn json_string(out: &mut Vec<u8>, text: &str) -> std::io::Result<()> {
+    // Without an early exit, the check runs many bytes at a time.
+    let escape = text.bytes().fold(false, |escape, b| {
+        escape | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !escape {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        Ok(())
+    } else {
+        serde_json::to_writer(out, text).map_err(std::io::Error::from)
+    }
+}
+
+/// A list inside a target, pretty-printed three levels deep: `[]` when
+/// empty (most are), else serde's own text, indented.
+fn nested<T: Serialize>(out: &mut Vec<u8>, items: &[T]) -> std::io::Result<()> {
+    if items.is_empty() {
+        out.extend_from_slice(b"[]");
+        return Ok(());
+    }
+    let text = serde_json::to_vec_pretty(items)?;
+    // Every newline of pretty JSON is followed by its indentation.
+    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\n      ");
+        }
+        out.extend_from_slice(line);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(account: &str, region: &str) -> TargetReport {
+        TargetReport {
+            account_id: AccountId::parse(account).expect("an account id"),
+            account_name: None,
+            region: Region::parse(region).expect("a Region"),
+            placement: PlacementKind::Member,
+            wave: 1,
+            status: Status::Unchanged,
+            changes: ThinVec::new(),
+            error: None,
+            not_run: false,
+            note: Some(Cow::Borrowed(
+                "covered by the administrator's list and rules",
+            )),
+            unmanaged: ThinVec::new(),
+            warnings: ThinVec::new(),
+        }
+    }
+
+    fn report(targets: Vec<TargetReport>) -> Report {
+        Report {
+            mode: Mode::Apply,
+            list: ListReport {
+                name: "FireHOL-Level1".into(),
+                ..ListReport::default()
+            },
+            lists: vec![ListReport::default()],
+            trusted_list: None,
+            organization_id: Some("o-abc".into()),
+            regions: vec!["eu-west-1".into(), "us-east-1".into()],
+            waves: Vec::new(),
+            warnings: vec!["a \"quoted\" warning".into()],
+            retry_of: None,
+            summary: Summary::of(&targets),
+            targets,
+            calls: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_streamed_json_report_is_serdes_text() {
+        let mut admin = target("111111111111", "eu-west-1");
+        admin.placement = PlacementKind::Admin;
+        admin.status = Status::Changed;
+        admin.account_name = Some("sécurité \"prod\"\n\u{1}".into());
+        admin.note = None;
+        admin.changes = ThinVec::from(vec![
+            Change {
+                resource: Resource::ThreatIntelSet,
+                name: "FireHOL-Level1".into(),
+                action: Action::Update,
+                detail: vec![
+                    "location s3://b/old.txt -> s3://b/new.txt".into(),
+                    "\t".into(),
+                ],
+            },
+            Change {
+                resource: Resource::Filter,
+                name: "scanner".into(),
+                action: Action::Create,
+                detail: Vec::new(),
+            },
+        ]);
+        admin.warnings = ThinVec::from(vec!["pending confirmation".to_owned()]);
+        let mut standalone = target("222222222222", "us-east-1");
+        standalone.placement = PlacementKind::Standalone;
+        standalone.status = Status::Failed;
+        standalone.wave = 12;
+        standalone.not_run = true;
+        standalone.error = Some("AccessDenied: \\ \"x\" </script>".into());
+        standalone.note = Some(Cow::Owned("not an associated member (x)".into()));
+        standalone.unmanaged = ThinVec::from(vec![Unmanaged {
+            resource: Resource::IpSet,
+            name: "theirs".into(),
+        }]);
+        let member = target("333333333333", "eu-west-1");
+        for targets in [
+            Vec::new(),
+            vec![member.clone()],
+            vec![admin, standalone, member],
+        ] {
+            let r = report(targets);
+            let mut want = serde_json::to_vec_pretty(&r).expect("serde");
+            want.push(b'\n');
+            let mut got = Vec::new();
+            r.write_json(&mut got).expect("write");
+            assert_eq!(
+                String::from_utf8(got).expect("utf-8"),
+                String::from_utf8(want).expect("utf-8")
+            );
+        }
     }
 }
