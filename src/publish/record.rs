@@ -142,38 +142,36 @@ struct TargetRef<'a> {
     not_run: bool,
 }
 
-impl<'a> TargetRef<'a> {
-    /// Its compact JSON, as serde writes it: the account, Region,
-    /// placement and status need no escaping, the error goes through serde.
-    fn write_json(&self, out: &mut Vec<u8>) {
-        for (key, value) in [
-            ("{\"account_id\":\"", self.account_id),
-            ("\",\"region\":\"", self.region),
-            ("\",\"placement\":\"", self.placement),
-        ] {
-            // (Digits, a Region code, a placement's name: nothing to escape.)
-            out.extend_from_slice(key.as_bytes());
-            out.extend_from_slice(value.as_bytes());
+/// The [`TargetRef`] of `t` in compact JSON, as serde writes it: the
+/// account, Region, placement and status need no escaping (digits, a Region
+/// code, names), the error goes through [`crate::report::json_string`].
+fn write_target(t: &crate::report::TargetReport, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"account_id\":\"");
+    out.extend_from_slice(t.account_id.as_bytes());
+    out.extend_from_slice(b"\",\"region\":\"");
+    out.extend_from_slice(t.region.as_bytes());
+    out.extend_from_slice(b"\",\"placement\":\"");
+    out.extend_from_slice(t.placement.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"wave\":");
+    crate::report::write_number(out, t.wave);
+    out.extend_from_slice(b",\"status\":\"");
+    out.extend_from_slice(t.status.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"error\":");
+    match t.error.as_deref() {
+        Some(e) => {
+            // A string into a vector: it cannot fail.
+            let _ = crate::report::json_string(out, e);
         }
-        out.extend_from_slice(b"\",\"wave\":");
-        let _ = std::io::Write::write_fmt(out, format_args!("{}", self.wave));
-        out.extend_from_slice(b",\"status\":\"");
-        out.extend_from_slice(self.status.as_bytes());
-        out.extend_from_slice(b"\",\"error\":");
-        match self.error {
-            Some(e) => {
-                // A string into a vector: it cannot fail.
-                let _ = crate::report::json_string(out, e);
-            }
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(if self.not_run {
-            b",\"not_run\":true}"
-        } else {
-            b",\"not_run\":false}"
-        });
+        None => out.extend_from_slice(b"null"),
     }
+    out.extend_from_slice(if t.not_run {
+        b",\"not_run\":true}"
+    } else {
+        b",\"not_run\":false}"
+    });
+}
 
+impl<'a> TargetRef<'a> {
     fn of(t: &'a crate::report::TargetReport) -> Self {
         TargetRef {
             account_id: &t.account_id,
@@ -261,7 +259,7 @@ impl RunRecord {
                 if i > 0 {
                     v.push(b',');
                 }
-                TargetRef::of(t).write_json(&mut v);
+                write_target(t, &mut v);
             }
             v.extend_from_slice(&tail);
         } else {

@@ -593,10 +593,11 @@ impl Report {
         let open = at + EMPTY.len() - 1;
         w.write_all(&text[..open])?;
         let mut buf = Vec::with_capacity(1024);
+        let mut clean = Clean::default();
         for (i, t) in self.targets.iter().enumerate() {
             buf.clear();
             buf.extend_from_slice(if i == 0 { b"\n    {" } else { b",\n    {" });
-            t.write_pretty(&mut buf)?;
+            t.write_pretty(&mut buf, &mut clean)?;
             buf.extend_from_slice(b"\n    }");
             w.write_all(&buf)?;
         }
@@ -609,69 +610,106 @@ impl Report {
 impl TargetReport {
     /// The fields of the target as `serde_json`'s pretty printer writes
     /// them for an element of the report's `targets` (its braces aside).
-    fn write_pretty(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
-        let key = |out: &mut Vec<u8>, first: bool, key: &str| {
-            out.extend_from_slice(if first { b"\n      \"" } else { b",\n      \"" });
-            out.extend_from_slice(key.as_bytes());
-            out.extend_from_slice(b"\": ");
-        };
-        // Text known to need no escaping (digits, Region codes, the names
-        // of placements and statuses).
-        let plain = |out: &mut Vec<u8>, text: &[u8]| {
-            out.push(b'"');
-            out.extend_from_slice(text);
-            out.push(b'"');
-        };
-        let text = |out: &mut Vec<u8>, text: Option<&str>| match text {
-            Some(t) => json_string(out, t),
-            None => {
-                out.extend_from_slice(b"null");
-                Ok(())
-            }
-        };
-        key(out, true, "account_id");
-        plain(out, self.account_id.as_bytes());
-        key(out, false, "account_name");
-        text(out, self.account_name.as_deref())?;
-        key(out, false, "region");
-        plain(out, self.region.as_bytes());
-        key(out, false, "placement");
-        plain(out, self.placement.as_str().as_bytes());
-        key(out, false, "wave");
-        std::io::Write::write_fmt(out, format_args!("{}", self.wave))?;
-        key(out, false, "status");
-        plain(out, self.status.as_str().as_bytes());
-        key(out, false, "changes");
+    /// `clean`: the texts already found to need no escaping.
+    fn write_pretty(&self, out: &mut Vec<u8>, clean: &mut Clean) -> std::io::Result<()> {
+        // Keys and punctuation as serde writes them; account ids, Region
+        // codes and the names of placements and statuses need no escaping.
+        out.extend_from_slice(b"\n      \"account_id\": \"");
+        out.extend_from_slice(self.account_id.as_bytes());
+        out.extend_from_slice(b"\",\n      \"account_name\": ");
+        clean.text(out, 0, self.account_name.as_deref())?;
+        out.extend_from_slice(b",\n      \"region\": \"");
+        out.extend_from_slice(self.region.as_bytes());
+        out.extend_from_slice(b"\",\n      \"placement\": \"");
+        out.extend_from_slice(self.placement.as_str().as_bytes());
+        out.extend_from_slice(b"\",\n      \"wave\": ");
+        write_number(out, self.wave);
+        out.extend_from_slice(b",\n      \"status\": \"");
+        out.extend_from_slice(self.status.as_str().as_bytes());
+        out.extend_from_slice(b"\",\n      \"changes\": ");
         nested(out, &self.changes)?;
-        key(out, false, "error");
-        text(out, self.error.as_deref())?;
-        key(out, false, "not_run");
-        out.extend_from_slice(if self.not_run { b"true" } else { b"false" });
-        key(out, false, "note");
-        text(out, self.note.as_deref())?;
-        key(out, false, "unmanaged");
+        out.extend_from_slice(b",\n      \"error\": ");
+        clean.text(out, 1, self.error.as_deref())?;
+        out.extend_from_slice(if self.not_run {
+            b",\n      \"not_run\": true,\n      \"note\": "
+        } else {
+            b",\n      \"not_run\": false,\n      \"note\": "
+        });
+        clean.text(out, 2, self.note.as_deref())?;
+        out.extend_from_slice(b",\n      \"unmanaged\": ");
         nested(out, &self.unmanaged)?;
-        key(out, false, "warnings");
+        out.extend_from_slice(b",\n      \"warnings\": ");
         nested(out, &self.warnings)
     }
 }
 
+/// For each text field of the targets (name, error, note), the last text
+/// found to need no escaping, by address and length: an account's targets
+/// share its name, most targets one note.
+#[derive(Default)]
+struct Clean([(usize, usize); 3]);
+
+impl Clean {
+    /// `text` (field `field`) as JSON: `null`, or a string.
+    fn text(&mut self, out: &mut Vec<u8>, field: usize, text: Option<&str>) -> std::io::Result<()> {
+        let Some(text) = text else {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        };
+        let seen = (text.as_ptr() as usize, text.len());
+        match self.0.get_mut(field) {
+            Some(last) if *last == seen => {
+                out.push(b'"');
+                out.extend_from_slice(text.as_bytes());
+                out.push(b'"');
+            }
+            Some(last) => {
+                if json_string(out, text)? {
+                    *last = seen;
+                }
+            }
+            None => {
+                json_string(out, text)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `n` in decimal, as serde writes a number (without `fmt`'s machinery: a
+/// wave number for each of 340,000 targets).
+pub(crate) fn write_number(out: &mut Vec<u8>, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // A digit: `n % 10` fits in a byte.
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 /// `text` as a JSON string, as serde writes it: as it is between quotes
 /// when nothing in it needs escaping (a quote, a backslash, a control
-/// character), as most notes and names are; else through serde.
-pub(crate) fn json_string(out: &mut Vec<u8>, text: &str) -> std::io::Result<()> {
+/// character), as most notes and names are; else through serde. Says
+/// whether it was written as it is.
+pub(crate) fn json_string(out: &mut Vec<u8>, text: &str) -> std::io::Result<bool> {
     // Without an early exit, the check runs many bytes at a time.
     let escape = text.bytes().fold(false, |escape, b| {
         escape | (b < 0x20) | (b == b'"') | (b == b'\\')
     });
-    if !escape {
+    if escape {
+        serde_json::to_writer(&mut *out, text).map_err(std::io::Error::from)?;
+    } else {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');
-        Ok(())
-    } else {
-        serde_json::to_writer(out, text).map_err(std::io::Error::from)
     }
+    Ok(!escape)
 }
 
 /// A list inside a target, pretty-printed three levels deep: `[]` when
@@ -772,10 +810,21 @@ mod tests {
             name: "theirs".into(),
         }]);
         let member = target("333333333333", "eu-west-1");
+        let mut other_region = member.clone();
+        other_region.region = Region::parse("us-east-1").expect("a Region");
         for targets in [
             Vec::new(),
             vec![member.clone()],
-            vec![admin, standalone, member],
+            // Texts repeated from target to target (the same name, note or
+            // error), some that need escaping, some not.
+            vec![
+                admin.clone(),
+                admin,
+                standalone.clone(),
+                standalone,
+                member,
+                other_region,
+            ],
         ] {
             let r = report(targets);
             let mut want = serde_json::to_vec_pretty(&r).expect("serde");
