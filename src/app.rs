@@ -496,35 +496,13 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
     let admin = c.admin_account.as_str();
     let (bucket, prefix) = (c.bucket.name.as_str(), c.bucket.prefix.as_str());
 
-    // 1. The list: built again only when a feed changed; a retry reuses the
-    // recorded one.
+    // 1. A retry reads what the last apply recorded: which targets to repair,
+    // and the lists it put in place.
     let previous_run = if run.retry_failed {
         Some(retry_record(s3, bucket, prefix).await?)
     } else {
         None
     };
-    // The list, the organization id and the current bucket policy do not
-    // depend on each other: they are read at once.
-    let reading_list = async {
-        match &previous_run {
-            Some(record) => crate::publication::recorded(c, s3, record).await,
-            None => crate::publication::build(c, s3).await,
-        }
-    };
-    let reading_org =
-        async { Ok::<_, Error>(Organizations::new(aws, admin).organization_id().await?) };
-    let reading_policy = async {
-        if c.bucket.manage_policy {
-            let current = bucket_policy::observe(s3, bucket)
-                .await
-                .map_err(publish::PublishError::from)?;
-            Ok::<_, Error>(Some(current))
-        } else {
-            Ok(None)
-        }
-    };
-    let (list, organization_id, current_policy) =
-        tokio::try_join!(reading_list, reading_org, reading_policy)?;
     if previous_run
         .as_ref()
         .is_some_and(|r| r.to_retry().is_empty())
@@ -547,67 +525,101 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
             )));
         }
     }
-
-    // 2. The bucket policy, then (apply) the object, the policy and the manifest,
-    // in that order: the manifest names a list only once it can be read.
-    let policy = match current_policy {
-        Some(current) => Some(
-            bucket_policy::plan(
-                current.as_deref(),
-                c.bucket.region.as_str(),
-                bucket,
-                prefix,
-                &organization_id,
-            )
-            .map_err(|reason| publish::PublishError::Policy {
-                bucket: bucket.to_owned(),
-                reason,
-            })?,
-        ),
-        None => None,
-    };
-    for w in policy.iter().flat_map(|p| &p.notes) {
-        tracing::warn!(bucket, "{w}");
-    }
-    if run.mode == Mode::Apply {
-        let uploads = list
-            .threat
-            .iter()
-            .chain(&list.trusted)
-            .flat_map(|l| &l.uploads);
-        for u in uploads {
-            publish::upload_object(s3, bucket, &u.key, u.bytes.clone(), &u.sha256).await?;
-        }
-        if let Some(p) = &policy {
-            bucket_policy::apply(s3, bucket, p)
-                .await
-                .map_err(publish::PublishError::from)?;
-        }
-        if let Some(manifest) = &list.manifest {
-            publish::write_manifest(s3, bucket, prefix, manifest).await?;
-        }
-        for key in &list.retires {
-            publish::retire(s3, bucket, key).await;
-        }
-    }
-
-    // 3. Discover and place every target (a retry: only those it repairs),
-    // then reconcile them wave by wave.
     let retry: Option<Vec<(String, String)>> = previous_run.as_ref().map(|r| r.to_retry());
     let (only_accounts, only_regions) = match &retry {
         None => (run.accounts.clone(), run.regions.clone()),
         Some(pairs) => narrow(pairs, &run.accounts, &run.regions),
     };
-    let desired = list.desired(bucket);
-    let FanOut {
-        mut targets,
-        waves,
-        regions,
-    } = fan_out(
+
+    // 2. The lists: built again only when a feed changed (a retry reuses the
+    // recorded ones), and published (apply). This runs while the organization
+    // is listed and the administrator's views are read: no target is placed
+    // before the lists are in place, but discovering them does not wait.
+    let publishing = async {
+        // The list, the organization id and the current bucket policy do not
+        // depend on each other: they are read at once.
+        let reading_list = async {
+            match &previous_run {
+                Some(record) => crate::publication::recorded(c, s3, record).await,
+                None => crate::publication::build(c, s3).await,
+            }
+        };
+        let reading_org =
+            async { Ok::<_, Error>(Organizations::new(aws, admin).organization_id().await?) };
+        let reading_policy = async {
+            if c.bucket.manage_policy {
+                let current = bucket_policy::observe(s3, bucket)
+                    .await
+                    .map_err(publish::PublishError::from)?;
+                Ok::<_, Error>(Some(current))
+            } else {
+                Ok(None)
+            }
+        };
+        let (list, organization_id, current_policy) =
+            tokio::try_join!(reading_list, reading_org, reading_policy)?;
+
+        // The bucket policy, then (apply) the object, the policy and the
+        // manifest, in that order: the manifest names a list only once it can
+        // be read.
+        let policy = match current_policy {
+            Some(current) => Some(
+                bucket_policy::plan(
+                    current.as_deref(),
+                    c.bucket.region.as_str(),
+                    bucket,
+                    prefix,
+                    &organization_id,
+                )
+                .map_err(|reason| publish::PublishError::Policy {
+                    bucket: bucket.to_owned(),
+                    reason,
+                })?,
+            ),
+            None => None,
+        };
+        for w in policy.iter().flat_map(|p| &p.notes) {
+            tracing::warn!(bucket, "{w}");
+        }
+        if run.mode == Mode::Apply {
+            let uploads = list
+                .threat
+                .iter()
+                .chain(&list.trusted)
+                .flat_map(|l| &l.uploads);
+            for u in uploads {
+                publish::upload_object(s3, bucket, &u.key, u.bytes.clone(), &u.sha256).await?;
+            }
+            if let Some(p) = &policy {
+                bucket_policy::apply(s3, bucket, p)
+                    .await
+                    .map_err(publish::PublishError::from)?;
+            }
+            if let Some(manifest) = &list.manifest {
+                publish::write_manifest(s3, bucket, prefix, manifest).await?;
+            }
+            for key in &list.retires {
+                publish::retire(s3, bucket, key).await;
+            }
+        }
+        let desired = list.desired(bucket);
+        Ok((desired, (list, organization_id, policy)))
+    };
+
+    // 3. Discover and place every target (a retry: only those it repairs),
+    // then reconcile them wave by wave.
+    let (
+        FanOut {
+            mut targets,
+            waves,
+            regions,
+        },
+        (list, organization_id, policy),
+    ) = fan_out_after(
         aws,
         c,
         run,
-        desired,
+        publishing,
         &only_accounts,
         &only_regions,
         retry.as_deref(),
@@ -670,6 +682,7 @@ pub struct FanOut {
 /// Discover the organization, then place and reconcile every target wave by
 /// wave through `cloud` (AWS, or the synthetic organization of the `sim` feature).
 /// `retry`: only these (account, region) pairs (`--retry-failed`).
+#[cfg(feature = "sim")]
 pub(crate) async fn fan_out<C: Cloud>(
     cloud: &C,
     c: &Config,
@@ -679,6 +692,25 @@ pub(crate) async fn fan_out<C: Cloud>(
     only_regions: &[crate::config::Region],
     retry: Option<&[(String, String)]>,
 ) -> Result<FanOut, Error> {
+    let ready = async { Ok((lists, ())) };
+    let (out, ()) = fan_out_after(cloud, c, run, ready, only_accounts, only_regions, retry).await?;
+    Ok(out)
+}
+
+/// [`fan_out`] with the lists still to come: `lists` (building and
+/// publishing them) runs while the organization is listed and the
+/// administrator's views are read; no target is placed or reconciled before
+/// it is done. Its error stops the run, as a failed discovery does; what it
+/// returns beside the lists comes back with the fan-out.
+pub(crate) async fn fan_out_after<C: Cloud, T>(
+    cloud: &C,
+    c: &Config,
+    run: &RunOptions,
+    lists: impl std::future::Future<Output = Result<(DesiredLists, T), Error>>,
+    only_accounts: &[crate::config::AccountId],
+    only_regions: &[crate::config::Region],
+    retry: Option<&[(String, String)]>,
+) -> Result<(FanOut, T), Error> {
     let retry: Option<std::collections::HashSet<(&str, &str)>> = retry.map(|pairs| {
         pairs
             .iter()
@@ -697,9 +729,20 @@ pub(crate) async fn fan_out<C: Cloud>(
     // (once the views are in).
     let (listing, mut pages) = crate::discover::listing(cloud, &c.admin_account);
     let fanning_out = async move {
-        let (found, first) =
-            crate::discover::discover(cloud, c, regions, only_accounts, only_regions, &mut pages)
-                .await?;
+        let discovering = async {
+            Ok::<_, Error>(
+                crate::discover::discover(
+                    cloud,
+                    c,
+                    regions,
+                    only_accounts,
+                    only_regions,
+                    &mut pages,
+                )
+                .await?,
+            )
+        };
+        let ((found, first), (lists, with)) = tokio::try_join!(discovering, lists)?;
         let ctx = Context {
             cloud,
             mode: run.mode,
@@ -762,11 +805,14 @@ pub(crate) async fn fan_out<C: Cloud>(
             }
             t.account_name = last.as_ref().and_then(|(_, n)| n.clone());
         }
-        Ok(FanOut {
-            targets,
-            waves,
-            regions: found.regions.iter().map(ToString::to_string).collect(),
-        })
+        Ok((
+            FanOut {
+                targets,
+                waves,
+                regions: found.regions.iter().map(ToString::to_string).collect(),
+            },
+            with,
+        ))
     };
     tokio::join!(listing, fanning_out).1
 }

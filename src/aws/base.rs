@@ -37,6 +37,7 @@ impl Aws {
                     .operation_attempt_timeout(Duration::from_secs(30))
                     .build(),
             )
+            .http_client(shared_http_client())
             .load()
             .await;
         Aws { base }
@@ -81,6 +82,28 @@ impl Aws {
         }
         b.build()
     }
+}
+
+/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, the proxy
+/// from `HTTPS_PROXY`/`NO_PROXY`), made once for the whole run. Without it,
+/// every SDK client (one per service, Region and account) makes its own,
+/// with its own connection pool: each call to a new account or Region opened
+/// a new connection, a TLS handshake against AWS. Shared, a connection to an
+/// endpoint serves every account that calls it.
+fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// The last cause in an error's chain: the one that says what went wrong.

@@ -229,9 +229,9 @@ def finish_transitions() -> int:
     next read of each set resolves it as if the delay had passed. Returns
     how many sets were in such a phase."""
     n = 0
-    for account in list(guardduty_backends.keys()):
-        for region in list(guardduty_backends[account].keys()):
-            for det in list(guardduty_backends[account][region].detectors.values()):
+    for per_region in list(guardduty_backends.values()):
+        for backend in list(per_region.values()):
+            for det in list(backend.detectors.values()):
                 for tis in list(sets_of(det).values()) + list(ip_sets_of(det).values()):
                     if tis._status in ("ACTIVATING", "DEACTIVATING"):
                         tis._since = float("-inf")
@@ -261,9 +261,16 @@ def ip_sets_of(detector: Detector) -> dict:
     return detector.gs_ip_sets
 
 
+# (account, region) -> the backends that have held member records, so that
+# finding a member's administrator does not visit every account. A backend
+# moto has replaced since (a reset) is skipped: see `administrator_of`.
+_MEMBER_HOLDERS: dict[tuple[str, str], GuardDutyBackend] = {}
+
+
 def members_of(backend: GuardDutyBackend) -> dict:
     if not hasattr(backend, "gs_members"):
         backend.gs_members = {}
+        _MEMBER_HOLDERS[(backend.account_id, backend.region_name)] = backend
     return backend.gs_members
 
 
@@ -272,24 +279,33 @@ def backend_for(account: str, region: str) -> GuardDutyBackend:
 
 
 def detector_for(account: str, region: str) -> Detector | None:
-    if account not in list(guardduty_backends.keys()):
+    # `in` on keys(): an AccountSpecificBackend's own `in` is true for every
+    # Region moto knows, created or not.
+    if account not in guardduty_backends.keys():
         return None
-    if region not in list(guardduty_backends[account].keys()):
+    if region not in guardduty_backends[account].keys():
         return None
     dets = list(guardduty_backends[account][region].detectors.values())
     return dets[0] if dets else None
 
 
 def administrator_of(account: str, region: str) -> tuple[str, dict] | None:
-    """The administrator holding a member record for `account` in `region`, if any."""
-    for acct in list(guardduty_backends.keys()):
-        per_region = guardduty_backends[acct]
-        if acct == account or region not in list(per_region.keys()):
+    """The administrator holding a member record for `account` in `region`, if any
+    (if several do, the first account moto created)."""
+    found = []
+    for (acct, reg), backend in list(_MEMBER_HOLDERS.items()):
+        if reg != region or acct == account:
             continue
-        rec = members_of(per_region[region]).get(account)
+        per_region = dict.get(guardduty_backends, acct)
+        if per_region is None or dict.get(per_region, region) is not backend:
+            continue  # replaced by a reset
+        rec = getattr(backend, "gs_members", {}).get(account)
         if rec is not None:
-            return acct, rec
-    return None
+            found.append((acct, rec))
+    if len(found) > 1:
+        order = {a: i for i, a in enumerate(guardduty_backends.keys())}
+        found.sort(key=lambda f: order[f[0]])
+    return found[0] if found else None
 
 
 def associated_admin(account: str, region: str) -> str | None:
@@ -301,9 +317,8 @@ def associated_admin(account: str, region: str) -> str | None:
 
 
 def is_org_admin(account: str, region: str) -> bool:
-    for acct in list(guardduty_backends.keys()):
-        per_region = guardduty_backends[acct]
-        if region in list(per_region.keys()) and account in per_region[region].admin_account_ids:
+    for per_region in list(guardduty_backends.values()):
+        if region in per_region.keys() and account in per_region[region].admin_account_ids:
             return True
     return False
 
