@@ -383,21 +383,39 @@ pub(crate) async fn execute(c: &Config, run: &RunOptions) -> Result<Outcome, Err
     let s3 = S3::new(&aws.config_for(c.bucket.region.as_str(), None), admin);
     // One apply at a time: the lease is taken before anything is written and
     // given back whatever the outcome. A plan writes nothing and takes none.
-    let lease = match run.mode {
-        Mode::Plan => None,
-        Mode::Apply => {
-            let command = if run.retry_failed {
-                "apply --retry-failed"
-            } else {
-                "apply"
-            };
-            Some(publish::lease::acquire(&s3, &c.bucket.name, &c.bucket.prefix, command).await?)
+    // It is taken while the job reads (the lists, the organization), and the
+    // job's first write waits for it (`Gate`). Taking it is never cancelled
+    // half-way: a lease written but not known would block the next apply
+    // until it lapsed.
+    let (opened, gate) = tokio::sync::watch::channel(None);
+    let taking = async {
+        let lease = match run.mode {
+            Mode::Plan => Ok(None),
+            Mode::Apply => {
+                let command = if run.retry_failed {
+                    "apply --retry-failed"
+                } else {
+                    "apply"
+                };
+                publish::lease::acquire(&s3, &c.bucket.name, &c.bucket.prefix, command)
+                    .await
+                    .map(Some)
+            }
+        };
+        let _ = opened.send(Some(lease.is_ok()));
+        lease
+    };
+    let (lease, outcome) = tokio::join!(taking, job(c, run, &aws, &s3, Gate(gate)));
+    let outcome = match lease {
+        // Refused: the job stopped at its first write, if not before.
+        Err(e) => Err(Error::from(e)),
+        Ok(lease) => {
+            if let Some(l) = lease {
+                l.release(&s3).await;
+            }
+            outcome
         }
     };
-    let outcome = job(c, run, &aws, &s3).await;
-    if let Some(l) = lease {
-        l.release(&s3).await;
-    }
     outcome.map(|o| match o {
         Outcome::Report(mut r) => {
             r.count_calls(crate::cloud::calls::since(&before));
@@ -492,7 +510,27 @@ fn log_calls(r: &Report) {
 }
 
 /// The job itself, under the lease when it writes.
-async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome, Error> {
+/// Opens when the run's lease is decided: the job's writes wait for it.
+struct Gate(tokio::sync::watch::Receiver<Option<bool>>);
+
+impl Gate {
+    /// Wait until the lease is taken (a plan's gate is open from the start).
+    /// Refused: an error the caller replaces with the lease's own.
+    async fn open(mut self) -> Result<(), Error> {
+        match self.0.wait_for(Option::is_some).await.map(|v| *v) {
+            Ok(Some(true)) => Ok(()),
+            _ => Err(Error::NoLease),
+        }
+    }
+}
+
+async fn job(
+    c: &Config,
+    run: &RunOptions,
+    aws: &Aws,
+    s3: &S3,
+    gate: Gate,
+) -> Result<Outcome, Error> {
     let admin = c.admin_account.as_str();
     let (bucket, prefix) = (c.bucket.name.as_str(), c.bucket.prefix.as_str());
 
@@ -558,6 +596,8 @@ async fn job(c: &Config, run: &RunOptions, aws: &Aws, s3: &S3) -> Result<Outcome
         };
         let (list, organization_id, current_policy) =
             tokio::try_join!(reading_list, reading_org, reading_policy)?;
+        // Nothing is written, here or by any target, before the lease is held.
+        gate.open().await?;
 
         // The bucket policy, then (apply) the object, the policy and the
         // manifest, in that order: the manifest names a list only once it can

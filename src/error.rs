@@ -72,6 +72,11 @@ pub enum Error {
     #[error(transparent)]
     Lease(#[from] crate::publish::lease::LeaseError),
 
+    /// The job stopped at its first write because the lease was not taken
+    /// (the lease's own error is the one reported).
+    #[error("the run's lease was not taken; nothing was written")]
+    NoLease,
+
     /// `--region` or `--account` names something outside the run's scope.
     #[error("{0}")]
     Scope(String),
@@ -149,6 +154,7 @@ impl Error {
             | Error::Aws(_)
             | Error::NoCredentials(_)
             | Error::Lease(_)
+            | Error::NoLease
             | Error::NoRunRecord { .. }
             | Error::NothingToReport { .. }
             | Error::RecordedListGone { .. }

@@ -373,3 +373,68 @@ async fn a_live_run_keeps_its_lease_and_a_killed_one_lets_it_lapse() {
 async fn lease(emu: &Emulator) -> Value {
     serde_json::from_slice(&crate::common::gs::s3_object(emu, LEASE).await).expect("lease JSON")
 }
+
+/// The lease is taken while the lists are read and the organization is
+/// listed (reads go ahead), but the first write of an apply is the lease:
+/// the list objects, the bucket policy, the manifest and every target wait
+/// for it. An apply refused the lease writes nothing at all.
+#[tokio::test]
+async fn nothing_is_written_before_the_lease_and_nothing_without_it() {
+    let emu = emulator();
+    let _guard = emu.lock().await;
+    let (_dir, cfg) = start(emu, 20).await;
+    emu.clear_calls().await;
+    let out = run(emu, "apply", &cfg);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let writes: Vec<(String, Option<String>)> = emu
+        .calls()
+        .await
+        .into_iter()
+        .filter(|c| c.mutating)
+        .map(|c| (c.operation.unwrap_or_default(), c.resource))
+        .collect();
+    assert!(writes.len() > 10, "a first apply writes: {writes:?}");
+    assert_eq!(
+        writes[0],
+        ("PutObject".to_owned(), Some(format!("/{BUCKET}/{LEASE}"))),
+        "{writes:?}"
+    );
+
+    // A lease held by another run: exit 1, no write of any kind.
+    let holder = serde_json::json!({
+        "owner": "elsewhere/pid 1/00000000", "command": "apply",
+        "acquired_at": "2026-12-06T00:00:00Z", "expires_unix": 4_102_444_800_u64
+    });
+    s3(&emu.sdk("us-east-1").await)
+        .put_object()
+        .bucket(BUCKET)
+        .key(LEASE)
+        .body(holder.to_string().into_bytes().into())
+        .send()
+        .await
+        .expect("put a foreign lease");
+    emu.clear_calls().await;
+    let refused = run(emu, "apply", &cfg);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("holds the lease"),
+        "{}",
+        refused.stderr
+    );
+    // Its one write is the refused attempt at the lease (a conditional put).
+    let writes: Vec<String> = emu
+        .calls()
+        .await
+        .into_iter()
+        .filter(|c| c.mutating)
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c.operation.unwrap_or_default(),
+                c.resource.unwrap_or_default(),
+                c.status
+            )
+        })
+        .collect();
+    assert_eq!(writes, [format!("PutObject /{BUCKET}/{LEASE} 412")]);
+}
