@@ -579,20 +579,6 @@ pub(crate) struct TargetPlan {
     pub alerts: Option<Plan<alerts::Step>>,
 }
 
-impl TargetPlan {
-    /// Nothing to write, nothing blocked, nothing loading: applying it
-    /// changes nothing and reports what planning it reports.
-    fn is_settled(&self) -> bool {
-        fn settled<S>(p: &Plan<S>) -> bool {
-            p.is_empty() && p.activating.is_empty()
-        }
-        settled(&self.threat_sets)
-            && self.trusted.as_ref().is_none_or(settled)
-            && settled(&self.filters)
-            && self.alerts.as_ref().is_none_or(settled)
-    }
-}
-
 /// A kind's plan, or its observation's failure as a plan that only blocks.
 fn planned_or<S, O>(
     observed: &Result<O, TargetError>,
@@ -698,15 +684,9 @@ async fn managed<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport {
         |name| gd.filter_arn(detector, name),
     );
 
-    // Report (plan), or apply. An apply with nothing to do (most targets of
-    // a converged organization) reports as a plan does: the same outcome,
-    // without setting up the writers.
+    // Report (plan), or apply.
     filters::findings(&gd, detector, ctx.rules, &mut plan.filters).await;
-    let mode = match ctx.mode {
-        Mode::Apply if plan.is_settled() => Mode::Plan,
-        mode => mode,
-    };
-    let outcomes: Vec<Outcome> = match mode {
+    let outcomes: Vec<Outcome> = match ctx.mode {
         Mode::Plan => [
             Some(plan.threat_sets.outcome()),
             plan.trusted.map(|p| p.outcome()),
