@@ -16,7 +16,7 @@ pub(crate) async fn enabled_regions(
     let site = Site::of(conf, account);
     let client = Client::from_conf(
         aws_sdk_account::config::Builder::from(conf)
-            .interceptor(super::calls::counter())
+            .interceptor(super::calls::counter(Some(account)))
             .build(),
     );
     let mut regions = Vec::new();

@@ -1,8 +1,11 @@
 //! The interceptor that counts every SDK call and attempt into the call
 //! budget of `crate::cloud::calls`, and says when a call is retried: one
-//! warning per retry, with the operation, the Region, the attempt and what
+//! warning per retry, with the operation, the account (where the client
+//! knows it), the Region, the attempt and what
 //! the attempt before it got (a throttling code, an HTTP status, a refused
 //! connection), so that a slow run is never silent.
+
+use std::sync::Arc;
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -17,14 +20,20 @@ use aws_smithy_types::config_bag::{Storable, StoreReplace};
 
 use crate::cloud::calls::bump;
 
-/// The interceptor every client carries.
-pub fn counter() -> Counter {
-    Counter
+/// The interceptor every client carries; `account`: the account the
+/// client calls as, named in its retry warnings (discovery's probes and the
+/// publication's calls run outside any target's span).
+pub fn counter(account: Option<&str>) -> Counter {
+    Counter {
+        account: account.map(Arc::from),
+    }
 }
 
 /// Counts each operation's calls and attempts into the process table.
-#[derive(Debug, Clone, Copy)]
-pub struct Counter;
+#[derive(Debug, Clone)]
+pub struct Counter {
+    account: Option<Arc<str>>,
+}
 
 fn key(cfg: &ConfigBag) -> String {
     cfg.load::<Metadata>().map_or_else(
@@ -80,7 +89,14 @@ impl Intercept for Counter {
                 .load::<aws_smithy_types::retry::RetryConfig>()
                 .map(|r| format!(" of {}", r.max_attempts()))
                 .unwrap_or_default();
-            tracing::warn!("retrying {key} in {region} (attempt {attempt}{of}) after {before}");
+            let account = self
+                .account
+                .as_deref()
+                .map(|a| format!(" as {a}"))
+                .unwrap_or_default();
+            tracing::warn!(
+                "retrying {key}{account} in {region} (attempt {attempt}{of}) after {before}"
+            );
         }
         bump(key, 0, 1);
         Ok(())

@@ -20,7 +20,7 @@ impl EventBridge {
         EventBridge {
             client: Client::from_conf(
                 aws_sdk_eventbridge::config::Builder::from(conf)
-                    .interceptor(super::calls::counter())
+                    .interceptor(super::calls::counter(Some(account)))
                     .build(),
             ),
             site: Site::of(conf, account),

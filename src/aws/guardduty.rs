@@ -25,7 +25,7 @@ impl GuardDuty {
         GuardDuty {
             client: Client::from_conf(
                 aws_sdk_guardduty::config::Builder::from(conf)
-                    .interceptor(super::calls::counter())
+                    .interceptor(super::calls::counter(Some(account)))
                     .build(),
             ),
             site: Site::of(conf, account),

@@ -28,7 +28,7 @@ impl Organizations {
         Organizations {
             client: Client::from_conf(
                 aws_sdk_organizations::config::Builder::from(&aws.config_for(REGION, None))
-                    .interceptor(super::calls::counter())
+                    .interceptor(super::calls::counter(Some(caller)))
                     .build(),
             ),
             site: Site {

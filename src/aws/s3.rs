@@ -32,7 +32,7 @@ impl S3 {
             b = b.force_path_style(true);
         }
         S3 {
-            client: Client::from_conf(b.interceptor(super::calls::counter()).build()),
+            client: Client::from_conf(b.interceptor(super::calls::counter(Some(owner))).build()),
             site: Site::of(conf, owner),
         }
     }

@@ -26,7 +26,7 @@ impl Sns {
         Sns {
             client: Client::from_conf(
                 aws_sdk_sns::config::Builder::from(conf)
-                    .interceptor(super::calls::counter())
+                    .interceptor(super::calls::counter(Some(account)))
                     .build(),
             ),
             site: Site::of(conf, account),

@@ -79,7 +79,7 @@ pub(crate) async fn caller_account(aws: &Aws) -> Result<String, AwsError> {
         .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
     let client = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(&aws.config_for(&region, None))
-            .interceptor(super::calls::counter())
+            .interceptor(super::calls::counter(None))
             .build(),
     );
     let out = client.get_caller_identity().send().await.map_err(|e| {

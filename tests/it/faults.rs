@@ -278,6 +278,38 @@ async fn throttling_5xx_and_latency_everywhere_are_retried() {
         );
     }
     assert!(failed.len() <= 2, "{failed:#?}");
+    // Each retried GuardDuty call's warning names the account it called as
+    // (a probe's calls run outside any target's span): the administrator's
+    // and the standalone accounts' among them.
+    let retried: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" WARN retrying guardduty:"))
+        .collect();
+    let named = |account: &str| {
+        retried
+            .iter()
+            .any(|l| l.contains(&format!(" as {account} in ")))
+    };
+    assert!(
+        retried.iter().all(|l| org
+            .placements
+            .keys()
+            .any(|(a, _)| l.contains(&format!(" as {a} in ")))),
+        "{}",
+        out.stderr
+    );
+    let standalone: BTreeSet<&str> = org
+        .placements
+        .iter()
+        .filter(|(_, p)| *p == "standalone")
+        .map(|((a, _), _)| a.as_str())
+        .collect();
+    assert!(
+        named(ADMIN) && standalone.iter().any(|a| named(a)),
+        "{standalone:?}\n{}",
+        out.stderr
+    );
     org.converges(emu).await;
 }
 
