@@ -279,23 +279,21 @@ async fn throttling_5xx_and_latency_everywhere_are_retried() {
     }
     assert!(failed.len() <= 2, "{failed:#?}");
     // Each retried GuardDuty call's warning names the account it called as
-    // (a probe's calls run outside any target's span): the administrator's
-    // and the standalone accounts' among them.
+    // (a probe's calls run outside any target's span), an account of the
+    // organization; the standalone accounts' among them (their probes and
+    // targets make some 70 calls, a third of them throttled or failed).
     let retried: Vec<&str> = out
         .stderr
         .lines()
-        .filter(|l| l.contains(" WARN retrying guardduty:"))
+        .filter(|l| l.contains(" WARN ") && l.contains("retrying guardduty:"))
         .collect();
-    let named = |account: &str| {
-        retried
-            .iter()
-            .any(|l| l.contains(&format!(" as {account} in ")))
-    };
     assert!(
-        retried.iter().all(|l| org
-            .placements
-            .keys()
-            .any(|(a, _)| l.contains(&format!(" as {a} in ")))),
+        !retried.is_empty()
+            && retried.iter().all(|l| {
+                org.placements
+                    .keys()
+                    .any(|(a, _)| l.contains(&format!(" as {a} in ")))
+            }),
         "{}",
         out.stderr
     );
@@ -306,7 +304,9 @@ async fn throttling_5xx_and_latency_everywhere_are_retried() {
         .map(|((a, _), _)| a.as_str())
         .collect();
     assert!(
-        named(ADMIN) && standalone.iter().any(|a| named(a)),
+        retried.iter().any(|l| standalone
+            .iter()
+            .any(|a| l.contains(&format!(" as {a} in ")))),
         "{standalone:?}\n{}",
         out.stderr
     );
