@@ -231,28 +231,26 @@ struct Detector {
 
 /// A set as the simulated AWS keeps it: a [`ListSet`] whose tags are a
 /// short list rather than a map (a map's first node takes half a
-/// kilobyte; a set has two or three tags).
+/// kilobyte; a set has two or three tags), and whose texts but its id are
+/// shared with every other set that has the same ([`Org::text`]: 34,000
+/// sets point at one list, with one digest).
 #[derive(Debug, Clone)]
 struct Stored {
     id: Box<str>,
-    name: Box<str>,
-    location: Box<str>,
+    name: Arc<str>,
+    location: Arc<str>,
     status: SetStatus,
-    tags: Vec<(Box<str>, Box<str>)>,
+    tags: Vec<(Arc<str>, Arc<str>)>,
 }
 
 impl Stored {
-    fn of(set: ListSet) -> Self {
+    fn of(set: ListSet, text: impl Fn(&str) -> Arc<str>) -> Self {
         Stored {
             id: set.id.into(),
-            name: set.name.into(),
-            location: set.location.into(),
+            name: text(&set.name),
+            location: text(&set.location),
             status: set.status,
-            tags: set
-                .tags
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
+            tags: set.tags.iter().map(|(k, v)| (text(k), text(v))).collect(),
         }
     }
 
@@ -271,11 +269,11 @@ impl Stored {
     }
 
     /// Add `tags`, replacing the values of those it already has.
-    fn tag(&mut self, tags: &BTreeMap<String, String>) {
+    fn tag(&mut self, tags: &BTreeMap<String, String>, text: impl Fn(&str) -> Arc<str>) {
         for (k, v) in tags {
             match self.tags.iter_mut().find(|(have, _)| **have == **k) {
-                Some((_, value)) => *value = v.as_str().into(),
-                None => self.tags.push((k.as_str().into(), v.as_str().into())),
+                Some((_, value)) => *value = text(v),
+                None => self.tags.push((text(k), text(v))),
             }
         }
     }
@@ -301,6 +299,8 @@ struct Org {
     rules: Vec<SuppressionRule>,
     /// Detectors a run wrote to, by (account, region).
     written: Mutex<HashMap<At, Detector>>,
+    /// The texts of the sets kept in `written`, each once.
+    texts: Mutex<std::collections::HashSet<Arc<str>>>,
     /// Nanoseconds spent in the simulated AWS's own work (answering calls,
     /// outside their latency), to tell it apart from guardsync's.
     busy_ns: AtomicU64,
@@ -354,6 +354,7 @@ impl Synthetic {
             desired,
             rules,
             written: Mutex::new(HashMap::new()),
+            texts: Mutex::new(std::collections::HashSet::new()),
             assuming: (AtomicUsize::new(0), AtomicUsize::new(0)),
             busy_ns: AtomicU64::new(0),
             calls: Mutex::new(BTreeMap::new()),
@@ -494,16 +495,29 @@ impl Org {
         format!("d{account}{}", region.len())
     }
 
+    /// `text`, shared with every set that holds the same.
+    fn text(&self, text: &str) -> Arc<str> {
+        let mut texts = lock(&self.texts);
+        match texts.get(text) {
+            Some(t) => Arc::clone(t),
+            None => {
+                let t: Arc<str> = Arc::from(text);
+                texts.insert(Arc::clone(&t));
+                t
+            }
+        }
+    }
+
     /// A detector as it stands before any write.
     fn baseline(&self, account: &str) -> Detector {
         let set = |location: String, sha: &str| Stored {
             id: format!("s{account}").into(),
-            name: self.desired.name.as_str().into(),
-            location: location.into(),
+            name: self.text(&self.desired.name),
+            location: self.text(&location),
             status: SetStatus::Active,
             tags: vec![
-                (OWNER_TAG.into(), OWNER_VALUE.into()),
-                (lists::SHA_TAG.into(), sha.into()),
+                (self.text(OWNER_TAG), self.text(OWNER_VALUE)),
+                (self.text(lists::SHA_TAG), self.text(sha)),
             ],
         };
         match self.shape.baseline {
@@ -836,13 +850,14 @@ impl GuardDutyApi for SimGuardDuty {
         self.call(op(kind, Op::Create)).await;
         let id = format!("s{}-{}", self.account, set.name);
         self.sim.write(&self.account, &self.region, |d| {
-            of_kind_mut(d, kind).push(Stored::of(ListSet {
+            let set = ListSet {
                 id: id.clone(),
                 name: set.name.to_owned(),
                 location: set.location.to_owned(),
                 status: SetStatus::Active,
                 tags: set.tags.clone(),
-            }));
+            };
+            of_kind_mut(d, kind).push(Stored::of(set, |t| self.sim.text(t)));
         });
         Ok(id)
     }
@@ -862,7 +877,7 @@ impl GuardDutyApi for SimGuardDuty {
                     .iter_mut()
                     .find(|s| &*s.id == id)
                     .map(|s| {
-                        s.location = location.into();
+                        s.location = self.sim.text(location);
                         s.status = SetStatus::Active;
                     })
             })
@@ -884,7 +899,7 @@ impl GuardDutyApi for SimGuardDuty {
                 of_kind_mut(d, kind)
                     .iter_mut()
                     .find(|s| &*s.id == id)
-                    .map(|s| s.tag(tags))
+                    .map(|s| s.tag(tags, |t| self.sim.text(t)))
             })
             .ok_or_else(|| self.not_found("TagResource", id))
     }
