@@ -88,10 +88,11 @@ struct Paint(Style);
 
 impl Paint {
     fn with(self, code: &str, text: &str) -> String {
-        match self.0 {
-            Style::Plain => text.to_owned(),
-            Style::Color => format!("\x1b[{code}m{text}\x1b[0m"),
-        }
+        let mut out = String::with_capacity(text.len() + 9);
+        self.open(&mut out, code);
+        out.push_str(text);
+        self.close(&mut out);
+        out
     }
 
     fn bold(self, text: &str) -> String {
@@ -329,7 +330,7 @@ fn blocks(out: &mut Out, report: &Report, ordered: &[&TargetReport], paint: Pain
         // per managed target (34,000 at 10,000 accounts in 34 Regions).
         let s = &mut out.0;
         paint.open(s, "1");
-        let _ = write!(s, "{} · {}  ({}", t.account_id, t.region, t.placement);
+        let _ = write!(s, "{}  ({}", key(t), t.placement);
         if let Some(name) = &t.account_name {
             let _ = write!(s, ", {name}");
         }
