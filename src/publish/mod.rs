@@ -16,6 +16,8 @@ pub mod policy;
 pub mod record;
 pub mod reports;
 
+use std::borrow::Cow;
+
 use sha2::{Digest, Sha256};
 
 pub(crate) use self::keys::legacy_object_key;
@@ -109,8 +111,10 @@ pub fn guardduty_location(bucket: &str, key: &str) -> String {
 /// `(bucket, key)` of a location in any form GuardDuty accepts
 /// (`https://s3.amazonaws.com/B/K`, `https://s3.R.amazonaws.com/B/K`,
 /// `https://s3-R.amazonaws.com/B/K`, `https://B.s3.amazonaws.com/K`,
-/// `https://B.s3.R.amazonaws.com/K`, `s3://B/K`), key percent-decoded.
-pub(crate) fn parse_location(location: &str) -> Option<(String, String)> {
+/// `https://B.s3.R.amazonaws.com/K`, `s3://B/K`), key percent-decoded;
+/// borrowed from `location` (every managed target compares its sets'
+/// locations with the list's).
+pub(crate) fn parse_location(location: &str) -> Option<(&str, Cow<'_, str>)> {
     let (bucket, key) = if let Some(rest) = location.strip_prefix("s3://") {
         rest.split_once('/')?
     } else {
@@ -133,7 +137,7 @@ pub(crate) fn parse_location(location: &str) -> Option<(String, String)> {
     if bucket.is_empty() || bucket.contains('/') || key.is_empty() {
         return None;
     }
-    Some((bucket.to_owned(), percent_decode(key)?))
+    Some((bucket, percent_decode(key)?))
 }
 
 /// `s3`, `s3.REGION` or `s3-REGION`.
@@ -152,7 +156,10 @@ fn is_s3_endpoint(host: &str) -> bool {
 
 /// Decode `%XX` escapes (a `%` not followed by two hex digits stays as is);
 /// `None` when the result is not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
+fn percent_decode(s: &str) -> Option<Cow<'_, str>> {
+    if !s.contains('%') {
+        return Some(Cow::Borrowed(s));
+    }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -173,7 +180,7 @@ fn percent_decode(s: &str) -> Option<String> {
             }
         }
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 /// The last published manifest under `prefix`, or `None` when there is none.
@@ -308,19 +315,13 @@ mod tests {
     fn guardduty_locations_are_s3_uris() {
         let want = "s3://b/guardduty/x.txt";
         assert_eq!(guardduty_location("b", "guardduty/x.txt"), want);
-        assert_eq!(
-            parse_location(want),
-            Some(("b".to_owned(), "guardduty/x.txt".to_owned()))
-        );
+        assert_eq!(parse_location(want), Some(("b", "guardduty/x.txt".into())));
     }
 
     #[test]
     fn https_keys_are_percent_decoded() {
         let url = "https://s3.eu-west-1.amazonaws.com/b/lists%20dir/%C3%BC%2Bx.txt";
-        assert_eq!(
-            parse_location(url),
-            Some(("b".to_owned(), "lists dir/ü+x.txt".to_owned()))
-        );
+        assert_eq!(parse_location(url), Some(("b", "lists dir/ü+x.txt".into())));
     }
 
     // The forms of tests/emulator/gsemu/guardduty_ext.py's _LOCATION_PATTERNS.
@@ -335,10 +336,7 @@ mod tests {
     #[test_case("s3://b/guardduty/x.txt", "b", "guardduty/x.txt" ; "s3 scheme")]
     #[test_case("s3://b/a%20b%zz.txt", "b", "a b%zz.txt" ; "percent decoded, bad escape kept")]
     fn locations_parse(location: &str, bucket: &str, key: &str) {
-        assert_eq!(
-            parse_location(location),
-            Some((bucket.to_owned(), key.to_owned()))
-        );
+        assert_eq!(parse_location(location), Some((bucket, key.into())));
     }
 
     #[test_case("http://s3.amazonaws.com/b/k" ; "plain http")]

@@ -95,7 +95,9 @@ pub struct RecordTarget {
     pub wave: u32,
     /// `changed`, `unchanged`, `failed`, `skipped`.
     pub status: String,
-    /// Why it failed.
+    /// Why it failed; absent when it did not (each of 340,000 targets
+    /// would otherwise carry `"error":null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Not run because a wave stopped the rollout.
     pub not_run: bool,
@@ -138,13 +140,15 @@ struct TargetRef<'a> {
     placement: &'a str,
     wave: u32,
     status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     not_run: bool,
 }
 
 /// The [`TargetRef`] of `t` in compact JSON, as serde writes it: the
 /// account, Region, placement and status need no escaping (digits, a Region
-/// code, names), the error goes through [`crate::report::json_string`].
+/// code, names), the error (only when there is one) goes through
+/// [`crate::report::json_string`].
 fn write_target(t: &crate::report::TargetReport, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"account_id\":\"");
     out.extend_from_slice(t.account_id.as_bytes());
@@ -156,13 +160,11 @@ fn write_target(t: &crate::report::TargetReport, out: &mut Vec<u8>) {
     crate::report::write_number(out, t.wave);
     out.extend_from_slice(b",\"status\":\"");
     out.extend_from_slice(t.status.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"error\":");
-    match t.error.as_deref() {
-        Some(e) => {
-            // A string into a vector: it cannot fail.
-            let _ = crate::report::json_string(out, e);
-        }
-        None => out.extend_from_slice(b"null"),
+    out.push(b'"');
+    if let Some(e) = t.error.as_deref() {
+        out.extend_from_slice(b",\"error\":");
+        // A string into a vector: it cannot fail.
+        let _ = crate::report::json_string(out, e);
     }
     out.extend_from_slice(if t.not_run {
         b",\"not_run\":true}"
@@ -444,7 +446,7 @@ mod tests {
             wave: 2,
             status,
             changes: Default::default(),
-            error: error.map(str::to_owned),
+            error: error.map(Box::from),
             not_run,
             note: None,
             unmanaged: Default::default(),
@@ -485,5 +487,24 @@ mod tests {
             String::from_utf8(whole.to_json())
         );
         assert_eq!(whole.to_retry().len(), 2);
+        // A target without an error has no `error` key.
+        let json = String::from_utf8(whole.to_json()).expect("UTF-8");
+        assert!(json.contains(
+            r#"{"account_id":"111111111111","region":"eu-west-1","placement":"standalone","wave":2,"status":"changed","not_run":false}"#
+        ));
+        assert!(json.contains(r#""status":"failed","error":"denied \"x\"","not_run":false}"#));
+    }
+
+    #[test]
+    fn a_record_with_null_errors_still_reads() {
+        // As guardsync wrote it before the key was left out when empty.
+        let older =
+            br#"{"format":1,"generator":"guardsync 0.1.0","finished_at":"2026-11-30T08:00:00Z",
+            "list":{"sha256":"abc","key":"k","entries":3,"addresses":9},
+            "targets":[{"account_id":"1","region":"us-east-1","placement":"admin","wave":1,
+            "status":"changed","error":null,"not_run":false}]}"#;
+        let r: RunRecord = serde_json::from_slice(older).expect("parse");
+        assert_eq!(r.targets[0].error, None);
+        assert_eq!(r.targets[0].status, "changed");
     }
 }

@@ -340,7 +340,7 @@ fn slots_message(
 fn readable(location: &str) -> String {
     parse_location(location).map_or_else(
         || location.to_owned(),
-        |(b, k)| crate::publish::s3_url(&b, &k),
+        |(b, k)| crate::publish::s3_url(b, &k),
     )
 }
 

@@ -19,6 +19,7 @@ pub(crate) mod threat_set;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt, stream};
@@ -288,6 +289,8 @@ pub async fn run<C: Cloud>(
 ) -> Vec<TargetReport> {
     let progress = Progress::new(0, ctx.mode);
     let progress = &progress;
+    let notes = Notes::default();
+    let notes = &notes;
     // The targets of the accounts prepared (their role, if needed, is in)
     // that have calls to make, a few accounts ahead of the running ones.
     let (ready, ready_in) =
@@ -318,8 +321,9 @@ pub async fn run<C: Cloud>(
                             if !p.placement.is_managed()
                                 && !matches!(p.placement, Placement::Unknown(_)) =>
                         {
-                            let r = unmanaged(&p);
+                            let mut r = unmanaged(&p);
                             progress.done(&r);
+                            notes.share(&mut r);
                             at_once_ref.push(r);
                         }
                         placing => calls.push(placing),
@@ -394,14 +398,42 @@ pub async fn run<C: Cloud>(
             .await
         })
         .buffer_unordered(ctx.concurrency.max(1))
-        .for_each(|r| {
+        .for_each(|mut r| {
             progress.done(&r);
+            notes.share(&mut r);
             reports.push(r);
             std::future::ready(())
         });
     tokio::join!(preparing, running);
     progress.finish();
     merged(at_once, reports)
+}
+
+/// The notes of a run's reports that are written per target (why an
+/// account is standalone, which administrator another one has), each text
+/// kept once: an account's targets, and most standalone accounts, share one.
+#[derive(Default)]
+struct Notes(std::sync::Mutex<std::collections::HashSet<Arc<str>>>);
+
+impl Notes {
+    fn share(&self, r: &mut TargetReport) {
+        use crate::report::PlacementKind;
+        let Some(note) = r.note.as_mut().filter(|_| {
+            matches!(
+                r.placement,
+                PlacementKind::Standalone | PlacementKind::OtherAdmin
+            )
+        }) else {
+            return;
+        };
+        let mut texts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match texts.get(&**note) {
+            Some(kept) => *note = Arc::clone(kept),
+            None => {
+                texts.insert(Arc::clone(note));
+            }
+        }
+    }
 }
 
 /// Two sets of reports as one, ordered by account then region. The larger
@@ -476,27 +508,36 @@ pub async fn target<C: Cloud>(ctx: &Context<'_, C>, p: &Placed) -> TargetReport 
 
 /// A target guardsync writes nothing to: its report says why (no call).
 fn unmanaged(p: &Placed) -> TargetReport {
-    let note = |status: Status, note: std::borrow::Cow<'static, str>| TargetReport {
+    let note = |status: Status, note: Arc<str>| TargetReport {
         note: Some(note),
         ..report(p, status, Vec::new(), None)
     };
+    // One text shared by every target it is said of (most targets of a
+    // large organization are covered members).
+    macro_rules! shared {
+        ($text:expr) => {{
+            static TEXT: std::sync::LazyLock<Arc<str>> =
+                std::sync::LazyLock::new(|| Arc::from($text));
+            Arc::clone(&TEXT)
+        }};
+    }
     match &p.placement {
         Placement::Member => note(
             Status::Unchanged,
-            "covered by the administrator's list and rules".into(),
+            shared!("covered by the administrator's list and rules"),
         ),
         Placement::NoDetector => note(
             Status::Skipped,
-            "GuardDuty is not enabled here: findings go unwatched".into(),
+            shared!("GuardDuty is not enabled here: findings go unwatched"),
         ),
         Placement::OtherAdmin(other) => note(
             Status::Skipped,
             format!("associated with another GuardDuty administrator, {other}").into(),
         ),
-        Placement::Excluded => note(Status::Skipped, "excluded by configuration".into()),
+        Placement::Excluded => note(Status::Skipped, shared!("excluded by configuration")),
         Placement::RegionDisabled => note(
             Status::Skipped,
-            "the account has not enabled this opt-in Region: GuardDuty cannot run here".into(),
+            shared!("the account has not enabled this opt-in Region: GuardDuty cannot run here"),
         ),
         Placement::Unknown(reason) => failed(p, Vec::new(), reason.clone()),
         Placement::Admin | Placement::Standalone(_) => failed(
@@ -516,7 +557,7 @@ fn report(p: &Placed, status: Status, changes: Vec<Change>, error: Option<String
         wave: 1,
         status,
         changes: changes.into(),
-        error,
+        error: error.map(String::into_boxed_str),
         not_run: false,
         warnings: ThinVec::new(),
         note: match &p.placement {
@@ -838,6 +879,70 @@ mod tests {
     use crate::cloud::{AwsError, ListSet, SetStatus};
     use crate::config::{Condition, FilterName};
     use crate::report::{Action, Resource};
+
+    #[test]
+    fn a_note_said_of_many_targets_is_kept_once() {
+        let at = |region: &str, placement: Placement| Placed {
+            target: Target {
+                account: crate::config::AccountId::parse("111111111111").expect("an account id"),
+                region: crate::config::Region::parse(region).expect("a Region"),
+                excluded: false,
+            },
+            placement,
+            credentials: None,
+            detector_id: None,
+        };
+        let other = || {
+            Placement::OtherAdmin(
+                crate::config::AccountId::parse("999999999999").expect("an account id"),
+            )
+        };
+        let standalone = || Placement::Standalone("relationship Removed".into());
+        let notes = Notes::default();
+        let mut reports = [
+            unmanaged(&at("eu-west-1", other())),
+            unmanaged(&at("us-east-1", other())),
+            report(
+                &at("eu-west-1", standalone()),
+                Status::Changed,
+                Vec::new(),
+                None,
+            ),
+            report(
+                &at("us-east-1", standalone()),
+                Status::Changed,
+                Vec::new(),
+                None,
+            ),
+        ];
+        let same = |a: &TargetReport, b: &TargetReport| match (&a.note, &b.note) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        assert!(!same(&reports[0], &reports[1]));
+        for r in &mut reports {
+            notes.share(r);
+        }
+        assert!(same(&reports[0], &reports[1]));
+        assert!(same(&reports[2], &reports[3]));
+        assert_eq!(
+            reports[1].note.as_deref(),
+            Some("associated with another GuardDuty administrator, 999999999999")
+        );
+        assert_eq!(
+            reports[3].note.as_deref(),
+            Some(
+                "not an associated member (relationship Removed): has its own list; its \
+                 findings are not centralised"
+            )
+        );
+        // A fixed note is one text for every target without the run's help.
+        let members = [
+            unmanaged(&at("eu-west-1", Placement::Member)),
+            unmanaged(&at("us-east-1", Placement::Member)),
+        ];
+        assert!(same(&members[0], &members[1]));
+    }
 
     fn desired_set() -> Desired {
         Desired {

@@ -312,7 +312,7 @@ impl View {
                     region: t.region.to_string(),
                     placement: t.placement,
                     status: t.status,
-                    error: t.error.clone(),
+                    error: t.error.as_deref().map(str::to_owned),
                     not_run: t.not_run,
                     note: t.note.as_ref().map(|n| n.to_string()),
                 }

@@ -9,7 +9,6 @@ pub mod html;
 pub mod markdown;
 pub mod text;
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -254,31 +253,50 @@ impl Action {
 impl TargetReport {
     /// The target in one log sentence: where, what it is, what happened.
     /// `111111111111 eu-west-1 (admin): changed: created threat_intel_set
-    /// "FireHOL-Level1", created filter "internal-scanner"`.
-    pub fn log_line(&self, mode: Mode) -> String {
-        let head = format!(
-            "{} {} ({})",
-            self.account_id,
-            self.region,
-            self.placement.as_str()
-        );
-        let changes = self
-            .changes
-            .iter()
-            .map(|c| {
-                let verb = match mode {
-                    Mode::Apply => c.action.past(),
-                    Mode::Plan => c.action.as_str(),
-                };
-                format!("{verb} {} {:?}", c.resource.as_str(), c.name)
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        match (&self.error, changes.is_empty()) {
-            (Some(e), true) => format!("{head}: failed: {e}"),
-            (Some(e), false) => format!("{head}: failed after it {changes}: {e}"),
-            (None, true) => format!("{head}: {}", self.status.as_str()),
-            (None, false) => format!("{head}: {}: {changes}", self.status.as_str()),
+    /// "FireHOL-Level1", created filter "internal-scanner"`. Written
+    /// straight into the log's line (a changed target's every apply logs
+    /// one), not built as a string first.
+    pub fn log_line(&self, mode: Mode) -> LogLine<'_> {
+        LogLine { target: self, mode }
+    }
+}
+
+/// [`TargetReport::log_line`].
+pub struct LogLine<'a> {
+    target: &'a TargetReport,
+    mode: Mode,
+}
+
+impl std::fmt::Display for LogLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.target;
+        write!(
+            f,
+            "{} {} ({}): ",
+            t.account_id,
+            t.region,
+            t.placement.as_str()
+        )?;
+        if t.error.is_some() {
+            f.write_str("failed")?;
+        } else {
+            f.write_str(t.status.as_str())?;
+        }
+        for (i, c) in t.changes.iter().enumerate() {
+            let verb = match self.mode {
+                Mode::Apply => c.action.past(),
+                Mode::Plan => c.action.as_str(),
+            };
+            let lead = match (i, &t.error) {
+                (0, Some(_)) => " after it ",
+                (0, None) => ": ",
+                _ => ", ",
+            };
+            write!(f, "{lead}{verb} {} {:?}", c.resource.as_str(), c.name)?;
+        }
+        match &t.error {
+            Some(e) => write!(f, ": {e}"),
+            None => Ok(()),
         }
     }
 }
@@ -320,14 +338,16 @@ pub struct TargetReport {
     pub status: Status,
     /// The changes made (apply) or to make (plan).
     pub changes: ThinVec<Change>,
-    /// Why the target failed, when it did.
-    pub error: Option<String>,
+    /// Why the target failed, when it did (a boxed text: two words, not
+    /// three, in each of a run's reports).
+    pub error: Option<Box<str>>,
     /// The target was not run: an earlier wave stopped the rollout
     /// (its status is `failed`, so that it counts and is retried).
     pub not_run: bool,
     /// Why a placement is what it is, for gaps and skips
     /// (for instance `associated with administrator 123412341234`).
-    pub note: Option<Cow<'static, str>>,
+    #[serde(serialize_with = "shared_str")]
+    pub note: Option<Arc<str>>,
     /// Resources found there that guardsync does not own and left alone.
     pub unmanaged: ThinVec<Unmanaged>,
     /// What a reviewer should know about this target that is not a change
@@ -745,12 +765,62 @@ mod tests {
             changes: ThinVec::new(),
             error: None,
             not_run: false,
-            note: Some(Cow::Borrowed(
-                "covered by the administrator's list and rules",
-            )),
+            note: Some("covered by the administrator's list and rules".into()),
             unmanaged: ThinVec::new(),
             warnings: ThinVec::new(),
         }
+    }
+
+    #[test]
+    fn a_target_report_stays_small() {
+        // A run holds one per target until its report is written: 340,000
+        // at 10,000 accounts in 34 Regions.
+        assert_eq!(std::mem::size_of::<TargetReport>(), 96);
+    }
+
+    #[test]
+    fn a_log_line_says_where_what_and_what_happened() {
+        let change = |action, resource, name: &str| Change {
+            resource,
+            name: name.into(),
+            action,
+            detail: vec!["a detail the log leaves out".into()],
+        };
+        let mut t = target("111111111111", "eu-west-1");
+        t.placement = PlacementKind::Admin;
+        assert_eq!(
+            t.log_line(Mode::Apply).to_string(),
+            "111111111111 eu-west-1 (admin): unchanged"
+        );
+        t.status = Status::Changed;
+        t.changes = vec![
+            change(Action::Create, Resource::ThreatIntelSet, "FireHOL-Level1"),
+            change(Action::Delete, Resource::Filter, "old-rule"),
+        ]
+        .into();
+        assert_eq!(
+            t.log_line(Mode::Apply).to_string(),
+            "111111111111 eu-west-1 (admin): changed: created threat_intel_set \"FireHOL-Level1\", \
+             deleted filter \"old-rule\""
+        );
+        t.status = Status::Pending;
+        assert_eq!(
+            t.log_line(Mode::Plan).to_string(),
+            "111111111111 eu-west-1 (admin): pending: create threat_intel_set \"FireHOL-Level1\", \
+             delete filter \"old-rule\""
+        );
+        t.status = Status::Failed;
+        t.error = Some("AccessDenied".into());
+        assert_eq!(
+            t.log_line(Mode::Apply).to_string(),
+            "111111111111 eu-west-1 (admin): failed after it created threat_intel_set \
+             \"FireHOL-Level1\", deleted filter \"old-rule\": AccessDenied"
+        );
+        t.changes = ThinVec::new();
+        assert_eq!(
+            t.log_line(Mode::Apply).to_string(),
+            "111111111111 eu-west-1 (admin): failed: AccessDenied"
+        );
     }
 
     fn report(targets: Vec<TargetReport>) -> Report {
@@ -804,7 +874,7 @@ mod tests {
         standalone.wave = 12;
         standalone.not_run = true;
         standalone.error = Some("AccessDenied: \\ \"x\" </script>".into());
-        standalone.note = Some(Cow::Owned("not an associated member (x)".into()));
+        standalone.note = Some("not an associated member (x)".into());
         standalone.unmanaged = ThinVec::from(vec![Unmanaged {
             resource: Resource::IpSet,
             name: "theirs".into(),

@@ -1031,7 +1031,7 @@ mod tests {
         let mut failed = target("444444444444", "eu-west-1", "unknown", Status::Failed);
         failed.error = Some(
             "failed to assume role arn:aws:iam::444444444444:role/guardsync-member: AccessDenied"
-                .to_owned(),
+                .into(),
         );
         let mut no_detector = target("555555555555", "us-east-1", "no_detector", Status::Skipped);
         no_detector.note = Some("GuardDuty is not enabled".into());
