@@ -338,6 +338,10 @@ fn slots_message(
 /// A location as `s3://bucket/key` when it is an S3 URL: shorter, and the
 /// same form whichever URL style the set was created with.
 fn readable(location: &str) -> String {
+    // Already so (as every location guardsync writes is): the same text.
+    if location.starts_with("s3://") && !location.contains('%') {
+        return location.to_owned();
+    }
     parse_location(location).map_or_else(
         || location.to_owned(),
         |(b, k)| crate::publish::s3_url(b, &k),
@@ -762,6 +766,16 @@ mod tests {
 
     fn desired() -> Desired {
         named("FireHOL-Level1", KEY)
+    }
+
+    #[test_case("s3://b/guardduty/x.txt", "s3://b/guardduty/x.txt" ; "s3 uri as it is")]
+    #[test_case("s3://b/lists%20dir/x.txt", "s3://b/lists dir/x.txt" ; "s3 uri decoded")]
+    #[test_case("https://s3.eu-west-1.amazonaws.com/b/k.txt", "s3://b/k.txt" ; "path style")]
+    #[test_case("https://b.s3.amazonaws.com/k%2Bx.txt", "s3://b/k+x.txt" ; "virtual hosted")]
+    #[test_case("https://example.com/b/k.txt", "https://example.com/b/k.txt" ; "not s3 kept")]
+    #[test_case("s3://b", "s3://b" ; "s3 without key kept")]
+    fn locations_read_as_s3_uris(location: &str, shown: &str) {
+        assert_eq!(readable(location), shown);
     }
 
     fn named(name: &str, key: &str) -> Desired {
