@@ -263,7 +263,16 @@ fn is_failed(t: &TargetReport) -> bool {
 
 /// `ACCOUNT · REGION`, the key of every per-target line.
 fn key(t: &TargetReport) -> String {
-    format!("{} · {}", t.account_id, t.region)
+    Key(t).to_string()
+}
+
+/// [`key`], written where it goes (a block's title).
+struct Key<'a>(&'a TargetReport);
+
+impl std::fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} · {}", self.0.account_id, self.0.region)
+    }
 }
 
 /// The error of a failed target, or a stand-in when none was recorded.
@@ -330,7 +339,7 @@ fn blocks(out: &mut Out, report: &Report, ordered: &[&TargetReport], paint: Pain
         // per managed target (34,000 at 10,000 accounts in 34 Regions).
         let s = &mut out.0;
         paint.open(s, "1");
-        let _ = write!(s, "{}  ({}", key(t), t.placement);
+        let _ = write!(s, "{}  ({}", Key(t), t.placement);
         if let Some(name) = &t.account_name {
             let _ = write!(s, ", {name}");
         }
