@@ -284,20 +284,7 @@ fn order(
                 .filter(|n| is_new(n)),
         )
         .collect();
-    // The longest prefix of the desired order already in that order.
-    let mut kept = 0;
-    while kept < desired.len() {
-        let prefix: Vec<&str> = desired[..=kept].iter().map(|r| r.name.as_str()).collect();
-        let seen: Vec<&str> = current
-            .iter()
-            .copied()
-            .filter(|n| prefix.contains(n))
-            .collect();
-        if seen != prefix {
-            break;
-        }
-        kept += 1;
-    }
+    let kept = kept_in_order(desired.iter().map(|r| r.name.as_str()), &current);
     let deletes = p.steps.len();
     let mut count = i32::try_from(found.len() - deletes).unwrap_or(i32::MAX);
     // Rules in order that only change in place.
@@ -379,6 +366,26 @@ pub(crate) async fn observe(
     gd.filters(detector)
         .await
         .map_err(|e| TargetError::new(Resource::Filter, e))
+}
+
+/// How many of `desired` (names, in the desired order), from the first,
+/// `current` (names, in their order on the detector) already holds in that
+/// order: the longest prefix whose places in `current` increase. A name
+/// `current` lacks ends the prefix.
+fn kept_in_order<'a>(desired: impl Iterator<Item = &'a str>, current: &[&str]) -> usize {
+    let mut kept = 0;
+    let mut after: Option<usize> = None;
+    for name in desired {
+        let Some(at) = current.iter().position(|n| *n == name) else {
+            break;
+        };
+        if after.is_some_and(|a| at < a) {
+            break;
+        }
+        after = Some(at);
+        kept += 1;
+    }
+    kept
 }
 
 /// The filter a rule asks for, at `rank` (a position) or where it is.
@@ -641,6 +648,65 @@ mod tests {
         described.description = Some("other".into());
         assert_ne!(token(&a), token(&described));
         assert_ne!(token(&a), token(&rule("scanner", 2, &["a", "b"])));
+    }
+
+    #[test]
+    fn the_rules_kept_in_place_are_the_longest_prefix_in_order() {
+        // The definition: the longest prefix of the desired order that
+        // `current`, filtered to that prefix's names, lists as it is.
+        fn by_prefixes(desired: &[&str], current: &[&str]) -> usize {
+            (0..desired.len())
+                .take_while(|&k| {
+                    let prefix = &desired[..=k];
+                    let seen: Vec<&str> = current
+                        .iter()
+                        .copied()
+                        .filter(|n| prefix.contains(n))
+                        .collect();
+                    seen == prefix
+                })
+                .count()
+        }
+        fn orders(names: &[&'static str]) -> Vec<Vec<&'static str>> {
+            if names.is_empty() {
+                return vec![Vec::new()];
+            }
+            let mut out = Vec::new();
+            for (i, n) in names.iter().enumerate() {
+                let mut rest = names.to_vec();
+                rest.remove(i);
+                for mut o in orders(&rest) {
+                    o.insert(0, n);
+                    out.push(o);
+                }
+            }
+            out
+        }
+        let names = ["a", "b", "c", "d"];
+        let mut checked = 0;
+        for n in 0..=names.len() {
+            for desired in orders(&names[..n]) {
+                // `current`: the same names in any order, with or without a
+                // filter guardsync does not own among them.
+                for current in orders(&names[..n]) {
+                    for with_other in [false, true] {
+                        let mut current = current.clone();
+                        if with_other {
+                            current.insert(current.len() / 2, "theirs");
+                        }
+                        assert_eq!(
+                            kept_in_order(desired.iter().copied(), &current),
+                            by_prefixes(&desired, &current),
+                            "desired {desired:?}, current {current:?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 2 * (1 + 1 + 4 + 36 + 576));
+        // A desired name missing from `current` ends the prefix.
+        assert_eq!(kept_in_order(["a", "x", "b"].into_iter(), &["a", "b"]), 1);
     }
 
     #[test]
