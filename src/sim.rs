@@ -300,7 +300,7 @@ struct Org {
     /// Detectors a run wrote to, by (account, region).
     written: Mutex<HashMap<At, Detector>>,
     /// The texts of the sets kept in `written`, each once.
-    texts: Mutex<std::collections::HashSet<Arc<str>>>,
+    texts: crate::util::Texts,
     /// Nanoseconds spent in the simulated AWS's own work (answering calls,
     /// outside their latency), to tell it apart from guardsync's.
     busy_ns: AtomicU64,
@@ -354,7 +354,7 @@ impl Synthetic {
             desired,
             rules,
             written: Mutex::new(HashMap::new()),
-            texts: Mutex::new(std::collections::HashSet::new()),
+            texts: crate::util::Texts::default(),
             assuming: (AtomicUsize::new(0), AtomicUsize::new(0)),
             busy_ns: AtomicU64::new(0),
             calls: Mutex::new(BTreeMap::new()),
@@ -497,15 +497,7 @@ impl Org {
 
     /// `text`, shared with every set that holds the same.
     fn text(&self, text: &str) -> Arc<str> {
-        let mut texts = lock(&self.texts);
-        match texts.get(text) {
-            Some(t) => Arc::clone(t),
-            None => {
-                let t: Arc<str> = Arc::from(text);
-                texts.insert(Arc::clone(&t));
-                t
-            }
-        }
+        self.texts.get(text)
     }
 
     /// A detector as it stands before any write.

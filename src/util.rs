@@ -1,5 +1,29 @@
 //! Small leaf helpers that any layer may use: error chains, the nearest
-//! word for a "did you mean". Pure.
+//! word for a "did you mean", texts kept once. No I/O.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// Texts kept once: each distinct text is one `Arc<str>`, shared by every
+/// holder (a run's notes, said of thousands of targets; the simulation's
+/// sets, which point at one list).
+#[derive(Debug, Default)]
+pub(crate) struct Texts(Mutex<HashSet<Arc<str>>>);
+
+impl Texts {
+    /// `text`, shared with every earlier holder of the same.
+    pub(crate) fn get(&self, text: &str) -> Arc<str> {
+        let mut texts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match texts.get(text) {
+            Some(kept) => Arc::clone(kept),
+            None => {
+                let kept: Arc<str> = Arc::from(text);
+                texts.insert(Arc::clone(&kept));
+                kept
+            }
+        }
+    }
+}
 
 /// An error and its sources on one line, each cause once: messages such as
 /// reqwest's "error sending request" hide the cause otherwise.
@@ -41,4 +65,18 @@ fn levenshtein(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_is_kept_once() {
+        let texts = Texts::default();
+        let a = texts.get("covered");
+        assert!(Arc::ptr_eq(&a, &texts.get("covered")));
+        assert!(!Arc::ptr_eq(&a, &texts.get("uncovered")));
+        assert_eq!(&*texts.get("uncovered"), "uncovered");
+    }
 }

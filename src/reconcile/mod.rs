@@ -413,25 +413,19 @@ pub async fn run<C: Cloud>(
 /// account is standalone, which administrator another one has), each text
 /// kept once: an account's targets, and most standalone accounts, share one.
 #[derive(Default)]
-struct Notes(std::sync::Mutex<std::collections::HashSet<Arc<str>>>);
+struct Notes(crate::util::Texts);
 
 impl Notes {
     fn share(&self, r: &mut TargetReport) {
         use crate::report::PlacementKind;
-        let Some(note) = r.note.as_mut().filter(|_| {
-            matches!(
-                r.placement,
-                PlacementKind::Standalone | PlacementKind::OtherAdmin
-            )
-        }) else {
+        if !matches!(
+            r.placement,
+            PlacementKind::Standalone | PlacementKind::OtherAdmin
+        ) {
             return;
-        };
-        let mut texts = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match texts.get(&**note) {
-            Some(kept) => *note = Arc::clone(kept),
-            None => {
-                texts.insert(Arc::clone(note));
-            }
+        }
+        if let Some(note) = &mut r.note {
+            *note = self.0.get(note);
         }
     }
 }
