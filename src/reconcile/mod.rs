@@ -356,13 +356,7 @@ pub async fn run<C: Cloud>(
             // Only a target with work of its own, or a failure to tell, gets
             // a span: most targets of a large organization (associated
             // members, gaps, exclusions) need none and log nothing.
-            let span = || {
-                tracing::info_span!(
-                    "target",
-                    account = p.target.account.as_str(),
-                    region = p.target.region.as_str()
-                )
-            };
+            let span = || target_span(&p.target);
             if let Some(why) = late.or_else(|| ctx.out_of_time()) {
                 return not_run(ctx, &p, &why).instrument(span()).await;
             }
@@ -407,6 +401,16 @@ pub async fn run<C: Cloud>(
     tokio::join!(preparing, running);
     progress.finish();
     merged(at_once, reports)
+}
+
+/// The span of a target's log lines: `target{account="…" region="…"}` in
+/// the text logs, `span.account` and `span.region` in the JSON logs.
+fn target_span(t: &Target) -> tracing::Span {
+    tracing::info_span!(
+        "target",
+        account = t.account.as_str(),
+        region = t.region.as_str()
+    )
 }
 
 /// The notes of a run's reports that are written per target (why an
@@ -873,6 +877,69 @@ mod tests {
     use crate::cloud::{AwsError, ListSet, SetStatus};
     use crate::config::{Condition, FilterName};
     use crate::report::{Action, Resource};
+
+    /// What a line logged in a target's span reads like, in the text logs
+    /// of `guardsync` (`json: false`, no terminal, no time) or the JSON logs
+    /// of the scheduled job.
+    fn logged_in_span(json: bool) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("the buffer").extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = {
+            let buffer = buffer.clone();
+            move || buffer.clone()
+        };
+        let target = Target {
+            account: crate::config::AccountId::parse("222222222222").expect("an account id"),
+            region: crate::config::Region::parse("eu-west-1").expect("a Region"),
+            excluded: false,
+        };
+        let say = || {
+            let _in = target_span(&target).entered();
+            tracing::warn!("set FireHOL-Level1 is still loading");
+        };
+        let text = tracing_subscriber::fmt()
+            .with_writer(writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_target(false);
+        if json {
+            let json = text.json().with_current_span(true).with_span_list(false);
+            tracing::subscriber::with_default(json.finish(), say);
+        } else {
+            tracing::subscriber::with_default(text.finish(), say);
+        }
+        let bytes = buffer.0.lock().expect("the buffer").clone();
+        String::from_utf8(bytes).expect("UTF-8 logs")
+    }
+
+    #[test]
+    fn a_targets_log_lines_name_its_account_and_region() {
+        assert_eq!(
+            logged_in_span(false),
+            " WARN target{account=\"222222222222\" region=\"eu-west-1\"}: \
+             set FireHOL-Level1 is still loading\n"
+        );
+        let line: serde_json::Value =
+            serde_json::from_str(&logged_in_span(true)).expect("a JSON line");
+        assert_eq!(
+            line["span"],
+            serde_json::json!({"name": "target", "account": "222222222222", "region": "eu-west-1"})
+        );
+        assert_eq!(
+            line["fields"]["message"],
+            "set FireHOL-Level1 is still loading"
+        );
+    }
 
     #[test]
     fn a_note_said_of_many_targets_is_kept_once() {
