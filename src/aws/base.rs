@@ -126,8 +126,10 @@ fn shared_http_client() -> SharedHttpClient {
 /// client is made rather than at its first call: a TLS configuration with
 /// every root certificate parsed again, about 0.7 M instructions, for each
 /// of the run's SDK clients (one per service, account and Region). Against
-/// the emulator, that was a third of a plan's CPU. The answer cannot change
-/// from one client to the next, as they all share this HTTP client.
+/// the emulator, that was a third of a plan's instructions. The answer
+/// cannot change from one SDK client to the next: the hyper client's check
+/// reads neither the SDK client's components nor its configuration, only
+/// its own settings, which every SDK client of the run shares.
 #[derive(Debug)]
 struct CheckedOnce {
     inner: SharedHttpClient,
