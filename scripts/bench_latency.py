@@ -11,7 +11,8 @@ steady-state apply (nothing to change).
 
 The bound:
   chain = 2                                  manifest, then its list object (organization id and bucket policy alongside)
-        + max(ceil(A/20), 1 + M)             ListAccounts pages, alongside each region's ListDetectors + ListMembers pages
+        + ceil(A/20) + 1                     ListAccounts pages (each region's ListDetectors alongside the first),
+                                             then the last page's GetMembers
         + (3 if any role is needed else 0)   AssumeRole, the probe's ListDetectors, GetAdministratorAccount
         + 2                                  ListThreatIntelSets then GetThreatIntelSet (filters and alerts alongside)
         + (3 for apply)                      the lease before, the run record and the lease's release after
@@ -72,7 +73,6 @@ def scenario(accounts: int, regions: list[str]) -> tuple[str, dict]:
     shape = {
         "listed": accounts + 2,
         "regions": len(regions),
-        "member_pages": max(1, math.ceil(len(members) / 50)),
         "roles": len(standalone) + len(gaps) + 1,  # + the management account
         "standalone": len(standalone),
         "targets": (accounts + 2) * len(regions),
@@ -93,7 +93,7 @@ def bound(shape: dict, calls: int, latency: float, concurrency: int, apply: bool
           first: bool = False) -> float:
     roles = shape["roles"] > 0 or probe_all
     reads = 1 if first else 2
-    chain = (reads + max(math.ceil(shape["listed"] / 20), 1 + shape["member_pages"])
+    chain = (reads + math.ceil(shape["listed"] / 20) + 1
              + (3 if roles else 0) + reads + (3 if apply else 0))
     return max(chain * latency, calls * latency / concurrency)
 

@@ -764,9 +764,9 @@ pub(crate) async fn fan_out_after<C: Cloud, T>(
     };
     let regions = crate::discover::configured_regions(cloud, c).await?;
     // The organization's pages are listed back to back from now on, while
-    // the administrator's views are read and the targets of the pages
-    // already listed run: a page's targets go to the fan-out as it arrives
-    // (once the views are in).
+    // the administrator's detectors are read and the targets of the pages
+    // already listed run: a page's targets go to the fan-out as it arrives,
+    // once the administrator's view of its accounts is in.
     let (listing, mut pages) = crate::discover::listing(cloud, &c.admin_account);
     let fanning_out = async move {
         let discovering = async {
@@ -801,26 +801,41 @@ pub(crate) async fn fan_out_after<C: Cloud, T>(
             stop: run.stop.clone(),
         };
         // A page's targets are expanded when the fan-out is ready for them
-        // (a few pages ahead), not as soon as the page is listed.
+        // (a few pages ahead), not as soon as the page is listed: the
+        // administrator's view of a page's accounts (one call per Region) is
+        // read while the page before it is handed over.
         let (listed, targets_in) = tokio::sync::mpsc::channel::<Vec<crate::org::Target>>(2);
         let found = &found;
         let expanding = async move {
             let mut names: BTreeMap<crate::config::AccountId, std::sync::Arc<str>> =
                 BTreeMap::new();
-            let mut page = Some(Ok(first));
-            while let Some(accounts) = page {
-                let accounts = accounts?;
-                names.extend(
-                    accounts
-                        .iter()
-                        .map(|a| (a.id.clone(), std::sync::Arc::from(a.name.as_str()))),
-                );
-                let mut targets = found.targets_of(c, accounts);
-                targets.retain(|t| keep(t));
+            let later = futures::stream::unfold(pages, |mut pages| async move {
+                pages.next().await.map(|page| (page, pages))
+            });
+            use futures::StreamExt as _;
+            let expanded = futures::stream::iter([Ok(first)])
+                .chain(later)
+                .map(|accounts| {
+                    let names = accounts.as_ref().ok().map(|accounts| {
+                        accounts
+                            .iter()
+                            .map(|a| (a.id.clone(), std::sync::Arc::from(a.name.as_str())))
+                            .collect::<Vec<_>>()
+                    });
+                    async move {
+                        let mut targets = found.page(cloud, c, accounts?).await;
+                        targets.retain(|t| keep(t));
+                        Ok::<_, crate::cloud::AwsError>((names.unwrap_or_default(), targets))
+                    }
+                })
+                .buffered(2);
+            let mut expanded = std::pin::pin!(expanded);
+            while let Some(page) = expanded.next().await {
+                let (listed_names, targets) = page?;
+                names.extend(listed_names);
                 if listed.send(targets).await.is_err() {
                     break;
                 }
-                page = pages.next().await;
             }
             Ok::<_, crate::cloud::AwsError>(names)
         };

@@ -11,8 +11,9 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use crate::cloud::AccountCredentials;
 use crate::cloud::AwsError;
-use crate::cloud::{Cloud, GuardDutyApi, OrganizationsApi};
+use crate::cloud::{Cloud, GuardDutyApi, MEMBERS_PER_CALL, OrganizationsApi};
 use crate::config::{AccountId, Config, OuId, Probe as ProbeMode, Region, RegionScope};
+use crate::org::placement::Members;
 use crate::org::{self, AdminView, OrgAccount, Placement, Probe, Target};
 
 /// A target with its placement and, where a role was assumed, the account's credentials.
@@ -42,27 +43,32 @@ pub enum DiscoverError {
 }
 
 /// What discovery found before any target is placed: the administrator's
-/// view of each region, the OUs of `include_ous`, and which accounts need a
-/// role (decided as their page of the organization arrives).
+/// detector in each region, the OUs of `include_ous`; then, as each page of
+/// the organization arrives, the administrator's view of that page's
+/// accounts and which of them need a role.
 ///
-/// Nothing waits for the whole organization: the accounts are listed page
-/// after page from the start of the run ([`listing`]), alongside the views;
-/// [`discover`] returns as soon as the views and the first page are in, and
-/// each page's targets ([`Discovery::targets_of`]) are placed one by one
+/// Nothing waits for the whole organization, nor for the administrator's
+/// whole member list: the accounts are listed page after page from the
+/// start of the run ([`listing`]); [`discover`] returns as soon as the
+/// detectors and the first page are in; each page's members are looked up
+/// as it arrives (GetMembers, one call per Region for a page's 20 accounts,
+/// [`Discovery::page`]), and its targets are placed one by one
 /// ([`Discovery::place`]) inside the fan-out, so a target is reconciled as
 /// soon as its own account is listed and placed.
 #[derive(Debug)]
 pub struct Discovery {
     /// The Regions in scope, in order.
     pub regions: Vec<Region>,
-    /// The administrator's view of each Region in scope, at the Region's
-    /// place in `GUARDDUTY_REGIONS` (a target's is found without a search).
-    views: Vec<Option<Result<AdminView, AwsError>>>,
+    /// The administrator's detector in each Region in scope (`None`:
+    /// GuardDuty is off there), at the Region's place in `GUARDDUTY_REGIONS`.
+    detectors: Vec<Option<Result<Option<String>, AwsError>>>,
     /// `include_ous`: each OU and the accounts below it.
     below: Vec<(OuId, BTreeSet<AccountId>)>,
-    /// The accounts whose role is assumed, each at most once, by the first
-    /// of its targets that needs it; the others wait for that one.
-    roles: Mutex<HashMap<AccountId, Arc<Role>>>,
+    /// What is known of each account listed so far: its page's views and,
+    /// if it needs one, its role.
+    accounts: Mutex<HashMap<AccountId, Known>>,
+    /// How many Regions' GetMembers calls of a page are in flight at once.
+    concurrency: usize,
     /// Bounds the AssumeRole calls in flight: STS's quota is per account,
     /// shared by every role guardsync assumes.
     sts_slots: Semaphore,
@@ -78,6 +84,106 @@ pub struct Discovery {
 
 /// An account's role, assumed once by the first of its targets that needs it.
 type Role = OnceCell<Result<AccountCredentials, AwsError>>;
+
+/// What the administrator's GetMembers answered for one page's accounts,
+/// in every Region in scope. Shared by the page's accounts, and small: a
+/// status is one byte ([`org::Relationship::code`]), so 10,000 accounts in
+/// 34 Regions keep about half a megabyte here, in one allocation a page.
+#[derive(Debug, Default)]
+struct PageView {
+    /// The accounts asked about, in order (the page's targets are ordered
+    /// by account).
+    accounts: Vec<AccountId>,
+    /// `accounts.len()` status codes per GuardDuty Region, Region after
+    /// Region at its place in `GUARDDUTY_REGIONS`: 0 when the account is
+    /// not a member there (or the Region is out of scope).
+    codes: Vec<u8>,
+    /// A status GuardDuty does not document, at its place in `codes`.
+    others: Vec<(usize, org::Relationship)>,
+    /// The Regions (their place in `GUARDDUTY_REGIONS`) where GetMembers failed.
+    failed: Vec<(usize, AwsError)>,
+}
+
+/// A code in [`PageView::codes`] for a status kept in [`PageView::others`].
+const OTHER_STATUS: u8 = u8::MAX;
+
+impl PageView {
+    /// The view of `accounts` (sorted) from GetMembers' `answers`: for a
+    /// Region (its place in `GUARDDUTY_REGIONS`), the members found, or
+    /// why they could not be read.
+    fn new(
+        accounts: Vec<AccountId>,
+        answers: Vec<(usize, Result<Vec<Members>, AwsError>)>,
+    ) -> Self {
+        let regions = crate::config::regions::GUARDDUTY_REGIONS.len();
+        let mut page = PageView {
+            codes: vec![0; accounts.len() * regions],
+            accounts,
+            ..PageView::default()
+        };
+        for (region, found) in answers {
+            let found = match found {
+                Ok(found) => found,
+                Err(e) => {
+                    page.failed.push((region, e));
+                    continue;
+                }
+            };
+            for (account, status) in found.into_iter().flatten() {
+                // An account it was not asked about is ignored.
+                let Some(at) = page.at(&account, region) else {
+                    continue;
+                };
+                let code = status.code().unwrap_or(OTHER_STATUS);
+                if code == OTHER_STATUS {
+                    page.others.push((at, status));
+                }
+                if let Some(slot) = page.codes.get_mut(at) {
+                    *slot = code;
+                }
+            }
+        }
+        page
+    }
+
+    /// Where `account`'s status in the Region at `region` is in `codes`.
+    fn at(&self, account: &AccountId, region: usize) -> Option<usize> {
+        let i = self.accounts.binary_search(account).ok()?;
+        Some(region * self.accounts.len() + i)
+    }
+
+    /// `account`'s relationship status in the Region at `region`, if it is a member there.
+    fn relationship(&self, account: &AccountId, region: usize) -> Option<&str> {
+        let at = self.at(account, region)?;
+        match *self.codes.get(at)? {
+            OTHER_STATUS => self
+                .others
+                .iter()
+                .find(|(i, _)| *i == at)
+                .map(|(_, r)| r.as_str()),
+            code => org::Relationship::of_code(code),
+        }
+    }
+
+    /// Why GetMembers failed in the Region at `region`, if it did.
+    fn failure(&self, region: usize) -> Option<&AwsError> {
+        self.failed
+            .iter()
+            .find(|(r, _)| *r == region)
+            .map(|(_, e)| e)
+    }
+}
+
+/// What discovery knows of one account, once its page is in: the page's
+/// [`PageView`] (none for the administrator, whose own targets need only
+/// its detector) and, if the account needs one, its role (assumed at most
+/// once, by the first of its targets that needs it; the others wait for
+/// that one).
+#[derive(Debug, Clone)]
+pub(crate) struct Known {
+    page: Option<Arc<PageView>>,
+    role: Option<Arc<Role>>,
+}
 
 /// One page of the organization's accounts, or why it could not be listed.
 type Page = Result<Vec<OrgAccount>, AwsError>;
@@ -145,12 +251,13 @@ pub async fn configured_regions(
     }
 }
 
-/// Read the administrator's view of every region of `regions` in scope and
-/// the OUs of `include_ous`, while [`listing`] lists the organization's
+/// Read the administrator's detector in every region of `regions` in scope
+/// and the OUs of `include_ous`, while [`listing`] lists the organization's
 /// accounts into `pages`, and wait for its first page. Returns what places
-/// targets and that first page; the others come through `pages`. A failure
-/// here (the organization cannot be listed at all) stops the run before any
-/// target starts.
+/// targets and that first page; the others come through `pages`, each
+/// turned into targets by [`Discovery::page`]. A failure here (the
+/// organization cannot be listed at all) stops the run before any target
+/// starts.
 pub(crate) async fn discover<C: Cloud>(
     cloud: &C,
     config: &Config,
@@ -166,24 +273,15 @@ pub(crate) async fn discover<C: Cloud>(
         .filter(|r| only_regions.is_empty() || only_regions.contains(r))
         .collect();
 
-    // The administrator's view, once per region; the OUs; the first page.
-    let viewing = stream::iter(regions.iter())
-        .map(|region| async move {
-            let gd = cloud.guardduty(region.as_str(), admin.as_str(), None);
-            (region.clone(), gd.admin_view().await)
-        })
-        .buffer_unordered(concurrency)
-        .fold(
-            std::iter::repeat_with(|| None)
-                .take(crate::config::regions::GUARDDUTY_REGIONS.len())
-                .collect::<Vec<_>>(),
-            |mut views, (region, view)| {
-                if let Some(slot) = views.get_mut(region.index()) {
-                    *slot = Some(view);
-                }
-                std::future::ready(views)
-            },
-        );
+    // The administrator's detector, once per region; the OUs; the first page.
+    let detecting = by_region(
+        stream::iter(regions.iter())
+            .map(|region| async move {
+                let gd = cloud.guardduty(region.as_str(), admin.as_str(), None);
+                (region.index(), gd.detector_id().await)
+            })
+            .buffer_unordered(concurrency),
+    );
     let orgs = cloud.organizations(admin.as_str());
     let walking = async {
         let mut below = Vec::new();
@@ -192,7 +290,7 @@ pub(crate) async fn discover<C: Cloud>(
         }
         Ok::<_, AwsError>(below)
     };
-    let (views, below, first) = tokio::join!(viewing, walking, pages.next());
+    let (detectors, below, first) = tokio::join!(detecting, walking, pages.next());
     let below = below.map_err(DiscoverError::Organization)?;
     let first = first
         .transpose()
@@ -206,9 +304,10 @@ pub(crate) async fn discover<C: Cloud>(
         // of that account.
         sts_region: config.bucket.region.as_str().to_owned(),
         regions,
-        views,
+        detectors,
         below,
-        roles: Mutex::new(HashMap::new()),
+        accounts: Mutex::new(HashMap::new()),
+        concurrency,
         sts_slots: Semaphore::new(STS_CONCURRENCY),
         admin: admin.clone(),
         probe: o.probe,
@@ -248,7 +347,7 @@ pub async fn discover_all<C: Cloud>(
             .iter()
             .map(|a| (a.id.clone(), Arc::from(a.name.as_str())))
             .collect();
-        let mut targets = discovery.targets_of(config, accounts);
+        let mut targets = discovery.page(cloud, config, accounts).await;
         targets.sort();
         Ok((discovery, targets, names))
     };
@@ -259,12 +358,36 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Each Region's value at the Region's place in `GUARDDUTY_REGIONS`, from
+/// `(place, value)` pairs; `None` for a Region not among them.
+async fn by_region<T>(pairs: impl futures::Stream<Item = (usize, T)>) -> Vec<Option<T>> {
+    let slots = std::iter::repeat_with(|| None)
+        .take(crate::config::regions::GUARDDUTY_REGIONS.len())
+        .collect();
+    pairs
+        .fold(slots, |mut slots: Vec<Option<T>>, (at, value)| {
+            if let Some(slot) = slots.get_mut(at) {
+                *slot = Some(value);
+            }
+            std::future::ready(slots)
+        })
+        .await
+}
+
 impl Discovery {
-    /// The targets of a page of accounts (sorted by account then region),
-    /// after noting which of those accounts need their role: under `probe:
-    /// needed`, those that are not associated members in every region in
-    /// scope; under `probe: all`, every one but the administrator.
-    pub(crate) fn targets_of(&self, config: &Config, mut accounts: Vec<OrgAccount>) -> Vec<Target> {
+    /// The targets of a page of accounts (sorted by account then region).
+    /// First the administrator's view of those accounts in every Region in
+    /// scope (GetMembers, at most 50 accounts a call; the administrator and
+    /// excluded accounts are not asked about), then which of them need
+    /// their role: under `probe: needed`, those that are not associated
+    /// members in every region in scope; under `probe: all`, every one but
+    /// the administrator.
+    pub(crate) async fn page<C: Cloud>(
+        &self,
+        cloud: &C,
+        config: &Config,
+        mut accounts: Vec<OrgAccount>,
+    ) -> Vec<Target> {
         for (ou, below) in &self.below {
             for a in accounts.iter_mut().filter(|a| below.contains(&a.id)) {
                 a.ous.push(ou.clone());
@@ -277,37 +400,117 @@ impl Discovery {
             &self.only_accounts,
             &self.only_regions,
         );
-        let mut roles = lock(&self.roles);
+        // Each account once (the targets are ordered by account).
+        let mut asked: Vec<AccountId> = Vec::new();
+        for t in &targets {
+            if !t.excluded && t.account != self.admin && asked.last() != Some(&t.account) {
+                asked.push(t.account.clone());
+            }
+        }
+        asked.sort();
+        asked.dedup();
+        let page = Arc::new(self.page_view(cloud, asked).await);
+        let mut known = lock(&self.accounts);
         let mut last: Option<&AccountId> = None;
         for t in &targets {
             if last == Some(&t.account) {
                 continue;
             }
             last = Some(&t.account);
+            let mut k = Known {
+                page: (t.account != self.admin).then(|| page.clone()),
+                role: None,
+            };
             let needed = match self.probe {
                 ProbeMode::All => t.account != self.admin && !t.excluded,
                 ProbeMode::Needed => org::needs_role(
                     &t.account,
                     &self.admin,
                     t.excluded,
-                    self.views.iter().flatten().filter_map(|v| v.as_ref().ok()),
+                    self.regions
+                        .iter()
+                        .filter_map(|r| self.view(&t.account, r, Some(&k))?.ok()),
                 ),
             };
-            if needed {
-                roles.entry(t.account.clone()).or_default();
-            }
+            // An account listed twice keeps the role it may already have.
+            let role = known.get(&t.account).and_then(|k| k.role.clone());
+            k.role = role.or_else(|| needed.then(Arc::default));
+            known.insert(t.account.clone(), k);
         }
         targets
     }
 
-    /// The credentials of `account`'s role, if discovery decided it needs
+    /// The administrator's members among `accounts` (sorted) in every
+    /// Region in scope where it has a detector (GetMembers,
+    /// [`MEMBERS_PER_CALL`] accounts a call).
+    async fn page_view<C: Cloud>(&self, cloud: &C, accounts: Vec<AccountId>) -> PageView {
+        let admin = self.admin.as_str();
+        let asked = &accounts;
+        let answers: Vec<(usize, Result<Vec<Members>, AwsError>)> =
+            stream::iter(self.regions.iter().filter(|_| !asked.is_empty()))
+                .filter_map(|region| {
+                    let detector = match self.detectors.get(region.index()) {
+                        Some(Some(Ok(Some(id)))) => Some((region, id)),
+                        _ => None,
+                    };
+                    std::future::ready(detector)
+                })
+                .map(|(region, id)| async move {
+                    let gd = cloud.guardduty(region.as_str(), admin, None);
+                    let gd = &gd;
+                    let found = futures::future::try_join_all(
+                        asked
+                            .chunks(MEMBERS_PER_CALL)
+                            .map(|batch| gd.members(id, batch)),
+                    )
+                    .await;
+                    (region.index(), found)
+                })
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
+        PageView::new(accounts, answers)
+    }
+
+    /// The administrator's view of `account` in `region`, from what is
+    /// known of the account: `None` when the Region is out of scope or the
+    /// account's page is not in; the error when the administrator's
+    /// detector or the page's members could not be read there.
+    fn view<'a>(
+        &'a self,
+        account: &AccountId,
+        region: &Region,
+        known: Option<&'a Known>,
+    ) -> Option<Result<AdminView<'a>, &'a AwsError>> {
+        let known = known?;
+        let detector = match self.detectors.get(region.index())?.as_ref()? {
+            Err(e) => return Some(Err(e)),
+            Ok(d) => d.as_deref(),
+        };
+        let page = known.page.as_deref();
+        if let Some(e) = page.and_then(|p| p.failure(region.index())) {
+            return Some(Err(e));
+        }
+        Some(Ok(AdminView {
+            detector_id: detector,
+            relationship: page.and_then(|p| p.relationship(account, region.index())),
+        }))
+    }
+
+    /// What is known of `account`, once its page is in.
+    pub(crate) fn known(&self, account: &AccountId) -> Option<Known> {
+        lock(&self.accounts).get(account).cloned()
+    }
+
+    /// The credentials of the account's role, if discovery decided it needs
     /// one: assumed by the first caller, shared with every later one.
     async fn credentials(
         &self,
         cloud: &impl Cloud,
         account: &AccountId,
+        known: Option<&Known>,
     ) -> Option<Result<AccountCredentials, AwsError>> {
-        let cell = lock(&self.roles).get(account).cloned()?;
+        let cell = known?.role.as_ref()?;
         Some(
             cell.get_or_init(|| async {
                 let _slot = self.sts_slots.acquire().await;
@@ -326,28 +529,22 @@ impl Discovery {
         )
     }
 
-    /// The administrator's view of `region`, if it is in scope.
-    fn view(&self, region: &Region) -> Option<&Result<AdminView, AwsError>> {
-        self.views.get(region.index()).and_then(Option::as_ref)
-    }
-
-    /// Whether placing `target` takes calls (its role, a probe).
-    fn needs_calls(&self, target: &Target) -> bool {
-        self.needs_calls_with(target, self.has_role(&target.account))
-    }
-
-    /// [`Discovery::needs_calls`], knowing whether the account has a role.
-    fn needs_calls_with(&self, target: &Target, role: bool) -> bool {
+    /// Whether placing `target` takes calls (its role, a probe), given
+    /// what is known of its account.
+    fn needs_calls(&self, target: &Target, known: Option<&Known>) -> bool {
         // The cheapest first: most targets of a large organization are in
         // accounts that need no role.
-        if target.excluded || !role {
+        let Some(known) = known.filter(|k| k.role.is_some()) else {
+            return false;
+        };
+        if target.excluded {
             return false;
         }
-        match self.view(&target.region) {
+        match self.view(&target.account, &target.region, Some(known)) {
             // A region whose administrator view failed fails all its
             // targets: probing there would only waste calls.
             Some(Err(_)) => false,
-            Some(Ok(v)) => match v.relationship(&target.account) {
+            Some(Ok(v)) => match v.relationship {
                 // Under `probe: needed` the administrator's view settles the
                 // regions where the account is an associated member: no call
                 // there.
@@ -364,7 +561,7 @@ impl Discovery {
     fn placement(
         &self,
         target: &Target,
-        view: Option<&Result<AdminView, AwsError>>,
+        view: Option<Result<AdminView<'_>, &AwsError>>,
         probe: &Probe,
     ) -> Placement {
         match view {
@@ -385,31 +582,34 @@ impl Discovery {
     /// Before the targets of one account start (`targets`, all of that
     /// account): its role, assumed now if one of them will need it, so that
     /// none of them holds a place among the running targets while the role
-    /// is assumed.
-    pub(crate) async fn prepare(&self, cloud: &impl Cloud, targets: &[Target]) {
-        let Some(first) = targets.first() else {
-            return;
-        };
-        if self.has_role(&first.account) && targets.iter().any(|t| self.needs_calls_with(t, true)) {
-            let _ = self.credentials(cloud, &first.account).await;
+    /// is assumed. Returns what is known of the account, for
+    /// [`Discovery::place_at_once`].
+    pub(crate) async fn prepare(&self, cloud: &impl Cloud, targets: &[Target]) -> Option<Known> {
+        let first = targets.first()?;
+        let known = self.known(&first.account);
+        let known_ref = known.as_ref();
+        if known_ref.is_some_and(|k| k.role.is_some())
+            && targets.iter().any(|t| self.needs_calls(t, known_ref))
+        {
+            let _ = self.credentials(cloud, &first.account, known_ref).await;
         }
-    }
-
-    /// Whether discovery decided that `account` needs its role.
-    pub(crate) fn has_role(&self, account: &AccountId) -> bool {
-        lock(&self.roles).contains_key(account)
+        known
     }
 
     /// Place `target` from the administrator's view alone, if that settles
     /// it (an associated member, an excluded account, a Region the account
     /// has not enabled, the administrator, ...): no call. Gives the target
-    /// back when its placement takes calls ([`Discovery::place`]). `role`:
-    /// [`Discovery::has_role`] of its account (asked once per account).
-    pub(crate) fn place_at_once(&self, target: Target, role: bool) -> Result<Placed, Target> {
-        if self.needs_calls_with(&target, role) {
+    /// back when its placement takes calls ([`Discovery::place`]). `known`:
+    /// [`Discovery::known`] of its account (asked once per account).
+    pub(crate) fn place_at_once(
+        &self,
+        target: Target,
+        known: Option<&Known>,
+    ) -> Result<Placed, Target> {
+        if self.needs_calls(&target, known) {
             return Err(target);
         }
-        Ok(self.placed(target, &Probe::NotProbed, None))
+        Ok(self.placed(target, &Probe::NotProbed, None, known))
     }
 
     /// Place one target: from the administrator's view alone where it
@@ -422,10 +622,12 @@ impl Discovery {
         target: Target,
         calls: Result<(), &str>,
     ) -> Placed {
+        let known = self.known(&target.account);
+        let known = known.as_ref();
         let (probe, own) = match calls {
-            _ if !self.needs_calls(&target) => (Probe::NotProbed, None),
+            _ if !self.needs_calls(&target, known) => (Probe::NotProbed, None),
             Err(why) => (Probe::Failed(why.to_owned()), None),
-            Ok(()) => match self.credentials(cloud, &target.account).await {
+            Ok(()) => match self.credentials(cloud, &target.account, known).await {
                 None => (Probe::NotProbed, None),
                 Some(Err(e)) => (Probe::Failed(e.message.clone()), None),
                 Some(Ok(c)) => {
@@ -448,16 +650,22 @@ impl Discovery {
                 }
             },
         };
-        self.placed(target, &probe, own)
+        self.placed(target, &probe, own, known)
     }
 
     /// `target` placed from its Region's view and what was seen from inside
     /// the account (`probe`, with the role's credentials `own`).
-    fn placed(&self, target: Target, probe: &Probe, own: Option<AccountCredentials>) -> Placed {
-        let view = self.view(&target.region);
+    fn placed(
+        &self,
+        target: Target,
+        probe: &Probe,
+        own: Option<AccountCredentials>,
+        known: Option<&Known>,
+    ) -> Placed {
+        let view = self.view(&target.account, &target.region, known);
         let placement = self.placement(&target, view, probe);
         let detector_id = match (&placement, view, probe) {
-            (Placement::Admin, Some(Ok(v)), _) => v.detector_id.clone(),
+            (Placement::Admin, Some(Ok(v)), _) => v.detector_id.map(str::to_owned),
             (Placement::Standalone(_), _, Probe::Seen { detector_id, .. }) => detector_id.clone(),
             _ => None,
         };
@@ -484,5 +692,65 @@ impl Discovery {
             .buffered(concurrency.max(1))
             .collect()
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> AccountId {
+        AccountId::parse(s).expect("an account id")
+    }
+
+    fn members(pairs: &[(&str, &str)]) -> Members {
+        pairs
+            .iter()
+            .map(|(a, s)| (id(a), org::Relationship::from(*s)))
+            .collect()
+    }
+
+    #[test]
+    fn a_pages_view_keeps_each_status_where_it_was_read() {
+        let (a, b, c) = ("222222222222", "333333333333", "444444444444");
+        let failure = AwsError {
+            account: "111111111111".to_owned(),
+            region: "eu-west-1".to_owned(),
+            operation: "GetMembers",
+            code: Some("InternalServerErrorException".to_owned()),
+            message: "injected".to_owned(),
+        };
+        let page = PageView::new(
+            vec![id(a), id(b), id(c)],
+            vec![
+                // Two batches in one Region; an account not asked about is ignored.
+                (
+                    0,
+                    Ok(vec![
+                        members(&[(a, "Enabled"), (b, "Created")]),
+                        members(&[(c, "Invited"), ("555555555555", "Enabled")]),
+                    ]),
+                ),
+                (1, Err(failure)),
+                (2, Ok(vec![members(&[(b, "SomethingNew"), (c, "Removed")])])),
+            ],
+        );
+        let status = |account: &str, region| page.relationship(&id(account), region);
+        assert_eq!(status(a, 0), Some("Enabled"));
+        assert_eq!(status(b, 0), Some("Created"));
+        assert_eq!(status(c, 0), Some("Invited"));
+        assert_eq!(status(a, 2), None, "not a member");
+        assert_eq!(status(b, 2), Some("SomethingNew"), "kept beside the codes");
+        assert_eq!(status(c, 2), Some("Removed"));
+        assert_eq!(status("555555555555", 0), None, "not asked about");
+        for region in 3..6 {
+            assert_eq!(status(a, region), None, "a Region with no answer");
+        }
+        assert_eq!(page.failure(1).map(|e| e.operation), Some("GetMembers"));
+        assert!(page.failure(0).is_none() && page.failure(2).is_none());
+        assert_eq!(
+            page.codes.len(),
+            3 * crate::config::regions::GUARDDUTY_REGIONS.len()
+        );
     }
 }

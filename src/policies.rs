@@ -268,7 +268,7 @@ pub fn render(config: &Config, options: &Options) -> Policies {
         Statement::allow("ListEnabledRegions", &["account:ListRegions"], &["*"]),
         Statement::allow(
             "GuardDutyAccountLevel",
-            &with(&GUARDDUTY_ACCOUNT_LEVEL, "guardduty:ListMembers"),
+            &with(&GUARDDUTY_ACCOUNT_LEVEL, "guardduty:GetMembers"),
             &["*"],
         ),
         Statement::allow(
@@ -593,7 +593,7 @@ mod tests {
     #[test_case("guardduty:CreateThreatIntelSet", "*" => true ; "own set")]
     #[test_case("guardduty:TagResource", "arn:aws:guardduty:us-east-1:777777777777:detector/d/threatintelset/s" => true ; "tag set")]
     #[test_case("iam:DeleteRolePolicy", "arn:aws:iam::777777777777:role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty" => true ; "slr")]
-    #[test_case("guardduty:ListMembers", "*" => false ; "members are the administrator's")]
+    #[test_case("guardduty:GetMembers", "*" => false ; "members are the administrator's")]
     #[test_case("sns:CreateTopic", "arn:aws:sns:us-east-1:777777777777:guardsync-findings" => false ; "no alerts in members")]
     #[test_case("s3:GetObject", "arn:aws:s3:::lists/gd/x.txt" => false ; "no s3")]
     fn member_role(action: &str, resource: &str) -> bool {

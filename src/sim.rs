@@ -3,8 +3,8 @@
 //! Regions) and tests of the engine at sizes the emulator cannot serve.
 //!
 //! It models what discovery and the fan-out read and write: the accounts
-//! (pages of 20), each Region's administrator view (ListMembers pages of
-//! 50), AssumeRole, the view from inside an account, and the ThreatIntelSets
+//! (pages of 20), the administrator's detector in each Region and its
+//! members among each page's accounts (GetMembers), AssumeRole, the view from inside an account, and the ThreatIntelSets
 //! and filters of every managed detector. Every call is counted (the
 //! report's call budget is filled from those counts) and waits `latency`. A detector nobody wrote to is in the [`Baseline`] state, so an
 //! organization of any size costs memory only where a run changed something.
@@ -27,7 +27,7 @@ use crate::cloud::{NewRule, Rule, Target};
 use crate::cloud::{Subscription, Topic};
 use crate::config::{AccountId, Condition, Config, OuId, Region, SuppressionRule};
 use crate::error::Error;
-use crate::org::{AdminView, OrgAccount, Probe};
+use crate::org::{OrgAccount, Probe};
 use crate::publish;
 use crate::reconcile::lists::{self, Desired};
 use crate::reconcile::plan::{OWNER_TAG, OWNER_VALUE};
@@ -762,23 +762,25 @@ impl SimGuardDuty {
 }
 
 impl GuardDutyApi for SimGuardDuty {
-    async fn admin_view(&self) -> Result<AdminView, AwsError> {
+    async fn detector_id(&self) -> Result<Option<String>, AwsError> {
         self.call("guardduty:ListDetectors").await;
-        let n = self.sim.shape.accounts;
-        let members: crate::org::placement::Members = self.sim.busy(|| {
-            (1..n)
-                .map(Synthetic::account_id)
-                .filter(|id| self.sim.kind(id) == Kind::Member)
-                .filter_map(|id| Some((AccountId::parse(&id).ok()?, "Enabled".into())))
+        let kind = self.sim.busy(|| self.sim.kind(&self.account));
+        Ok((kind != Kind::NoDetector).then(|| Org::detector_id(&self.account, &self.region)))
+    }
+
+    async fn members(
+        &self,
+        _detector_id: &str,
+        accounts: &[AccountId],
+    ) -> Result<crate::org::placement::Members, AwsError> {
+        self.call("guardduty:GetMembers").await;
+        Ok(self.sim.busy(|| {
+            accounts
+                .iter()
+                .filter(|id| self.sim.kind(id.as_str()) == Kind::Member)
+                .map(|id| (id.clone(), "Enabled".into()))
                 .collect()
-        });
-        for _ in 0..members.len().div_ceil(50).max(1) {
-            self.call("guardduty:ListMembers").await;
-        }
-        Ok(AdminView {
-            detector_id: Some(Org::detector_id(&self.account, &self.region)),
-            members,
-        })
+        }))
     }
 
     async fn probe(&self) -> Result<Probe, AwsError> {

@@ -11,7 +11,8 @@ use super::site::Site;
 use crate::cloud::GuardDutyApi;
 use crate::cloud::{AwsError, Filter, FilterSpec, ListSet, NewSet, SetKind, SetStatus};
 use crate::config::AccountId;
-use crate::org::{AdminView, Probe};
+use crate::org::Probe;
+use crate::org::placement::Members;
 
 /// GuardDuty in one account and region.
 pub struct GuardDuty {
@@ -97,32 +98,37 @@ fn from_sdk_condition(c: &aws_sdk_guardduty::types::Condition) -> crate::config:
 }
 
 impl GuardDutyApi for GuardDuty {
-    /// The administrator's view: its detector and every member with its
-    /// relationship status (associated or not).
-    async fn admin_view(&self) -> Result<AdminView, AwsError> {
-        let Some(detector_id) = self.detector().await? else {
-            return Ok(AdminView::default());
-        };
-        let mut members = crate::org::placement::Members::default();
-        let mut pages = self
+    /// The account's detector in this Region, if GuardDuty is on.
+    async fn detector_id(&self) -> Result<Option<String>, AwsError> {
+        self.detector().await
+    }
+
+    /// The members among `accounts` (at most 50) with their relationship
+    /// status, associated or not; an account that is not a member comes
+    /// back in `unprocessedAccounts` and is left out.
+    async fn members(
+        &self,
+        detector_id: &str,
+        accounts: &[AccountId],
+    ) -> Result<Members, AwsError> {
+        let out = self
             .client
-            .list_members()
-            .detector_id(&detector_id)
-            .only_associated("false")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.site.err(&e, "ListMembers"))?;
-            for m in page.members() {
-                if let Ok(id) = AccountId::parse(m.account_id().unwrap_or_default()) {
-                    members.insert(id, m.relationship_status().unwrap_or_default().into());
-                }
-            }
-        }
-        Ok(AdminView {
-            detector_id: Some(detector_id),
-            members,
-        })
+            .get_members()
+            .detector_id(detector_id)
+            .set_account_ids(Some(
+                accounts.iter().map(|a| a.as_str().to_owned()).collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| self.site.err(&e, "GetMembers"))?;
+        Ok(out
+            .members()
+            .iter()
+            .filter_map(|m| {
+                let id = AccountId::parse(m.account_id().unwrap_or_default()).ok()?;
+                Some((id, m.relationship_status().unwrap_or_default().into()))
+            })
+            .collect())
     }
 
     /// The view from inside the account: its detector and its administrator.

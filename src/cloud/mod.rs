@@ -23,7 +23,8 @@ use futures::Stream;
 pub mod calls;
 
 use crate::config::{AccountId, Condition, OuId};
-use crate::org::{AdminView, OrgAccount, Probe};
+use crate::org::placement::Members;
+use crate::org::{OrgAccount, Probe};
 
 /// Where the engine's calls go: a client per service, account and region.
 pub trait Cloud: Sync {
@@ -84,10 +85,21 @@ pub trait OrganizationsApi: Send + Sync {
     ) -> impl Future<Output = Result<BTreeSet<AccountId>, AwsError>> + Send;
 }
 
+/// How many accounts one GetMembers call may name (the API's limit).
+pub const MEMBERS_PER_CALL: usize = 50;
+
 /// The GuardDuty calls of discovery and of a managed target.
 pub trait GuardDutyApi: Send + Sync {
-    /// The administrator's view: its detector and every member's relationship.
-    fn admin_view(&self) -> impl Future<Output = Result<AdminView, AwsError>> + Send;
+    /// The account's detector in this Region, if GuardDuty is on (ListDetectors).
+    fn detector_id(&self) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+    /// The relationship of each of `accounts` (at most [`MEMBERS_PER_CALL`])
+    /// that is a member of this administrator's detector, associated or not
+    /// (GetMembers); the others are left out.
+    fn members(
+        &self,
+        detector_id: &str,
+        accounts: &[AccountId],
+    ) -> impl Future<Output = Result<Members, AwsError>> + Send;
     /// The view from inside the account: its detector and its administrator.
     fn probe(&self) -> impl Future<Output = Result<Probe, AwsError>> + Send;
     /// Every set of `kind` in the detector, with its details.

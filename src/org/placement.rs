@@ -7,21 +7,21 @@ use std::fmt;
 use crate::config::{AccountId, Region};
 
 /// GuardDuty's relationship status for an associated member
-/// (ListMembers `RelationshipStatus`).
+/// (GetMembers `RelationshipStatus`).
 pub const ENABLED: &str = "Enabled";
 
-/// What the administrator sees in one region: its detector and its members.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AdminView {
+/// What the administrator sees of one account in one region: whether it
+/// has a detector there, and the account's relationship with it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AdminView<'a> {
     /// The administrator's detector id in this region, if GuardDuty is on.
-    pub detector_id: Option<String>,
-    /// Member account -> relationship status, as ListMembers reports it.
-    /// Every target of the account in this Region looks it up (10,000
-    /// members in each of 34 Regions): hashed, not searched.
-    pub members: Members,
+    pub detector_id: Option<&'a str>,
+    /// The account's relationship status, if it is a member of that
+    /// detector (associated or not), as GetMembers reports it.
+    pub relationship: Option<&'a str>,
 }
 
-/// Members by account ([`AdminView::members`]).
+/// Members by account, with their relationship status (a GetMembers answer).
 pub type Members = std::collections::HashMap<AccountId, Relationship, AccountHash>;
 
 /// A quick hash for maps keyed by account id (12 digits, nothing to
@@ -99,10 +99,21 @@ impl From<&str> for Relationship {
     }
 }
 
-impl AdminView {
-    /// `account`'s relationship status in this view, if it is a member.
-    pub(crate) fn relationship(&self, account: &AccountId) -> Option<&str> {
-        self.members.get(account).map(Relationship::as_str)
+impl Relationship {
+    /// The status in one byte: its place among the statuses GuardDuty
+    /// documents, plus one (0 is left for "not a member"); `None` for a
+    /// status not among them.
+    pub(crate) fn code(&self) -> Option<u8> {
+        STATUSES
+            .iter()
+            .position(|s| *s == self.as_str())
+            .and_then(|i| u8::try_from(i + 1).ok())
+    }
+
+    /// The status a [`Relationship::code`] stands for; `None` for 0 (not a
+    /// member) or a code no status has.
+    pub(crate) fn of_code(code: u8) -> Option<&'static str> {
+        STATUSES.get(usize::from(code).checked_sub(1)?).copied()
     }
 }
 
@@ -236,18 +247,19 @@ impl fmt::Display for Placement {
 
 /// Whether `account` needs its role assumed under `probe: needed`: it is not
 /// the administrator, not excluded, and not an associated member in every
-/// region in scope. One role serves every region of the account.
+/// region in scope (`views`: the administrator's view of it in each region
+/// whose view could be read). One role serves every region of the account.
 pub fn needs_role<'a>(
     account: &AccountId,
     admin: &AccountId,
     excluded: bool,
-    views: impl IntoIterator<Item = &'a AdminView>,
+    views: impl IntoIterator<Item = AdminView<'a>>,
 ) -> bool {
     account != admin
         && !excluded
         && views
             .into_iter()
-            .any(|v| !matches!(v.relationship(account), Some(ENABLED | REGION_DISABLED)))
+            .any(|v| !matches!(v.relationship, Some(ENABLED | REGION_DISABLED)))
 }
 
 /// Place one target.
@@ -256,7 +268,7 @@ pub fn place(
     region: &Region,
     admin: &AccountId,
     excluded: bool,
-    view: &AdminView,
+    view: AdminView<'_>,
     probe: &Probe,
 ) -> Placement {
     if excluded {
@@ -270,8 +282,7 @@ pub fn place(
     if account == admin {
         return Placement::Admin;
     }
-    // One look at the view (10,000 members in each of 34 Regions).
-    let status = view.relationship(account);
+    let status = view.relationship;
     if status == Some(REGION_DISABLED) || *probe == Probe::RegionDisabled {
         return Placement::RegionDisabled;
     }
@@ -340,13 +351,10 @@ mod tests {
     const ADMIN: &str = "111111111111";
     const ACCT: &str = "222222222222";
 
-    fn view(detector: bool, member: Option<&str>) -> AdminView {
+    fn view(detector: bool, member: Option<&'static str>) -> AdminView<'static> {
         AdminView {
-            detector_id: detector.then(|| "d-admin".to_owned()),
-            members: member
-                .map(|s| (id(ACCT), Relationship::from(s)))
-                .into_iter()
-                .collect(),
+            detector_id: detector.then_some("d-admin"),
+            relationship: member,
         }
     }
 
@@ -377,7 +385,7 @@ mod tests {
     #[test_case(ACCT, true, view(true, Some("RegionDisabled")), Probe::NotProbed, "excluded"; "excluded wins over region disabled")]
     fn placements(account: &str, excluded: bool, view: AdminView, probe: Probe, want: &str) {
         let region = Region::parse("us-east-1").expect("a Region");
-        let got = place(&id(account), &region, &id(ADMIN), excluded, &view, &probe);
+        let got = place(&id(account), &region, &id(ADMIN), excluded, view, &probe);
         assert_eq!(got.as_str(), want, "{got:?}");
     }
 
@@ -389,7 +397,7 @@ mod tests {
             &region,
             &id(ADMIN),
             false,
-            &view(false, None),
+            view(false, None),
             &Probe::NotProbed,
         );
         assert_eq!(
@@ -402,22 +410,31 @@ mod tests {
     }
 
     #[test]
+    fn a_status_kept_in_a_byte_reads_back_the_same() {
+        for status in STATUSES {
+            let code = Relationship::from(*status)
+                .code()
+                .expect("a documented status");
+            assert_ne!(code, 0, "0 is for accounts that are not members");
+            assert_eq!(Relationship::of_code(code), Some(*status));
+        }
+        assert_eq!(Relationship::from("SomethingNew").code(), None);
+        assert_eq!(Relationship::of_code(0), None);
+        assert_eq!(Relationship::of_code(u8::MAX), None);
+    }
+
+    #[test]
     fn a_role_is_needed_only_outside_full_membership() {
         let member = view(true, Some("Enabled"));
         let not_member = view(true, None);
-        assert!(!needs_role(
-            &id(ACCT),
-            &id(ADMIN),
-            false,
-            [&member, &member]
-        ));
+        assert!(!needs_role(&id(ACCT), &id(ADMIN), false, [member, member]));
         assert!(needs_role(
             &id(ACCT),
             &id(ADMIN),
             false,
-            [&member, &not_member]
+            [member, not_member]
         ));
-        assert!(!needs_role(&id(ADMIN), &id(ADMIN), false, [&not_member]));
-        assert!(!needs_role(&id(ACCT), &id(ADMIN), true, [&not_member]));
+        assert!(!needs_role(&id(ADMIN), &id(ADMIN), false, [not_member]));
+        assert!(!needs_role(&id(ACCT), &id(ADMIN), true, [not_member]));
     }
 }

@@ -303,20 +303,19 @@ pub async fn run<C: Cloud>(
             .flat_map(|batch| stream::iter(by_account(batch)))
             .map(|account| async move {
                 // Out of time, no call is made any more, not even to place.
-                if ctx.out_of_time().is_none() {
-                    discovery.prepare(ctx.cloud, &account).await;
-                }
-                account
+                let known = if ctx.out_of_time().is_none() {
+                    discovery.prepare(ctx.cloud, &account).await
+                } else {
+                    account.first().and_then(|t| discovery.known(&t.account))
+                };
+                (account, known)
             })
             .buffer_unordered(crate::discover::STS_CONCURRENCY)
-            .for_each(move |account| {
+            .for_each(move |(account, known)| {
                 let mut calls = Vec::new();
-                let role = account
-                    .first()
-                    .is_some_and(|t| discovery.has_role(&t.account));
                 for t in account {
                     progress.listed();
-                    match discovery.place_at_once(t, role) {
+                    match discovery.place_at_once(t, known.as_ref()) {
                         Ok(p)
                             if !p.placement.is_managed()
                                 && !matches!(p.placement, Placement::Unknown(_)) =>

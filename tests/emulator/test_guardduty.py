@@ -4,9 +4,10 @@ import time
 
 import pytest
 import requests
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import put_list
+from conftest import NO_RETRY, put_list
 
 ADMIN, MEMBER, STANDALONE = "111111111111", "222222222222", "444444444444"
 
@@ -214,6 +215,14 @@ def test_members_listing_and_org_configuration(emu):
     got = gd.get_members(DetectorId=det, AccountIds=[MEMBER, STANDALONE])
     assert [m["AccountId"] for m in got["Members"]] == [MEMBER]
     assert got["UnprocessedAccounts"][0]["AccountId"] == STANDALONE
+    # AccountIds takes 1 to 50 accounts (API_GetMembers).
+    many = [f"{n:012d}" for n in range(1, 52)]
+    assert len(gd.get_members(DetectorId=det, AccountIds=many[:50])["UnprocessedAccounts"]) == 50
+    unchecked = emu.client("guardduty", config=NO_RETRY.merge(Config(parameter_validation=False)))
+    for wrong in ([], many):
+        with pytest.raises(ClientError) as e:
+            unchecked.get_members(DetectorId=det, AccountIds=wrong)
+        assert code(e) == "BadRequestException" and "1 to 50 accounts" in str(e.value)
     assert gd.describe_organization_configuration(DetectorId=det)["AutoEnable"] is True
     s_gd = emu.client("guardduty", account=STANDALONE)
     assert "Administrator" not in s_gd.get_administrator_account(DetectorId=emu.detector(STANDALONE))

@@ -2,7 +2,8 @@
 //! operation; for a seeded organization they are exactly what the formula of
 //! `docs/CALLS.md` gives, and the emulator's call log agrees with the report.
 //! With `probe: needed`, associated members cost no call of their own: calls
-//! grow with regions × pages of ListMembers, not with accounts × regions.
+//! grow with regions × pages of the organization (one GetMembers per Region
+//! for a page's 20 accounts), not with accounts × regions.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -41,8 +42,9 @@ struct Shape {
     org_accounts: u64,
     /// Regions in scope.
     regions: u64,
-    /// ListMembers pages, summed over the regions (50 members a page).
-    member_pages: u64,
+    /// GetMembers calls, summed over the regions: one per Region for each
+    /// page of the organization with an account to ask about.
+    member_lookups: u64,
     /// Accounts that need their role: not an associated member in every region.
     roles: u64,
     /// (account, region) pairs of those accounts where they are not members: probed.
@@ -72,7 +74,7 @@ fn steady(s: &Shape, apply: bool) -> BTreeMap<String, u64> {
             s.org_accounts.div_ceil(20),
         ),
         ("guardduty:ListDetectors".to_owned(), s.regions + s.probes),
-        ("guardduty:ListMembers".to_owned(), s.member_pages),
+        ("guardduty:GetMembers".to_owned(), s.member_lookups),
         ("sts:AssumeRole".to_owned(), s.roles),
         (
             "guardduty:GetAdministratorAccount".to_owned(),
@@ -121,13 +123,13 @@ async fn a_steady_state_run_makes_exactly_the_formulas_calls() {
     let first = run(emu, "apply", &cfg);
     assert_eq!(first.code, 0, "{}", first.stderr);
 
-    // The demo: 12 accounts listed, 3 regions of one ListMembers page each;
+    // The demo: 12 accounts listed (one page), 3 regions of one GetMembers each;
     // roles for 121212, 444, 555, 666, 777, 999 (not members everywhere);
     // 12 probed pairs, 8 with a detector; 3 admin + 5 standalone targets.
     let demo = Shape {
         org_accounts: 12,
         regions: 3,
-        member_pages: 3,
+        member_lookups: 3,
         roles: 6,
         probes: 12,
         probes_with_detector: 8,
@@ -184,7 +186,7 @@ async fn with_two_lists_a_trusted_list_and_an_archiving_rule_the_formula_holds()
     let shape = Shape {
         org_accounts: 12,
         regions: 3,
-        member_pages: 3,
+        member_lookups: 3,
         roles: 6,
         probes: 12,
         probes_with_detector: 8,
@@ -219,13 +221,13 @@ async fn members_cost_no_call_of_their_own() {
     emu.clear_calls().await;
     let out = run(emu, "apply", &cfg);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    // 62 accounts: 4 pages of ListAccounts; 60 members: 2 pages of
-    // ListMembers in each region; only the management account (no detector,
-    // not a member) needs its role and a probe in each region.
+    // 62 accounts: 4 pages of ListAccounts, each with a GetMembers in each
+    // region; only the management account (no detector, not a member)
+    // needs its role and a probe in each region.
     let shape = Shape {
         org_accounts: 62,
         regions: 2,
-        member_pages: 4,
+        member_lookups: 8,
         roles: 1,
         probes: 2,
         probes_with_detector: 0,
@@ -238,8 +240,8 @@ async fn members_cost_no_call_of_their_own() {
     };
     assert_eq!(reported(&out.json()), steady(&shape, true));
     assert_eq!(logged(emu).await, steady(&shape, true));
-    // 124 (account, region) targets (2 admin, 120 member, 2 no_detector) for 28 calls.
-    assert_eq!(out.json()["summary"]["api_calls"], 28);
+    // 124 (account, region) targets (2 admin, 120 member, 2 no_detector) for 32 calls.
+    assert_eq!(out.json()["summary"]["api_calls"], 32);
     assert_eq!(out.json()["summary"]["targets"], 124);
 }
 
@@ -251,16 +253,16 @@ async fn throttling_shows_as_retries_in_the_summary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = demo_config(dir.path());
     assert_eq!(run(emu, "apply", &cfg).code, 0);
-    // The first two ListMembers attempts are throttled, then all are answered.
+    // The first two GetMembers attempts are throttled, then all are answered.
     emu.faults(serde_json::json!({"rules": [
-        {"service": "guardduty", "operation": "ListMembers", "throttle_count": 2}
+        {"service": "guardduty", "operation": "GetMembers", "throttle_count": 2}
     ]}))
     .await;
     let out = run(emu, "plan", &cfg);
     emu.faults(serde_json::json!({"rules": []})).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report = out.json();
-    let lm = &report["calls"]["guardduty:ListMembers"];
+    let lm = &report["calls"]["guardduty:GetMembers"];
     assert_eq!(lm["calls"], 3, "{report}");
     assert_eq!(lm["attempts"], 5, "{lm}");
     assert_eq!(report["summary"]["api_retries"], 2);

@@ -100,9 +100,12 @@ async fn demo_organization_is_placed_as_spec_section_2_says() {
     );
     let members_calls = calls
         .iter()
-        .filter(|c| c.operation.as_deref() == Some("ListMembers"))
+        .filter(|c| c.operation.as_deref() == Some("GetMembers"))
         .count();
-    assert_eq!(members_calls, 3, "one ListMembers page per region");
+    assert_eq!(
+        members_calls, 3,
+        "one GetMembers per region for the organization's one page"
+    );
     // Probed from inside: only the non-member regions that have a detector
     // (121212 ap-southeast-2, 131313 us-east-1, 444 eu-west-1, 666 x3, 777 x3),
     // never a region the administrator covers.

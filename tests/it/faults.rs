@@ -401,6 +401,38 @@ async fn a_region_that_resets_every_connection_fails_that_region_only() {
 }
 
 #[tokio::test]
+async fn members_that_cannot_be_read_in_a_region_fail_its_targets_but_the_administrators() {
+    let emu = emulator();
+    let org = Org::prepare(emu, "").await;
+    let down = "eu-west-1";
+    emu.faults(
+        json!({"rules": [{"service": "guardduty", "operation": "GetMembers",
+                                 "region": down, "error_rate": 1.0}]}),
+    )
+    .await;
+    let failed = org.apply_under_faults(emu).await;
+    eprintln!("GetMembers down in {down}: {failed:#?}");
+    // Without the administrator's view of its accounts nothing else there
+    // can be placed; the administrator's own target needs only its
+    // detector, and converged (checked).
+    assert_eq!(
+        failed.keys().cloned().collect::<BTreeSet<_>>(),
+        org.select(
+            &[down],
+            &["member", "standalone", "no_detector", "other_admin"]
+        )
+    );
+    for error in failed.values() {
+        assert!(
+            error.contains("failed to call GetMembers in account 111111111111, eu-west-1"),
+            "{error}"
+        );
+        assert!(error.contains("InternalServerErrorException"), "{error}");
+    }
+    org.converges(emu).await;
+}
+
+#[tokio::test]
 async fn a_set_in_error_fails_its_target_and_the_next_run_repairs_it() {
     let emu = emulator();
     // No bucket policy, and guardsync told not to put one: GuardDuty in the

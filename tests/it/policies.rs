@@ -220,7 +220,7 @@ fn needs(call: &Call, n: &Names, members: &BTreeSet<String>) -> Vec<(String, Str
         (
             "guardduty",
             "ListDetectors"
-            | "ListMembers"
+            | "GetMembers"
             | "ListThreatIntelSets"
             | "ListFilters"
             | "ListFindings"
@@ -527,12 +527,12 @@ async fn every_call_of_plan_and_apply_is_allowed_by_the_rendered_policies() {
         "admin guardduty:DeleteThreatIntelSet",
         "admin guardduty:GetFilter",
         "admin guardduty:GetIPSet",
+        "admin guardduty:GetMembers",
         "admin guardduty:GetThreatIntelSet",
         "admin guardduty:ListDetectors",
         "admin guardduty:ListFilters",
         "admin guardduty:ListFindings",
         "admin guardduty:ListIPSets",
-        "admin guardduty:ListMembers",
         "admin guardduty:ListThreatEntitySets",
         "admin guardduty:ListThreatIntelSets",
         "admin guardduty:TagResource",

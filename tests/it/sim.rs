@@ -62,7 +62,7 @@ fn expect(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 }
 
 /// The steady-state reads: ⌈A/20⌉ = 5 pages of accounts; R + P = 3 + 14·3
-/// ListDetectors; 2 ListMembers pages a Region; N = 14 roles; P_d = 9·3
+/// ListDetectors; one GetMembers a page and Region (5 · 3); N = 14 roles; P_d = 9·3
 /// GetAdministratorAccount; T = 3 + 27 managed targets, each with one set
 /// and two filters; one DescribeRule a Region.
 const STEADY: &[(&str, u64)] = &[
@@ -70,11 +70,11 @@ const STEADY: &[(&str, u64)] = &[
     ("DescribeRule", 3),
     ("GetAdministratorAccount", 27),
     ("GetFilter", 60),
+    ("GetMembers", 15),
     ("GetThreatIntelSet", 30),
     ("ListAccounts", 5),
     ("ListDetectors", 45),
     ("ListFilters", 30),
-    ("ListMembers", 6),
     ("ListThreatIntelSets", 30),
 ];
 

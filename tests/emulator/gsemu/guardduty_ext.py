@@ -324,6 +324,10 @@ def is_org_admin(account: str, region: str) -> bool:
 
 
 # --- paging ------------------------------------------------------------------
+# API_GetMembers (and DisassociateMembers, DeleteMembers): AccountIds, 1-50 items.
+MAX_ACCOUNT_IDS = 50
+
+
 def paginate(items: list, max_results: Any, next_token: Any, default: int = MAX_PAGE) -> tuple[list, str | None]:
     try:
         size = int(max_results) if max_results not in (None, "") else default
@@ -816,7 +820,15 @@ class GuardDutyExtResponse(GuardDutyResponse):
         detector = self._own_detector()
         members = members_of(self.guardduty_backend)
         found, unprocessed = [], []
-        for acct in self._json().get("accountIds") or []:
+        accts = self._json().get("accountIds")
+        # API_GetMembers, API_DisassociateMembers, API_DeleteMembers: AccountIds
+        # is required, 1 to 50 items, each 12 characters.
+        if not isinstance(accts, list) or not 1 <= len(accts) <= MAX_ACCOUNT_IDS:
+            raise BadRequest(f"accountIds must name 1 to {MAX_ACCOUNT_IDS} accounts",
+                             "InvalidInputException")
+        if any(not isinstance(a, str) or len(a) != 12 for a in accts):
+            raise BadRequest("accountIds must be 12-character account ids", "InvalidInputException")
+        for acct in accts:
             if acct in members:
                 found.append(acct)
             else:
