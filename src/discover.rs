@@ -131,9 +131,10 @@ impl PageView {
             };
             for (account, status) in found.into_iter().flatten() {
                 // An account it was not asked about is ignored.
-                let Some(at) = page.at(&account, region) else {
+                let Ok(i) = page.accounts.binary_search(&account) else {
                     continue;
                 };
+                let at = page.at(i, region);
                 let code = status.code().unwrap_or(OTHER_STATUS);
                 if code == OTHER_STATUS {
                     page.others.push((at, status));
@@ -146,15 +147,20 @@ impl PageView {
         page
     }
 
-    /// Where `account`'s status in the Region at `region` is in `codes`.
-    fn at(&self, account: &AccountId, region: usize) -> Option<usize> {
-        let i = self.accounts.binary_search(account).ok()?;
-        Some(region * self.accounts.len() + i)
+    /// Where the status of the `i`th account in the Region at `region` is in `codes`.
+    fn at(&self, i: usize, region: usize) -> usize {
+        region * self.accounts.len() + i
     }
 
     /// `account`'s relationship status in the Region at `region`, if it is a member there.
+    #[cfg(test)]
     fn relationship(&self, account: &AccountId, region: usize) -> Option<&str> {
-        let at = self.at(account, region)?;
+        self.relationship_at(self.accounts.binary_search(account).ok()?, region)
+    }
+
+    /// [`PageView::relationship`] of the `i`th account asked about.
+    fn relationship_at(&self, i: usize, region: usize) -> Option<&str> {
+        let at = self.at(i, region);
         match *self.codes.get(at)? {
             OTHER_STATUS => self
                 .others
@@ -175,13 +181,14 @@ impl PageView {
 }
 
 /// What discovery knows of one account, once its page is in: the page's
-/// [`PageView`] (none for the administrator, whose own targets need only
-/// its detector) and, if the account needs one, its role (assumed at most
-/// once, by the first of its targets that needs it; the others wait for
-/// that one).
+/// [`PageView`] and the account's place among the accounts asked about
+/// (none for the administrator, whose own targets need only its detector,
+/// nor for an excluded account) and, if the account needs one, its role
+/// (assumed at most once, by the first of its targets that needs it; the
+/// others wait for that one).
 #[derive(Debug, Clone)]
 pub(crate) struct Known {
-    page: Option<Arc<PageView>>,
+    page: Option<(Arc<PageView>, usize)>,
     role: Option<Arc<Role>>,
 }
 
@@ -418,7 +425,11 @@ impl Discovery {
             }
             last = Some(&t.account);
             let mut k = Known {
-                page: (t.account != self.admin).then(|| page.clone()),
+                page: page
+                    .accounts
+                    .binary_search(&t.account)
+                    .ok()
+                    .map(|i| (page.clone(), i)),
                 role: None,
             };
             let needed = match self.probe {
@@ -429,7 +440,7 @@ impl Discovery {
                     t.excluded,
                     self.regions
                         .iter()
-                        .filter_map(|r| self.view(&t.account, r, Some(&k))?.ok()),
+                        .filter_map(|r| self.view(r, Some(&k))?.ok()),
                 ),
             };
             // An account listed twice keeps the role it may already have.
@@ -472,13 +483,12 @@ impl Discovery {
         PageView::new(accounts, answers)
     }
 
-    /// The administrator's view of `account` in `region`, from what is
-    /// known of the account: `None` when the Region is out of scope or the
+    /// The administrator's view of an account in `region`, from what is
+    /// known of it: `None` when the Region is out of scope or the
     /// account's page is not in; the error when the administrator's
     /// detector or the page's members could not be read there.
     fn view<'a>(
         &'a self,
-        account: &AccountId,
         region: &Region,
         known: Option<&'a Known>,
     ) -> Option<Result<AdminView<'a>, &'a AwsError>> {
@@ -487,13 +497,13 @@ impl Discovery {
             Err(e) => return Some(Err(e)),
             Ok(d) => d.as_deref(),
         };
-        let page = known.page.as_deref();
-        if let Some(e) = page.and_then(|p| p.failure(region.index())) {
+        let page = known.page.as_ref();
+        if let Some(e) = page.and_then(|(p, _)| p.failure(region.index())) {
             return Some(Err(e));
         }
         Some(Ok(AdminView {
             detector_id: detector,
-            relationship: page.and_then(|p| p.relationship(account, region.index())),
+            relationship: page.and_then(|(p, i)| p.relationship_at(*i, region.index())),
         }))
     }
 
@@ -540,7 +550,7 @@ impl Discovery {
         if target.excluded {
             return false;
         }
-        match self.view(&target.account, &target.region, Some(known)) {
+        match self.view(&target.region, Some(known)) {
             // A region whose administrator view failed fails all its
             // targets: probing there would only waste calls.
             Some(Err(_)) => false,
@@ -662,7 +672,7 @@ impl Discovery {
         own: Option<AccountCredentials>,
         known: Option<&Known>,
     ) -> Placed {
-        let view = self.view(&target.account, &target.region, known);
+        let view = self.view(&target.region, known);
         let placement = self.placement(&target, view, probe);
         let detector_id = match (&placement, view, probe) {
             (Placement::Admin, Some(Ok(v)), _) => v.detector_id.map(str::to_owned),
