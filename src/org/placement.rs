@@ -63,9 +63,9 @@ impl std::hash::Hasher for AccountHasher {
     }
 }
 
-/// A member's relationship status, as ListMembers reports it. The statuses
-/// GuardDuty documents take no allocation: the views of 10,000 members in
-/// 34 Regions hold 340,000 of them.
+/// A member's relationship status, as GetMembers reports it. The statuses
+/// GuardDuty documents take no allocation, and discovery keeps each in a
+/// byte ([`Relationship::code`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relationship(std::borrow::Cow<'static, str>);
 
@@ -84,7 +84,7 @@ const STATUSES: &[&str] = &[
 ];
 
 impl Relationship {
-    /// The status as ListMembers spells it.
+    /// The status as GetMembers spells it.
     pub fn as_str(&self) -> &str {
         &self.0
     }
