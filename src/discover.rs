@@ -88,7 +88,7 @@ type Role = OnceCell<Result<AccountCredentials, AwsError>>;
 /// What the administrator's GetMembers answered for one page's accounts,
 /// in every Region in scope. Shared by the page's accounts, and small: a
 /// status is one byte ([`org::Relationship::code`]), so 10,000 accounts in
-/// 34 Regions keep about half a megabyte here, in one allocation a page.
+/// 34 Regions keep less than a megabyte here, in a few allocations a page.
 #[derive(Debug, Default)]
 struct PageView {
     /// The accounts asked about, in order (the page's targets are ordered
@@ -108,13 +108,11 @@ struct PageView {
 const OTHER_STATUS: u8 = u8::MAX;
 
 impl PageView {
-    /// The view of `accounts` (sorted) from GetMembers' `answers`: for a
-    /// Region (its place in `GUARDDUTY_REGIONS`), the members found, or
-    /// why they could not be read.
-    fn new(
-        accounts: Vec<AccountId>,
-        answers: Vec<(usize, Result<Vec<Members>, AwsError>)>,
-    ) -> Self {
+    /// The view of `accounts` (sorted) from GetMembers' `answers`, one a
+    /// batch of accounts: for a Region (its place in `GUARDDUTY_REGIONS`),
+    /// the members found among the batch, or why they could not be read (a
+    /// Region where one batch failed has failed for the whole page).
+    fn new(accounts: Vec<AccountId>, answers: Vec<(usize, Result<Members, AwsError>)>) -> Self {
         let regions = crate::config::regions::GUARDDUTY_REGIONS.len();
         let mut page = PageView {
             codes: vec![0; accounts.len() * regions],
@@ -125,11 +123,13 @@ impl PageView {
             let found = match found {
                 Ok(found) => found,
                 Err(e) => {
-                    page.failed.push((region, e));
+                    if page.failure(region).is_none() {
+                        page.failed.push((region, e));
+                    }
                     continue;
                 }
             };
-            for (account, status) in found.into_iter().flatten() {
+            for (account, status) in found {
                 // An account it was not asked about is ignored.
                 let Ok(i) = page.accounts.binary_search(&account) else {
                     continue;
@@ -455,31 +455,35 @@ impl Discovery {
     /// Region in scope where it has a detector (GetMembers,
     /// [`MEMBERS_PER_CALL`] accounts a call).
     async fn page_view<C: Cloud>(&self, cloud: &C, accounts: Vec<AccountId>) -> PageView {
+        if accounts.is_empty() {
+            return PageView::new(accounts, Vec::new());
+        }
         let admin = self.admin.as_str();
-        let asked = &accounts;
-        let answers: Vec<(usize, Result<Vec<Members>, AwsError>)> =
-            stream::iter(self.regions.iter().filter(|_| !asked.is_empty()))
-                .filter_map(|region| {
-                    let detector = match self.detectors.get(region.index()) {
-                        Some(Some(Ok(Some(id)))) => Some((region, id)),
-                        _ => None,
-                    };
-                    std::future::ready(detector)
-                })
-                .map(|(region, id)| async move {
-                    let gd = cloud.guardduty(region.as_str(), admin, None);
-                    let gd = &gd;
-                    let found = futures::future::try_join_all(
-                        asked
-                            .chunks(MEMBERS_PER_CALL)
-                            .map(|batch| gd.members(id, batch)),
-                    )
-                    .await;
-                    (region.index(), found)
-                })
-                .buffer_unordered(self.concurrency)
-                .collect()
-                .await;
+        let clients: Vec<(usize, &str, C::GuardDuty)> = self
+            .regions
+            .iter()
+            .filter_map(|region| match self.detectors.get(region.index()) {
+                Some(Some(Ok(Some(id)))) => Some((
+                    region.index(),
+                    id.as_str(),
+                    cloud.guardduty(region.as_str(), admin, None),
+                )),
+                _ => None,
+            })
+            .collect();
+        // Every batch of every Region, at most `concurrency` at once: a
+        // page is one batch a Region, the whole organization (a run's
+        // check of `--account`) is many.
+        let batches = clients.iter().flat_map(|(region, id, gd)| {
+            accounts
+                .chunks(MEMBERS_PER_CALL)
+                .map(move |batch| (*region, *id, gd, batch))
+        });
+        let answers = stream::iter(batches)
+            .map(|(region, id, gd, batch)| async move { (region, gd.members(id, batch).await) })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
         PageView::new(accounts, answers)
     }
 
@@ -734,15 +738,15 @@ mod tests {
             vec![id(a), id(b), id(c)],
             vec![
                 // Two batches in one Region; an account not asked about is ignored.
+                (0, Ok(members(&[(a, "Enabled"), (b, "Created")]))),
+                (1, Ok(members(&[(a, "Enabled")]))),
                 (
                     0,
-                    Ok(vec![
-                        members(&[(a, "Enabled"), (b, "Created")]),
-                        members(&[(c, "Invited"), ("555555555555", "Enabled")]),
-                    ]),
+                    Ok(members(&[(c, "Invited"), ("555555555555", "Enabled")])),
                 ),
+                // One batch of two failed: the Region has failed for the page.
                 (1, Err(failure)),
-                (2, Ok(vec![members(&[(b, "SomethingNew"), (c, "Removed")])])),
+                (2, Ok(members(&[(b, "SomethingNew"), (c, "Removed")]))),
             ],
         );
         let status = |account: &str, region| page.relationship(&id(account), region);

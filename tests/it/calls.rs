@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::common::gs::{config, run, seed_demo};
+use crate::common::gs::{config, guardsync, run, seed_demo};
 use crate::common::{Emulator, emulator};
 use serde_json::Value;
 
@@ -266,4 +266,59 @@ async fn throttling_shows_as_retries_in_the_summary() {
     assert_eq!(lm["calls"], 3, "{report}");
     assert_eq!(lm["attempts"], 5, "{lm}");
     assert_eq!(report["summary"]["api_retries"], 2);
+}
+
+#[tokio::test]
+async fn a_run_narrowed_to_one_account_asks_about_that_account_only() {
+    let emu = emulator();
+    let _g = emu.lock().await;
+    emu.seed("members60").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), &["us-east-1", "eu-west-1"], "", "", "");
+    emu.clear_calls().await;
+    let c = cfg.to_str().expect("utf-8 path");
+    let member = "200000000042";
+    let out = guardsync(
+        emu,
+        &[
+            "plan",
+            "--config",
+            c,
+            "--format",
+            "json",
+            "--account",
+            member,
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = out.json();
+    let placed: Vec<String> = report["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .map(|t| format!("{} {} {}", t["account_id"], t["region"], t["placement"]))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            format!("\"{member}\" \"eu-west-1\" \"member\""),
+            format!("\"{member}\" \"us-east-1\" \"member\""),
+        ]
+    );
+    // Checking `--account` lists the whole organization in one Region:
+    // its 61 accounts besides the administrator, asked about 50 at most a
+    // call (2 calls). The run then asks only about the page that holds the
+    // account, once per Region; the other pages hold no target.
+    let mut by_region = BTreeMap::new();
+    for call in emu.calls().await {
+        if call.operation.as_deref() == Some("GetMembers") {
+            *by_region
+                .entry(call.region.unwrap_or_default())
+                .or_insert(0) += 1;
+        }
+    }
+    assert_eq!(
+        by_region,
+        BTreeMap::from([("eu-west-1".to_owned(), 1), ("us-east-1".to_owned(), 3)])
+    );
 }
