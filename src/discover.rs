@@ -67,7 +67,8 @@ pub struct Discovery {
     /// What is known of each account listed so far: its page's views and,
     /// if it needs one, its role.
     accounts: Mutex<HashMap<AccountId, Known>>,
-    /// How many Regions' GetMembers calls of a page are in flight at once.
+    /// How many of a page's GetMembers calls (a batch of accounts in a
+    /// Region) are in flight at once.
     concurrency: usize,
     /// Bounds the AssumeRole calls in flight: STS's quota is per account,
     /// shared by every role guardsync assumes.
