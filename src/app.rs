@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
+use futures::StreamExt as _;
+
 use crate::aws::Aws;
 use crate::aws::organizations::Organizations;
 use crate::aws::s3::S3;
@@ -812,7 +814,6 @@ pub(crate) async fn fan_out_after<C: Cloud, T>(
             let later = futures::stream::unfold(pages, |mut pages| async move {
                 pages.next().await.map(|page| (page, pages))
             });
-            use futures::StreamExt as _;
             let expanded = futures::stream::iter([Ok(first)])
                 .chain(later)
                 .map(|accounts| {

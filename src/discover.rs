@@ -408,14 +408,13 @@ impl Discovery {
             &self.only_accounts,
             &self.only_regions,
         );
-        // Each account once (the targets are ordered by account).
-        let mut asked: Vec<AccountId> = Vec::new();
-        for t in &targets {
-            if !t.excluded && t.account != self.admin && asked.last() != Some(&t.account) {
-                asked.push(t.account.clone());
-            }
-        }
-        asked.sort();
+        // Each account once, in order (a page's view searches them).
+        let mut asked: Vec<AccountId> = targets
+            .iter()
+            .filter(|t| !t.excluded && t.account != self.admin)
+            .map(|t| t.account.clone())
+            .collect();
+        asked.sort_unstable();
         asked.dedup();
         let page = Arc::new(self.page_view(cloud, asked).await);
         let mut known = lock(&self.accounts);
