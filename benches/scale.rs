@@ -177,12 +177,12 @@ fn main() {
         .expect("runtime");
     let sim = Synthetic::new(shape, &config);
     // The log lines a scheduled run writes (stderr at the default level, no
-    // terminal), to a sink.
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,guardsync=info"))
-        .with_writer(std::io::sink)
-        .with_ansi(false)
-        .init();
+    // terminal, as `guardsync` installs them), to a sink.
+    guardsync::logs::init(
+        tracing_subscriber::EnvFilter::new("warn,aws_config=error,guardsync=info"),
+        std::io::sink,
+        false,
+    );
     if a.calls.is_some() {
         sim.log_calls();
     }

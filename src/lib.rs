@@ -43,6 +43,7 @@
 //!   in-process synthetic organization behind the [`cloud`] traits, for the
 //!   engine's scale benchmark and tests (I/O-free).
 //! - [`lambda`]: the scheduled job's entry point: one invocation, one plan or apply (I/O).
+//! - [`logs`]: the text logs' format without a terminal (a leaf: tracing only).
 //! - [`tuning`]: the time settings tests shorten through the environment.
 //! - [`util`]: leaf helpers (error chains).
 //! - `publication`: the lists of a run: each threat list built from its
@@ -61,6 +62,7 @@ pub mod error;
 pub mod feed;
 pub mod html_report;
 pub mod lambda;
+pub mod logs;
 pub mod org;
 pub mod policies;
 pub(crate) mod publication;

@@ -45,10 +45,6 @@ fn init_logging(verbose: u8, quiet: bool) {
         }
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    guardsync::logs::init(filter, std::io::stderr, terminal);
 }

@@ -878,21 +878,10 @@ mod tests {
     use crate::report::{Action, Resource};
 
     /// What a line logged in a target's span reads like, in the text logs
-    /// of `guardsync` (`json: false`, no terminal, no time) or the JSON logs
+    /// of `guardsync` (`json: false`, no terminal, the time left out) or the JSON logs
     /// of the scheduled job.
     fn logged_in_span(json: bool) -> String {
-        #[derive(Clone, Default)]
-        struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
-        impl std::io::Write for Buffer {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().expect("the buffer").extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let buffer = Buffer::default();
+        let buffer = crate::logs::Buffer::default();
         let writer = {
             let buffer = buffer.clone();
             move || buffer.clone()
@@ -906,19 +895,24 @@ mod tests {
             let _in = target_span(&target).entered();
             tracing::warn!("set FireHOL-Level1 is still loading");
         };
-        let text = tracing_subscriber::fmt()
+        let logs = tracing_subscriber::fmt()
             .with_writer(writer.clone())
             .with_ansi(false)
-            .without_time()
             .with_target(false);
         if json {
-            let json = text.json().with_current_span(true).with_span_list(false);
+            let json = logs.json().with_current_span(true).with_span_list(false);
             tracing::subscriber::with_default(json.finish(), say);
+            buffer.text()
         } else {
+            // As `guardsync` writes them without a terminal, the time left out.
+            let text = logs
+                .event_format(crate::logs::Plain)
+                .fmt_fields(crate::logs::PlainFields);
             tracing::subscriber::with_default(text.finish(), say);
+            let line = buffer.text();
+            line.split_once("Z ")
+                .map_or(line.clone(), |(_, l)| l.to_owned())
         }
-        let bytes = buffer.0.lock().expect("the buffer").clone();
-        String::from_utf8(bytes).expect("UTF-8 logs")
     }
 
     #[test]
