@@ -99,14 +99,8 @@ pub struct RecordTarget {
     /// would otherwise carry `"error":null`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Not run (a wave stopped the rollout, the run was interrupted or its
-    /// deadline was near); absent when false, as `error` is when empty.
-    #[serde(default, skip_serializing_if = "is_false")]
+    /// Not run because a wave stopped the rollout.
     pub not_run: bool,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 /// Everything of a record but its targets.
@@ -148,7 +142,6 @@ struct TargetRef<'a> {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
-    #[serde(skip_serializing_if = "is_false")]
     not_run: bool,
 }
 
@@ -176,7 +169,7 @@ fn write_target(t: &crate::report::TargetReport, out: &mut Vec<u8>) {
     out.extend_from_slice(if t.not_run {
         b",\"not_run\":true}"
     } else {
-        b"}"
+        b",\"not_run\":false}"
     });
 }
 
@@ -494,18 +487,16 @@ mod tests {
             String::from_utf8(whole.to_json())
         );
         assert_eq!(whole.to_retry().len(), 2);
-        // A target without an error has no `error` key, one that ran no
-        // `not_run` key.
+        // A target without an error has no `error` key.
         let json = String::from_utf8(whole.to_json()).expect("UTF-8");
         assert!(json.contains(
-            r#"{"account_id":"111111111111","region":"eu-west-1","placement":"standalone","wave":2,"status":"changed"}"#
+            r#"{"account_id":"111111111111","region":"eu-west-1","placement":"standalone","wave":2,"status":"changed","not_run":false}"#
         ));
-        assert!(json.contains(r#""status":"failed","error":"denied \"x\""}"#));
-        assert!(json.contains(r#""status":"failed","error":"not run","not_run":true}"#));
+        assert!(json.contains(r#""status":"failed","error":"denied \"x\"","not_run":false}"#));
     }
 
     #[test]
-    fn a_record_with_null_errors_or_false_not_run_still_reads() {
+    fn a_record_with_null_errors_still_reads() {
         // As guardsync wrote it before the key was left out when empty.
         let older =
             br#"{"format":1,"generator":"guardsync 0.1.0","finished_at":"2026-11-30T08:00:00Z",
@@ -515,17 +506,5 @@ mod tests {
         let r: RunRecord = serde_json::from_slice(older).expect("parse");
         assert_eq!(r.targets[0].error, None);
         assert_eq!(r.targets[0].status, "changed");
-        assert!(!r.targets[0].not_run);
-        // As it is written now: no `error`, no `not_run`.
-        let now =
-            br#"{"format":1,"generator":"guardsync 0.1.0","finished_at":"2026-11-30T08:00:00Z",
-            "list":{"sha256":"abc","key":"k","entries":3,"addresses":9},
-            "targets":[{"account_id":"1","region":"us-east-1","placement":"admin","wave":1,
-            "status":"changed"},{"account_id":"2","region":"us-east-1","placement":"standalone",
-            "wave":1,"status":"failed","error":"not run","not_run":true}]}"#;
-        let r: RunRecord = serde_json::from_slice(now).expect("parse");
-        assert!(!r.targets[0].not_run);
-        assert!(r.targets[1].not_run);
-        assert_eq!(r.to_retry().len(), 1);
     }
 }
