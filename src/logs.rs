@@ -333,20 +333,16 @@ fn escape(w: &mut impl fmt::Write, text: &str) -> fmt::Result {
     }
     let mut start = 0;
     for (i, c) in text.char_indices() {
-        let escaped = match c {
-            '\x1b' => "\\x1b",
-            '\x07' => "\\x07",
-            '\x08' => "\\x08",
-            '\x0c' => "\\x0c",
-            '\x7f' => "\\x7f",
-            '\u{80}'..='\u{9f}' => "",
+        match c {
+            '\x07' | '\x08' | '\x0c' | '\x1b' | '\x7f' => {
+                w.write_str(&text[start..i])?;
+                write!(w, "\\x{:02x}", c as u32)?;
+            }
+            '\u{80}'..='\u{9f}' => {
+                w.write_str(&text[start..i])?;
+                write!(w, "\\u{{{:x}}}", c as u32)?;
+            }
             _ => continue,
-        };
-        w.write_str(&text[start..i])?;
-        if escaped.is_empty() {
-            write!(w, "\\u{{{:x}}}", c as u32)?;
-        } else {
-            w.write_str(escaped)?;
         }
         start = i + c.len_utf8();
     }
